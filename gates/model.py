@@ -1,0 +1,163 @@
+"""The normalised data every gate produces and the engine consumes.
+
+Everything here is frozen and converts to and from plain JSON values, so findings can be cached,
+shipped between CI jobs and re-evaluated under another policy without re-scanning.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = Any  # a value json.dumps accepts
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+
+_SEVERITY_ORDER = list(Severity)
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+
+
+class Status(str, enum.Enum):
+    """A gate's or the verdict's outcome; later members win when outcomes are combined."""
+
+    SKIPPED = "skipped"
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+
+    @staticmethod
+    def combine(statuses: Sequence[Status]) -> Status:
+        order = list(Status)
+        counted = [s for s in statuses if s is not Status.SKIPPED]
+        return max(counted, key=order.index) if counted else Status.PASS
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: a file in the repository and/or a logical place (a purl, a URL)."""
+
+    path: str | None = None
+    line: int | None = None
+    logical: str | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"path": self.path, "line": self.line, "logical": self.logical}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Location:
+        return cls(path=data.get("path"), line=data.get("line"), logical=data.get("logical"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One normalised result of a gate. `message` and `properties` must never hold secrets or PII
+    in clear text: gates mask them before they build the finding."""
+
+    gate: str
+    rule: str
+    severity: Severity
+    message: str
+    location: Location
+    fingerprint: str
+    aliases: tuple[str, ...] = ()
+    properties: Mapping[str, JSON] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "gate": self.gate,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "location": self.location.to_json(),
+            "fingerprint": self.fingerprint,
+            "aliases": list(self.aliases),
+            "properties": dict(self.properties),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Finding:
+        return cls(
+            gate=data["gate"],
+            rule=data["rule"],
+            severity=Severity(data["severity"]),
+            message=data["message"],
+            location=Location.from_json(data["location"]),
+            fingerprint=data["fingerprint"],
+            aliases=tuple(data.get("aliases", ())),
+            properties=dict(data.get("properties", {})),
+        )
+
+    def sort_key(self) -> tuple[int, str, str, int, str, str]:
+        """Most severe first, then by place, so every output is deterministic."""
+        return (
+            -self.severity.rank,
+            self.location.path or "",
+            self.location.logical or "",
+            self.location.line or 0,
+            self.rule,
+            self.fingerprint,
+        )
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable id for a finding, built from what identifies it (never from line numbers alone,
+    so that a finding keeps its id when code above it moves)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What one gate's collect step produced: findings plus how the collection went."""
+
+    gate: str
+    gate_version: str
+    tool_versions: Mapping[str, str]
+    findings: tuple[Finding, ...] = ()
+    stats: Mapping[str, JSON] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+    cached: bool = False
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "gate": self.gate,
+            "gate_version": self.gate_version,
+            "tool_versions": dict(sorted(self.tool_versions.items())),
+            "findings": [f.to_json() for f in sorted(self.findings, key=Finding.sort_key)],
+            "stats": dict(self.stats),
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+            "cached": self.cached,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Collection:
+        return cls(
+            gate=data["gate"],
+            gate_version=data["gate_version"],
+            tool_versions=dict(data["tool_versions"]),
+            findings=tuple(Finding.from_json(f) for f in data["findings"]),
+            stats=dict(data.get("stats", {})),
+            error=data.get("error"),
+            duration_s=float(data.get("duration_s", 0.0)),
+            cached=bool(data.get("cached", False)),
+        )

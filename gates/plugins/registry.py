@@ -1,0 +1,59 @@
+"""Finding the installed gates through the `gates.plugins` entry-point group.
+
+Built-in gates are registered exactly like a third party's. Discovery is deterministic (sorted by
+name); a plugin that fails to import or does not satisfy the Gate protocol is kept aside with its
+reason, so `gates list` can show it and a policy that enables it gets an error, not a crash.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from gates.plugins.interface import Gate
+
+ENTRY_POINT_GROUP = "gates.plugins"
+
+
+@dataclass(frozen=True)
+class Registry:
+    gates: Mapping[str, Gate]
+    broken: Mapping[str, str]
+    """Entry-point name -> why it could not be loaded."""
+    distributions: Mapping[str, str]
+    """Entry-point name -> 'distribution version' that provides it."""
+
+    def names(self) -> list[str]:
+        return sorted({*self.gates, *self.broken})
+
+
+def _load(ep: importlib.metadata.EntryPoint) -> Gate:
+    obj = ep.load()
+    gate = obj() if isinstance(obj, type) else obj
+    if not isinstance(gate, Gate):
+        raise TypeError(f"{ep.value} does not implement the gates Gate protocol")
+    if gate.name != ep.name:
+        raise TypeError(f"{ep.value} calls itself {gate.name!r}, registered as {ep.name!r}")
+    return gate
+
+
+@cache
+def load_registry() -> Registry:
+    gates: dict[str, Gate] = {}
+    broken: dict[str, str] = {}
+    dists: dict[str, str] = {}
+    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for ep in sorted(eps, key=lambda e: e.name):
+        dist = ep.dist
+        dists[ep.name] = f"{dist.name} {dist.version}" if dist is not None else "unknown"
+        if ep.name in gates or ep.name in broken:
+            broken[ep.name] = f"registered twice (again by {dists[ep.name]})"
+            gates.pop(ep.name, None)
+            continue
+        try:
+            gates[ep.name] = _load(ep)
+        except Exception as e:  # a third-party plugin may raise anything at import
+            broken[ep.name] = f"{type(e).__name__}: {e}"
+    return Registry(gates=gates, broken=broken, distributions=dists)

@@ -1,0 +1,231 @@
+"""Reading policy files: validation with file:line errors, `extends`, and overrides by context.
+
+Each file is validated on its own before it is merged, so an error always names the file and line
+where it was written. Merging: mappings merge key by key (the extending file wins), lists are
+replaced, except `waivers` and `overrides`, which accumulate.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from gates.errors import InputError
+from gates.plugins.registry import Registry
+from gates.policy.model import BUILTIN_GATE_DEFAULTS, Policy, PolicyContext, Waiver
+from gates.schemas import describe_path, iter_errors, load_schema
+from gates.util.yamlfile import LoadedYaml, Path_, parse_yaml, read_yaml
+
+DEFAULT_POLICY_FILE = "gates.yaml"
+_MAX_EXTENDS_DEPTH = 16
+_ACCUMULATED_KEYS = ("waivers", "overrides")
+
+
+def shipped_policy_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in files("gates.policies").iterdir()
+        if p.name.endswith(".yaml")
+    )
+
+
+def _read_shipped(name: str, referrer: str) -> LoadedYaml:
+    resource = files("gates.policies").joinpath(f"{name}.yaml")
+    if not resource.is_file():
+        raise InputError(
+            f"{referrer}: unknown policy {name!r} (shipped: {', '.join(shipped_policy_names())}; "
+            "or give a path)"
+        )
+    return parse_yaml(resource.read_text(encoding="utf-8"), f"builtin:{name}")
+
+
+def _first_error(loaded: LoadedYaml, instance: Any, schema: Mapping[str, Any], base: Path_) -> None:
+    for error in iter_errors(instance, schema):
+        path = (*base, *error.absolute_path)
+        raise InputError(f"{loaded.where(path)}: {describe_path(path)}: {error.message}")
+
+
+def _gate_schema(registry: Registry, name: str) -> Mapping[str, Any]:
+    common = load_schema("policy")["$defs"]["gateSettings"]["properties"]
+    gate = registry.gates.get(name)
+    own = dict(gate.settings_schema) if gate is not None else {}
+    return {
+        "type": "object",
+        "properties": {**common, **own},
+        # A broken plugin's own keys cannot be checked; the gate will report an error when run.
+        "additionalProperties": name in registry.broken,
+        "$defs": load_schema("policy")["$defs"],
+    }
+
+
+def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
+    data = loaded.data
+    if not isinstance(data, dict):
+        raise InputError(f"{loaded.where(())}: a policy must be a mapping with at least 'version: 1'")
+    _first_error(loaded, data, load_schema("policy"), ())
+    known = registry.names()
+    blocks: list[tuple[Path_, Mapping[str, Any]]] = [(("gates",), data.get("gates", {}))]
+    blocks += [
+        (("overrides", i, "gates"), o.get("gates", {})) for i, o in enumerate(data.get("overrides", []))
+    ]
+    strict_defaults = {**_gate_schema(registry, ""), "additionalProperties": False}
+    for base, gates in blocks:
+        for name, settings in gates.items():
+            if name not in known:
+                raise InputError(
+                    f"{loaded.where((*base, name))}: unknown gate {name!r} "
+                    f"(installed: {', '.join(known) or 'none'})"
+                )
+            _first_error(loaded, settings, _gate_schema(registry, name), (*base, name))
+    for base in [("defaults",)] + [("overrides", i, "defaults") for i in range(len(data.get("overrides", [])))]:
+        block = _get(data, base)
+        if block is not None:
+            _first_error(loaded, block, strict_defaults, base)
+    waiver_lists: list[Path_] = [("waivers",)] + [
+        ("overrides", i, "waivers") for i in range(len(data.get("overrides", [])))
+    ]
+    for base in waiver_lists:
+        for i, waiver in enumerate(_get(data, base) or []):
+            if waiver["gate"] not in known:
+                raise InputError(
+                    f"{loaded.where((*base, i, 'gate'))}: waiver for unknown gate {waiver['gate']!r}"
+                )
+            try:
+                dt.date.fromisoformat(waiver["expires"])
+            except ValueError as e:
+                raise InputError(
+                    f"{loaded.where((*base, i, 'expires'))}: not a calendar date: {waiver['expires']}"
+                ) from e
+
+
+def _get(data: Any, path: Path_) -> Any:
+    for key in path:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any], accumulate: bool) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        if accumulate and key in _ACCUMULATED_KEYS:
+            merged[key] = [*merged.get(key, []), *value]
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value, accumulate=False)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _tag_waivers(loaded: LoadedYaml, data: dict[str, Any]) -> None:
+    """Record in each waiver where it was written, so the verdict can point at it."""
+    for i, waiver in enumerate(data.get("waivers", [])):
+        waiver["source"] = loaded.where(("waivers", i))
+    for j, override in enumerate(data.get("overrides", [])):
+        for i, waiver in enumerate(override.get("waivers", [])):
+            waiver["source"] = loaded.where(("overrides", j, "waivers", i))
+
+
+def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> dict[str, Any]:
+    _validate_file(loaded, registry)
+    data = copy.deepcopy(loaded.data)
+    _tag_waivers(loaded, data)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return dict(data)
+    if len(chain) >= _MAX_EXTENDS_DEPTH:
+        raise InputError(f"{loaded.where(('extends',))}: extends is nested too deeply")
+    if "/" in parent_ref or parent_ref.endswith((".yaml", ".yml", ".json")):
+        if loaded.source.startswith("builtin:"):
+            raise InputError(f"{loaded.source}: a shipped policy can only extend shipped policies")
+        parent_path = (Path(loaded.source).parent / parent_ref).resolve()
+        key = str(parent_path)
+        if not parent_path.is_file():
+            raise InputError(f"{loaded.where(('extends',))}: extends {parent_ref!r}: no such file")
+        parent = read_yaml(parent_path)
+    else:
+        key = f"builtin:{parent_ref}"
+        parent = _read_shipped(parent_ref, loaded.where(("extends",)))
+    if key in chain:
+        raise InputError(f"{loaded.where(('extends',))}: extends cycle: {' -> '.join([*chain, key])}")
+    base = _resolve(parent, registry, [*chain, key])
+    base.pop("name", None)
+    base.pop("description", None)
+    return _merge(base, data, accumulate=True)
+
+
+def _matches(when: Mapping[str, Sequence[str]], context: PolicyContext) -> bool:
+    for key, value in (("branch", context.branch), ("environment", context.environment)):
+        if key in when and not (value and any(fnmatch.fnmatchcase(value, g) for g in when[key])):
+            return False
+    return True
+
+
+def _waiver(data: Mapping[str, Any]) -> Waiver:
+    return Waiver.from_json({"path": None, "fingerprint": None, **data})
+
+
+def build_policy(
+    document: Mapping[str, Any], source: str, name: str, context: PolicyContext
+) -> Policy:
+    """The effective policy from a resolved (validated, extends-merged) document."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    effective = {k: v for k, v in document.items() if k != "overrides"}
+    applied = []
+    for index, override in enumerate(document.get("overrides", [])):
+        if _matches(override["when"], context):
+            body = {k: v for k, v in override.items() if k not in ("when", "name")}
+            effective = _merge(effective, body, accumulate=True)
+            applied.append(override.get("name", f"overrides[{index}]"))
+    defaults = {**BUILTIN_GATE_DEFAULTS, **({"mode": effective["mode"]} if "mode" in effective else {})}
+    defaults = _merge(defaults, effective.get("defaults", {}), accumulate=False)
+    gates = {
+        gate: _merge(defaults, settings, accumulate=False)
+        for gate, settings in effective.get("gates", {}).items()
+    }
+    return Policy(
+        name=name,
+        source=source,
+        digest=digest,
+        document=document,
+        context=context,
+        applied_overrides=tuple(applied),
+        gates=gates,
+        waivers=tuple(_waiver(w) for w in effective.get("waivers", [])),
+    )
+
+
+def find_policy_file(root: Path) -> Path | None:
+    candidate = root / DEFAULT_POLICY_FILE
+    return candidate if candidate.is_file() else None
+
+
+def load_policy(
+    path: Path | None, registry: Registry, context: PolicyContext, root: Path | None = None
+) -> Policy:
+    """The policy at `path`, else `gates.yaml` in `root`, else the shipped default."""
+    if path is None and root is not None:
+        path = find_policy_file(root)
+    if path is None:
+        loaded = _read_shipped("default", "built-in default policy")
+        chain = ["builtin:default"]
+    elif not path.exists() and "/" not in str(path) and not path.suffix:
+        loaded = _read_shipped(str(path), str(path))  # `--policy strict`: a shipped name
+        chain = [loaded.source]
+    else:
+        loaded = read_yaml(path)
+        chain = [str(path.resolve())]
+    document = _resolve(loaded, registry, chain)
+    name = str(document.pop("name", None) or Path(loaded.source.removeprefix("builtin:")).stem)
+    document.pop("description", None)
+    return build_policy(document, loaded.source, name, context)

@@ -1,0 +1,129 @@
+"""The effective policy: what the engine evaluates against, after `extends` and overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gates.model import JSON, Finding
+from gates.util.files import path_selected
+
+# What a gate gets for a key that neither the policy nor its defaults set.
+BUILTIN_GATE_DEFAULTS: Mapping[str, Any] = {
+    "mode": "enforce",
+    "fail_on": "high",
+    "warn_on": "none",
+    "max_findings": {},
+    "include": [],
+    "exclude": [],
+    "new_only": False,
+    "timeout_s": 900,
+}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    gate: str
+    rule: str
+    reason: str
+    owner: str
+    expires: dt.date
+    path: str | None = None
+    fingerprint: str | None = None
+    source: str = ""
+    """Where the waiver is written (file:line), for the report and for error messages."""
+
+    def applies_to(self, finding: Finding) -> bool:
+        """Whether the waiver covers the finding, regardless of its expiry."""
+        if self.gate != finding.gate:
+            return False
+        if self.rule != "*" and self.rule not in (finding.rule, *finding.aliases):
+            return False
+        if self.fingerprint is not None and self.fingerprint != finding.fingerprint:
+            return False
+        if self.path is not None:
+            place = finding.location.path or finding.location.logical
+            if place is None or not path_selected(place, include=[self.path]):
+                return False
+        return True
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "gate": self.gate,
+            "rule": self.rule,
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "reason": self.reason,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Waiver:
+        return cls(
+            gate=data["gate"],
+            rule=data["rule"],
+            reason=data["reason"],
+            owner=data["owner"],
+            expires=dt.date.fromisoformat(data["expires"]),
+            path=data.get("path"),
+            fingerprint=data.get("fingerprint"),
+            source=data.get("source", ""),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What overrides are matched against."""
+
+    branch: str | None = None
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str
+    digest: str
+    """sha256 of the resolved policy document (extends merged, overrides not yet applied), so the
+    same policy has the same digest on every branch."""
+    document: Mapping[str, Any]
+    context: PolicyContext
+    applied_overrides: tuple[str, ...]
+    gates: Mapping[str, Mapping[str, Any]]
+    """Every gate the policy names, with its effective settings (shared keys filled in)."""
+    waivers: tuple[Waiver, ...]
+
+    def enabled(self) -> list[str]:
+        return sorted(name for name, s in self.gates.items() if s["mode"] != "off")
+
+    def effective_document(self) -> dict[str, Any]:
+        """The policy as it applies here, for `gates policy show`."""
+        return {
+            "version": 1,
+            "name": self.name,
+            "source": self.source,
+            "digest": self.digest,
+            "context": {"branch": self.context.branch, "environment": self.context.environment},
+            "applied_overrides": list(self.applied_overrides),
+            "gates": {name: dict(settings) for name, settings in sorted(self.gates.items())},
+            "waivers": [w.to_json() for w in self.waivers],
+        }
+
+    def summary(self) -> dict[str, JSON]:
+        """What the verdict records of the policy."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "digest": f"sha256:{self.digest}",
+            "branch": self.context.branch,
+            "environment": self.context.environment,
+            "applied_overrides": list(self.applied_overrides),
+            "enabled_gates": self.enabled(),
+        }

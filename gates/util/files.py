@@ -1,0 +1,155 @@
+"""Which files of a repository a gate looks at, and reading them safely.
+
+One walker serves every gate so that they agree on what "the repository" is: the files git tracks
+plus untracked ones it does not ignore (everything below the root outside git), never `.git` or the
+gates' own output folder, never a symlink (one pointing inside is scanned at its target, one pointing
+outside is never followed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from gates.model import JSON
+
+OUTPUT_DIR_NAME = ".gates"
+_BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str
+    """Relative to the repository root, with forward slashes."""
+    abspath: Path
+    size: int
+
+
+@dataclass
+class FileSelection:
+    files: list[RepoFile]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def stats(self) -> dict[str, JSON]:
+        return {
+            "files": len(self.files),
+            "bytes": sum(f.size for f in self.files),
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+
+class SkippedFile(Exception):
+    """A file a text-reading gate does not scan; `reason` is the stats key it is counted under."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def glob_matcher(patterns: Iterable[str]) -> pathspec.PathSpec | None:
+    """A matcher for gitignore-style globs (`tests/**`, `*.py`), or None for no patterns."""
+    lines = list(patterns)
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def path_selected(path: str, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> bool:
+    """Whether a repository path passes include (any, when given) and exclude (none) globs."""
+    inc, exc = glob_matcher(include), glob_matcher(exclude)
+    return (inc is None or inc.match_file(path)) and not (exc is not None and exc.match_file(path))
+
+
+def _candidate_paths(root: Path) -> list[str]:
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return sorted(_walk(root))
+    return sorted({os.fsdecode(p) for p in out.split(b"\0") if p})
+
+
+def _walk(root: Path) -> Iterable[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        rel = Path(dirpath).relative_to(root)
+        for name in filenames:
+            yield (rel / name).as_posix()
+
+
+def select_files(
+    root: Path,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    only_paths: Sequence[str] | None = None,
+    max_bytes: int | None = None,
+) -> FileSelection:
+    """The regular files below `root` that the globs select, sorted by path.
+
+    `only_paths` narrows the walk to given files (a pre-commit hook's staged files); `max_bytes`
+    skips larger files and counts them as `too_large`.
+    """
+    root = root.resolve()
+    inc, exc = glob_matcher(include), glob_matcher(exclude)
+    candidates = sorted(set(only_paths)) if only_paths is not None else _candidate_paths(root)
+    selection = FileSelection(files=[])
+    for rel in candidates:
+        rel = Path(rel).as_posix()
+        top = rel.split("/", 1)[0]
+        if top in (".git", OUTPUT_DIR_NAME):
+            continue
+        if (inc is not None and not inc.match_file(rel)) or (exc is not None and exc.match_file(rel)):
+            continue
+        abspath = root / rel
+        if abspath.is_symlink():
+            target = abspath.resolve()
+            inside = target == root or root in target.parents
+            selection.skipped["symlink" if inside else "symlink_outside"] += 1
+            continue
+        try:
+            st = abspath.stat()
+        except OSError:
+            continue  # listed by git but deleted in the work tree
+        if not abspath.is_file():
+            continue
+        if max_bytes is not None and st.st_size > max_bytes:
+            selection.skipped["too_large"] += 1
+            continue
+        selection.files.append(RepoFile(path=rel, abspath=abspath, size=st.st_size))
+    return selection
+
+
+def read_text(file: RepoFile) -> str:
+    """The file's text; raises SkippedFile("binary"|"not_utf8"|"unreadable") instead of guessing."""
+    try:
+        data = file.abspath.read_bytes()
+    except OSError as e:
+        raise SkippedFile("unreadable") from e
+    if b"\0" in data[:_BINARY_SNIFF_BYTES]:
+        raise SkippedFile("binary")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SkippedFile("not_utf8") from e
+
+
+def digest_files(files: Iterable[RepoFile], *extra: object) -> str:
+    """A content hash of files (path and bytes) and any extra key material, for the collect cache."""
+    h = hashlib.sha256()
+    for part in extra:
+        h.update(repr(part).encode("utf-8"))
+        h.update(b"\0")
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f.path.encode("utf-8"))
+        h.update(b"\0")
+        h.update(hashlib.sha256(f.abspath.read_bytes()).digest())
+    return h.hexdigest()

@@ -1,0 +1,102 @@
+"""Running a gate's tool as a subprocess, so that every gate fails the same way.
+
+A missing tool raises ToolMissing, a timeout or an unexpected exit code raises GateError with the
+tool's last line of stderr; the process group is killed on timeout so no child outlives its gate.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from gates.plugins.interface import GateError, ToolMissing
+
+
+def python_tool(module: str, distribution: str) -> list[str]:
+    """The argv prefix that runs a Python tool installed beside gates (`python -m module`)."""
+    if importlib.util.find_spec(module) is None:
+        raise ToolMissing(
+            f"{distribution} is not installed: pip install '{distribution}' "
+            f"(or install governance-gates with its extras)"
+        )
+    return [sys.executable, "-m", module]
+
+
+def executable(name: str, distribution: str) -> list[str]:
+    """The argv prefix for a console script, preferring the one in this interpreter's environment."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        raise ToolMissing(f"{name} not found: pip install '{distribution}'")
+    return [found]
+
+
+def distribution_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    ok_codes: Sequence[int] = (0,),
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    name = Path(argv[0]).name if argv[0] != sys.executable else argv[2]
+    if timeout <= 0:
+        raise GateError(f"{name}: no time left before the gate's timeout")
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env={**os.environ, **env} if env is not None else None,
+            start_new_session=True,
+        )
+    except FileNotFoundError as e:
+        raise ToolMissing(f"{name} not found: {e}") from e
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise GateError(f"{name} timed out after {timeout:.0f}s") from e
+    if proc.returncode not in ok_codes:
+        last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
+        raise GateError(f"{name} exited with {proc.returncode}: {last.strip()[:300]}")
+    return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
+def run_tools_parallel(
+    argvs: Sequence[Sequence[str]],
+    *,
+    timeout: float,
+    workers: int,
+    cwd: Path | None = None,
+    ok_codes: Sequence[int] = (0,),
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run several invocations of a tool at once (shards of one scan); results in argv order."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [
+            pool.submit(run_tool, argv, timeout=timeout, cwd=cwd, ok_codes=ok_codes)
+            for argv in argvs
+        ]
+        return [f.result() for f in futures]

@@ -1,0 +1,1 @@
+"""The policies shipped with gates (YAML files beside this module)."""
