@@ -30,9 +30,7 @@ _ACCUMULATED_KEYS = ("waivers", "overrides")
 
 def shipped_policy_names() -> list[str]:
     return sorted(
-        p.name.removesuffix(".yaml")
-        for p in files("gates.policies").iterdir()
-        if p.name.endswith(".yaml")
+        p.name.removesuffix(".yaml") for p in files("gates.policies").iterdir() if p.name.endswith(".yaml")
     )
 
 
@@ -84,7 +82,9 @@ def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
                     f"(installed: {', '.join(known) or 'none'})"
                 )
             _first_error(loaded, settings, _gate_schema(registry, name), (*base, name))
-    for base in [("defaults",)] + [("overrides", i, "defaults") for i in range(len(data.get("overrides", [])))]:
+    for base in [("defaults",)] + [
+        ("overrides", i, "defaults") for i in range(len(data.get("overrides", [])))
+    ]:
         block = _get(data, base)
         if block is not None:
             _first_error(loaded, block, strict_defaults, base)
@@ -174,9 +174,7 @@ def _waiver(data: Mapping[str, Any]) -> Waiver:
     return Waiver.from_json({"path": None, "fingerprint": None, **data})
 
 
-def build_policy(
-    document: Mapping[str, Any], source: str, name: str, context: PolicyContext
-) -> Policy:
+def build_policy(document: Mapping[str, Any], source: str, name: str, context: PolicyContext) -> Policy:
     """The effective policy from a resolved (validated, extends-merged) document."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -20,9 +20,7 @@ def load_schema(name: str) -> Mapping[str, Any]:
     return schema
 
 
-def iter_errors(
-    instance: Any, schema: Mapping[str, Any]
-) -> Iterator[jsonschema.ValidationError]:
+def iter_errors(instance: Any, schema: Mapping[str, Any]) -> Iterator[jsonschema.ValidationError]:
     """Validation errors, the deepest and first-placed first, so the first one is the one to show."""
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(

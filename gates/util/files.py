@@ -53,7 +53,7 @@ class SkippedFile(Exception):
         self.reason = reason
 
 
-def glob_matcher(patterns: Iterable[str]) -> pathspec.PathSpec | None:
+def glob_matcher(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
     """A matcher for gitignore-style globs (`tests/**`, `*.py`), or None for no patterns."""
     lines = list(patterns)
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None

@@ -95,8 +95,5 @@ def run_tools_parallel(
 ) -> list[subprocess.CompletedProcess[str]]:
     """Run several invocations of a tool at once (shards of one scan); results in argv order."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [
-            pool.submit(run_tool, argv, timeout=timeout, cwd=cwd, ok_codes=ok_codes)
-            for argv in argvs
-        ]
+        futures = [pool.submit(run_tool, argv, timeout=timeout, cwd=cwd, ok_codes=ok_codes) for argv in argvs]
         return [f.result() for f in futures]

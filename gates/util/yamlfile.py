@@ -72,7 +72,7 @@ def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source:
 def parse_yaml(text: str, source: str) -> LoadedYaml:
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -87,6 +87,11 @@ def parse_yaml(text: str, source: str) -> LoadedYaml:
 
 def read_yaml(path: Path) -> LoadedYaml:
     """Parse a YAML or JSON file; any problem is an InputError naming the file (and line)."""
+    return parse_yaml(read_input_text(path), str(path))
+
+
+def read_input_text(path: Path) -> str:
+    """The text of a user-given input file; InputError if unreadable, huge, binary or not UTF-8."""
     source = str(path)
     try:
         raw = path.read_bytes()
@@ -101,4 +106,4 @@ def read_yaml(path: Path) -> LoadedYaml:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise InputError(f"{source}:{line}: not UTF-8 text") from e
-    return parse_yaml(text, source)
+    return text

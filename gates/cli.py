@@ -1,0 +1,349 @@
+"""The `gates` command line: parses options, calls one function per command, maps outcomes to
+exit codes. Nothing below this module calls sys.exit or prints to the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from gates import __version__
+from gates import verdict as verdicts
+from gates.engine import pipeline
+from gates.errors import GatesError, InputError
+from gates.plugins.registry import load_registry
+from gates.policy.loader import load_policy
+from gates.policy.model import Policy, PolicyContext
+from gates.progress import Progress
+from gates.report import FORMATS
+from gates.schemas import load_schema
+from gates.util.atomic import write_all, write_text
+from gates.util.files import OUTPUT_DIR_NAME
+from gates.util.git import current_branch
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  pass (warnings allowed)
+  1  fail: a gate in enforce mode found what the policy does not allow
+  2  invalid input: usage, policy, corrupt findings/verdict/report file
+  3  error: a gate could not run (crash, timeout, missing tool); never a pass"""
+
+FORMAT_CHOICE = click.Choice(sorted(FORMATS))
+
+
+def _context(root: Path, branch: str | None, environment: str | None) -> PolicyContext:
+    return PolicyContext(branch=branch or current_branch(root), environment=environment)
+
+
+def _policy(policy: Path | None, root: Path, branch: str | None, environment: str | None) -> Policy:
+    return load_policy(policy, load_registry(), _context(root, branch, environment), root=root)
+
+
+def _inputs(values: Sequence[str]) -> dict[str, dict[str, str]]:
+    parsed: dict[str, dict[str, str]] = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        gate, dot, name = key.partition(".")
+        if not (sep and dot and gate and name):
+            raise InputError(f"--input {value!r}: expected GATE.KEY=VALUE")
+        parsed.setdefault(gate, {})[name] = setting
+    return parsed
+
+
+def _summary_lines(verdict: dict[str, Any]) -> list[str]:
+    lines = []
+    for gate in verdict["gates"]:
+        c = gate["counts"]
+        cached = ", cached" if gate["cached"] else ""
+        lines.append(
+            f"  {gate['name']:<16} {gate['status'].upper():<7} {c['counted']} counted, {c['waived']} waived, "
+            f"{c['total']} total ({gate['duration_s']:.1f}s{cached}): {gate['reason']}"
+        )
+    for waiver in verdict["waivers"]:
+        if waiver["status"] == "expired":
+            lines.append(
+                f"  expired waiver: {waiver['gate']} {waiver['rule']} (expired {waiver['expires']}, "
+                f"{waiver['source']})"
+            )
+    lines.append(f"verdict: {verdict['status'].upper()}")
+    return lines
+
+
+def _finish(verdict: dict[str, Any], written: Sequence[Path]) -> int:
+    for line in _summary_lines(verdict):
+        click.echo(line)
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+    return verdicts.exit_code(verdict)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="gates")
+def cli() -> None:
+    """Governance gates: run the checks a policy asks for and decide whether a release may ship."""
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path),
+    help="Policy file or shipped policy name [default: PATH/gates.yaml, else 'default'].",
+)
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this gate (repeatable).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"Output folder [default: PATH/{OUTPUT_DIR_NAME}].",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=FORMAT_CHOICE,
+    help="Report to write besides verdict.json (repeatable) [default: all].",
+)
+@click.option("--no-cache", is_flag=True, help="Run every gate afresh.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A previous verdict: findings absent from it are new.",
+)
+@click.option("--branch", help="Branch for policy overrides [default: from CI or git].")
+@click.option("--env", "environment", help="Environment for policy overrides.")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="GATE.KEY=VALUE",
+    help="A gate input, e.g. dast.url=http://127.0.0.1:8000 (repeatable).",
+)
+def run(
+    path: Path,
+    policy_file: Path | None,
+    only: tuple[str, ...],
+    out_dir: Path | None,
+    formats: tuple[str, ...],
+    no_cache: bool,
+    baseline: Path | None,
+    branch: str | None,
+    environment: str | None,
+    inputs: tuple[str, ...],
+) -> int:
+    """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
+    root = path.resolve()
+    policy = _policy(policy_file, root, branch, environment)
+    registry = load_registry()
+    default_out = out_dir is None
+    out = (root / OUTPUT_DIR_NAME) if out_dir is None else out_dir.resolve()
+    request = pipeline.RunRequest(
+        root=root,
+        out_dir=out,
+        only=only,
+        use_cache=not no_cache,
+        baseline=baseline,
+        inputs=_inputs(inputs),
+    )
+    click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
+    with Progress(sys.stderr) as progress:
+        verdict, collections = pipeline.run(request, policy, registry, progress.update)
+    written = pipeline.write_outputs(out, verdict, formats or sorted(FORMATS), collections)
+    if default_out:
+        # The output folder ignores itself, so git (and the gates' dirty check) never see it.
+        write_text(out / ".gitignore", "# written by gates\n*\n")
+    return _finish(verdict, written)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("findings", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path), required=True)
+@click.option("--only", multiple=True, metavar="NAME", help="Evaluate only this gate (repeatable).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to write verdict.json and reports.",
+)
+@click.option("--format", "formats", multiple=True, type=FORMAT_CHOICE)
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--branch")
+@click.option("--env", "environment")
+def evaluate(
+    findings: tuple[Path, ...],
+    policy_file: Path,
+    only: tuple[str, ...],
+    out_dir: Path,
+    formats: tuple[str, ...],
+    baseline: Path | None,
+    branch: str | None,
+    environment: str | None,
+) -> int:
+    """Re-evaluate collected findings (findings.json) under a policy, without re-scanning."""
+    subject: dict[str, Any] = {}
+    collections = []
+    seen: dict[str, Path] = {}
+    for path in findings:
+        part_subject, part = verdicts.load_collections(path)
+        subject = subject or part_subject
+        for collection in part:
+            if collection.gate in seen:
+                raise InputError(f"{path}: gate {collection.gate!r} is also in {seen[collection.gate]}")
+            seen[collection.gate] = path
+            collections.append(collection)
+    context = PolicyContext(branch=branch or subject.get("branch"), environment=environment)
+    registry = load_registry()
+    policy = load_policy(policy_file, registry, context)
+    scope = pipeline.select_gates(policy, registry, only)
+    verdict = pipeline.decide(
+        policy,
+        registry,
+        collections,
+        subject,
+        scope,
+        baseline,
+        pipeline.now(),
+        sum(c.duration_s for c in collections),
+    )
+    written = pipeline.write_outputs(out_dir, verdict, formats)
+    return _finish(verdict, written)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("parts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The merged verdict.json; reports go beside it.",
+)
+@click.option("--format", "formats", multiple=True, type=FORMAT_CHOICE)
+def merge(parts: tuple[Path, ...], output: Path, formats: tuple[str, ...]) -> int:
+    """Merge verdicts that separate jobs wrote with `gates run --only NAME`."""
+    verdict = verdicts.merge([(p, verdicts.load(p)) for p in parts])
+    outputs = pipeline.render_reports(verdict, formats, output.parent)
+    outputs[output] = outputs.pop(output.parent / FORMATS["json"].filename)
+    write_all(outputs)
+    return _finish(verdict, sorted(outputs))
+
+
+@cli.command()
+@click.argument("verdict_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=FORMAT_CHOICE, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+def report(verdict_file: Path, fmt: str, output: Path | None) -> int:
+    """Render a report from a verdict file."""
+    text = FORMATS[fmt].render(verdicts.load(verdict_file))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text(output, text)
+    return 0
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_gates(as_json: bool) -> int:
+    """Installed gates (built-in and third-party) with their versions and tool versions."""
+    registry = load_registry()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "version": gate.version,
+            "provided_by": registry.distributions[name],
+            "tools": dict(gate.tool_versions()),
+            "description": gate.description,
+        }
+        for name, gate in sorted(registry.gates.items())
+    ]
+    broken = [{"name": n, "error": why} for n, why in sorted(registry.broken.items())]
+    if as_json:
+        click.echo(json.dumps({"gates": rows, "broken": broken}, indent=2, sort_keys=True))
+        return 0
+    for row in rows:
+        tools = ", ".join(f"{k} {v}" for k, v in sorted(row["tools"].items())) or "no external tool"
+        click.echo(f"{row['name']:<16} {row['version']:<8} {tools}  [{row['provided_by']}]")
+    for entry in broken:
+        click.echo(f"{entry['name']:<16} BROKEN   {entry['error']}")
+    return 0
+
+
+@cli.group()
+def policy() -> None:
+    """Validate and inspect policies."""
+
+
+@policy.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def validate(file: Path) -> int:
+    """Check a policy file (and what it extends); print one line."""
+    loaded = load_policy(file, load_registry(), PolicyContext())
+    click.echo(f"{file}: valid policy {loaded.name!r}; enables {', '.join(loaded.enabled()) or 'no gate'}")
+    return 0
+
+
+@policy.command()
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("--branch")
+@click.option("--env", "environment")
+def show(file: Path | None, branch: str | None, environment: str | None) -> int:
+    """Print the effective policy (extends and matching overrides applied) as YAML."""
+    root = Path.cwd()
+    effective = _policy(file, root, branch, environment).effective_document()
+    click.echo(yaml.safe_dump(effective, sort_keys=False), nl=False)
+    return 0
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["policy", "verdict"]))
+def schema(name: str) -> int:
+    """Print the JSON Schema of the policy or verdict format (policy: with installed gates' keys)."""
+    document: dict[str, Any] = json.loads(json.dumps(load_schema(name)))
+    if name == "policy":
+        common = document["$defs"]["gateSettings"]["properties"]
+        gates_props = {
+            gate_name: {
+                "type": "object",
+                "properties": {**common, **gate.settings_schema},
+                "additionalProperties": False,
+            }
+            for gate_name, gate in sorted(load_registry().gates.items())
+        }
+        document["properties"] = {
+            **document["properties"],
+            "gates": {**document["properties"]["gates"], "properties": gates_props},
+        }
+    click.echo(json.dumps(document, indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="gates", standalone_mode=False
+        )
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.Abort:
+        click.echo("gates: aborted", err=True)
+        return 2
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except GatesError as e:
+        click.echo(f"gates: error: {e}", err=True)
+        return 2
+    return int(result) if isinstance(result, int) else 0

@@ -1,0 +1,161 @@
+"""Evaluating collected findings under a policy: pure, no I/O, no clock (`today` is given).
+
+This is what lets one CI job decide for findings other jobs collected, and a policy change be
+re-evaluated without re-scanning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
+from gates.plugins.registry import Registry
+from gates.policy.model import Policy, Waiver
+from gates.util.files import path_selected
+
+
+@dataclass(frozen=True)
+class JudgedFinding:
+    finding: Finding
+    new: bool
+    waiver: Waiver | None
+    counted: bool
+
+    def to_json(self) -> dict[str, JSON]:
+        data = self.finding.to_json()
+        del data["gate"]
+        data["new"] = self.new
+        data["counted"] = self.counted
+        data["waived"] = self.waiver.to_json() if self.waiver is not None else None
+        return data
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    name: str
+    mode: str
+    status: Status
+    reason: str
+    findings: tuple[JudgedFinding, ...]
+    collection: Collection | None
+
+    def counts(self) -> dict[str, JSON]:
+        counted = Counter(j.finding.severity.value for j in self.findings if j.counted)
+        return {
+            "total": len(self.findings),
+            "counted": sum(counted.values()),
+            "new": sum(1 for j in self.findings if j.new),
+            "waived": sum(1 for j in self.findings if j.waiver is not None),
+            "by_severity": {s: counted.get(s, 0) for s in SEVERITIES},
+        }
+
+
+def _threshold(value: str) -> Severity | None:
+    return None if value == "none" else Severity(value)
+
+
+def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[Status, str]:
+    reasons: list[str] = []
+    fail_on = _threshold(settings["fail_on"])
+    if fail_on is not None:
+        at_or_above = [f for f in counted if f.severity.at_least(fail_on)]
+        if at_or_above:
+            reasons.append(f"{len(at_or_above)} finding(s) at or above {fail_on.value}")
+    by_severity = Counter(f.severity.value for f in counted)
+    for severity, limit in sorted(settings["max_findings"].items()):
+        if by_severity[severity] > limit:
+            reasons.append(f"{by_severity[severity]} {severity} finding(s), at most {limit} allowed")
+    if reasons:
+        return Status.FAIL, "; ".join(reasons)
+    warn_on = _threshold(settings["warn_on"])
+    if warn_on is not None:
+        warned = [f for f in counted if f.severity.at_least(warn_on)]
+        if warned:
+            return Status.WARN, f"{len(warned)} finding(s) at or above {warn_on.value}"
+    return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
+
+
+def _active_waiver(finding: Finding, waivers: Sequence[Waiver], today: dt.date) -> Waiver | None:
+    return next((w for w in waivers if w.applies_to(finding) and not w.expired(today)), None)
+
+
+def evaluate_gate(
+    name: str,
+    settings: Mapping[str, Any],
+    collection: Collection | None,
+    registry: Registry,
+    waivers: Sequence[Waiver],
+    baseline: Mapping[str, frozenset[str]] | None,
+    today: dt.date,
+) -> GateOutcome:
+    mode = settings["mode"]
+
+    def outcome(status: Status, reason: str, judged: Sequence[JudgedFinding] = ()) -> GateOutcome:
+        return GateOutcome(name, mode, status, reason, tuple(judged), collection)
+
+    if mode == "off":
+        return outcome(Status.SKIPPED, "mode is off")
+    if collection is None:
+        return outcome(Status.ERROR, "no result: the gate did not run (fail closed)")
+    if collection.error is not None:
+        return outcome(Status.ERROR, collection.error)
+    gate = registry.gates.get(name)
+    if gate is None:
+        why = registry.broken.get(name, "not installed")
+        return outcome(Status.ERROR, f"cannot evaluate: gate plugin {why}")
+    kept = gate.evaluate(collection.findings, settings)
+    kept = [
+        f
+        for f in kept
+        if f.location.path is None or path_selected(f.location.path, settings["include"], settings["exclude"])
+    ]
+    known = baseline.get(name, frozenset()) if baseline is not None else None
+    judged = []
+    for finding in sorted(kept, key=Finding.sort_key):
+        waiver = _active_waiver(finding, waivers, today)
+        new = known is None or finding.fingerprint not in known
+        counted = waiver is None and (new or not settings["new_only"])
+        judged.append(JudgedFinding(finding, new, waiver, counted))
+    status, reason = _decide([j.finding for j in judged if j.counted], settings)
+    if status is Status.FAIL and mode == "warn":
+        status, reason = Status.WARN, f"{reason} (mode warn)"
+    return outcome(status, reason, judged)
+
+
+def waiver_ledger(
+    waivers: Sequence[Waiver], outcomes: Sequence[GateOutcome], today: dt.date
+) -> list[dict[str, JSON]]:
+    """Every waiver with its state: active, expired (no longer applies) and how many it matched."""
+    ledger = []
+    for waiver in waivers:
+        matched = sum(1 for o in outcomes for j in o.findings if waiver.applies_to(j.finding))
+        ledger.append(
+            {
+                **waiver.to_json(),
+                "status": "expired" if waiver.expired(today) else "active",
+                "matched": matched,
+            }
+        )
+    return ledger
+
+
+def evaluate(
+    policy: Policy,
+    collections: Sequence[Collection],
+    registry: Registry,
+    today: dt.date,
+    baseline: Mapping[str, frozenset[str]] | None = None,
+    scope: Sequence[str] | None = None,
+) -> tuple[list[GateOutcome], list[dict[str, JSON]]]:
+    """Outcomes for the policy's gates (those in `scope` when given) and the waiver ledger."""
+    by_gate = {c.gate: c for c in collections}
+    names = sorted(scope) if scope is not None else sorted(policy.gates)
+    outcomes = [
+        evaluate_gate(name, policy.gates[name], by_gate.get(name), registry, policy.waivers, baseline, today)
+        for name in names
+    ]
+    return outcomes, waiver_ledger(policy.waivers, outcomes, today)

@@ -1,0 +1,172 @@
+"""SAST gate: bandit on the repository's Python files.
+
+Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
+timeout_s)::
+
+    gates:
+      sast:
+        fail_on: medium        # bandit severity LOW/MEDIUM/HIGH maps to low/medium/high
+        confidence: medium     # count only findings bandit is at least this confident of
+        skip: [B101]           # bandit test ids not to run
+        tests: []              # if given, run only these bandit test ids
+        allow_nosec: true      # honour `# nosec` comments (false: report them like any finding)
+        exclude: ["tests/**"]
+
+Large trees are split into byte-balanced shards scanned by parallel bandit processes (bandit's cost
+follows file size, about 1.75 ms/KB); files bandit cannot parse are counted under
+`stats.skipped.parse_error` and reported as a low `parse-error` finding, since they went unscanned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gates.model import Finding, Location, Severity, fingerprint
+from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.util.files import RepoFile, digest_files, select_files
+from gates.util.proc import distribution_version, python_tool, run_tools_parallel
+
+_CONFIDENCE = ("low", "medium", "high")
+# One process scans ~4 MB/s; below this many bytes a second process costs more than it saves.
+_SHARD_MIN_BYTES = 512 * 1024
+# Keep each bandit command line well under the kernel's argument limit.
+_MAX_ARGV_CHARS = 100_000
+
+
+def _python_files(ctx: CollectContext) -> list[RepoFile]:
+    include = list(ctx.settings["include"]) or ["*.py"]
+    selection = select_files(ctx.root, include, ctx.settings["exclude"], ctx.only_paths)
+    return [f for f in selection.files if f.path.endswith(".py")]
+
+
+def _shards(files: Sequence[RepoFile], workers: int) -> list[list[RepoFile]]:
+    """Byte-balanced groups: largest files first, each to the lightest group."""
+    argv_chars = sum(len(f.path) + 1 for f in files)
+    count = max(1, min(len(files), max(workers, -(-argv_chars // _MAX_ARGV_CHARS))))
+    groups: list[list[RepoFile]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for f in sorted(files, key=lambda f: (-f.size, f.path)):
+        i = loads.index(min(loads))
+        groups[i].append(f)
+        loads[i] += f.size + 1
+    return [g for g in groups if g]
+
+
+def _source_line(code: str, line: int) -> str:
+    for entry in code.splitlines():
+        number, _, text = entry.partition(" ")
+        if number == str(line):
+            return text.strip()
+    return ""
+
+
+def _finding(result: Mapping[str, Any], seen: dict[tuple[str, str, str], int]) -> Finding:
+    path = result["filename"].removeprefix("./")
+    line = int(result["line_number"])
+    rule = result["test_id"]
+    text = _source_line(result.get("code", ""), line)
+    # The same rule on identical lines of one file: tell them apart by order, not line number,
+    # so fingerprints survive code moving up or down.
+    occurrence = seen.setdefault((rule, path, text), 0)
+    seen[(rule, path, text)] += 1
+    cwe = result.get("issue_cwe") or {}
+    return Finding(
+        gate="sast",
+        rule=rule,
+        severity=Severity(result["issue_severity"].lower()),
+        message=result["issue_text"],
+        location=Location(path=path, line=line),
+        fingerprint=fingerprint("sast", rule, path, text, occurrence),
+        aliases=(f"CWE-{cwe['id']}",) if cwe.get("id") else (),
+        properties={
+            "confidence": result["issue_confidence"].lower(),
+            "test_name": result.get("test_name", ""),
+            "more_info": result.get("more_info", ""),
+            "column": result.get("col_offset"),
+        },
+    )
+
+
+class SastGate:
+    name = "sast"
+    version = "1.0.0"
+    description = "Static analysis of Python code with bandit"
+    settings_schema: Mapping[str, Any] = {
+        "confidence": {"enum": list(_CONFIDENCE)},
+        "skip": {"type": "array", "items": {"type": "string", "pattern": "^B[0-9]{3}$"}},
+        "tests": {"type": "array", "items": {"type": "string", "pattern": "^B[0-9]{3}$"}},
+        "allow_nosec": {"type": "boolean"},
+        "workers": {"type": "integer", "minimum": 1},
+    }
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {"bandit": distribution_version("bandit")}
+
+    def _bandit_options(self, settings: Mapping[str, Any]) -> list[str]:
+        options = ["-f", "json", "-q"]
+        if settings.get("skip"):
+            options += ["--skip", ",".join(settings["skip"])]
+        if settings.get("tests"):
+            options += ["--tests", ",".join(settings["tests"])]
+        if not settings.get("allow_nosec", True):
+            options.append("--ignore-nosec")
+        return options
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        return digest_files(_python_files(ctx), self._bandit_options(ctx.settings))
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        files = _python_files(ctx)
+        total = sum(f.size for f in files)
+        stats: dict[str, Any] = {"files": len(files), "bytes": total, "shards": 0, "skipped": {}}
+        if not files:
+            return Collected(findings=[], stats=stats)
+        workers = ctx.settings.get("workers") or os.cpu_count() or 1
+        workers = max(1, min(workers, total // _SHARD_MIN_BYTES or 1))
+        base = [*python_tool("bandit", "bandit"), *self._bandit_options(ctx.settings)]
+        shards = _shards(files, workers)
+        stats["shards"] = len(shards)
+        # bandit exits 1 when it finds issues; 0 when none; anything else is a failure.
+        runs = run_tools_parallel(
+            [[*base, "--", *(f.path for f in shard)] for shard in shards],
+            timeout=ctx.remaining(),
+            workers=workers,
+            cwd=ctx.root,
+            ok_codes=(0, 1),
+        )
+        findings: list[Finding] = []
+        seen: dict[tuple[str, str, str], int] = {}
+        parse_errors = 0
+        for run in runs:
+            try:
+                report = json.loads(run.stdout)
+            except json.JSONDecodeError as e:
+                raise GateError(f"bandit wrote no JSON report: {run.stderr.strip()[-300:]}") from e
+            for result in sorted(report["results"], key=lambda r: (r["filename"], r["line_number"])):
+                findings.append(_finding(result, seen))
+            for error in report.get("errors", []):
+                parse_errors += 1
+                path = error["filename"].removeprefix("./")
+                findings.append(
+                    Finding(
+                        gate="sast",
+                        rule="parse-error",
+                        severity=Severity.LOW,
+                        message=f"bandit could not scan this file: {error['reason']}",
+                        location=Location(path=path),
+                        fingerprint=fingerprint("sast", "parse-error", path),
+                        properties={"confidence": "high"},
+                    )
+                )
+        if parse_errors:
+            stats["skipped"] = {"parse_error": parse_errors}
+        return Collected(findings=findings, stats=stats)
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        minimum = _CONFIDENCE.index(settings.get("confidence", "low"))
+        return [
+            f for f in findings if _CONFIDENCE.index(str(f.properties.get("confidence", "high"))) >= minimum
+        ]

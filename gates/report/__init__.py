@@ -1,0 +1,28 @@
+"""Report formats: each renders a verdict (the validated JSON document) and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gates.report import junit, markdown, sarif
+from gates.util.atomic import dump_json
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    name: str
+    filename: str
+    render: Callable[[Mapping[str, Any]], str]
+
+
+FORMATS: Mapping[str, ReportFormat] = {
+    f.name: f
+    for f in (
+        ReportFormat("json", "verdict.json", dump_json),
+        ReportFormat("sarif", "gates.sarif", sarif.render),
+        ReportFormat("junit", "junit.xml", junit.render),
+        ReportFormat("md", "report.md", markdown.render),
+    )
+}

@@ -1,0 +1,84 @@
+"""Markdown: the decision and a table per gate, for a CI job summary or a merge-request comment.
+
+Finding text comes from scanned code: cells are escaped so it can neither break the table nor
+inject HTML or links into the comment.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from gates.model import SEVERITIES
+
+_ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
+MAX_LISTED_FINDINGS = 50
+
+
+def cell(text: object) -> str:
+    escaped = html.escape(str(text), quote=False).replace("|", "\\|").replace("`", "\\`")
+    return " ".join(escaped.split()) or " "
+
+
+def _where(finding: Mapping[str, Any]) -> str:
+    loc = finding["location"]
+    where = loc["path"] or loc["logical"] or ""
+    return f"{where}:{loc['line']}" if loc["line"] else where
+
+
+def render(verdict: Mapping[str, Any]) -> str:
+    subject, policy = verdict["subject"], verdict["policy"]
+    status = verdict["status"]
+    out = [
+        f"## {_ICONS[status]} gates verdict: **{status.upper()}**",
+        "",
+        f"- Subject: `{cell(subject['path'])}`"
+        + (f" at `{subject['commit'][:12]}`" if subject["commit"] else "")
+        + (f" on `{cell(subject['branch'])}`" if subject["branch"] else ""),
+        f"- Policy: `{cell(policy['name'])}` ({policy['digest'][:19]}…)"
+        + (
+            f", overrides: {cell(', '.join(policy['applied_overrides']))}"
+            if policy["applied_overrides"]
+            else ""
+        ),
+        f"- Ran {verdict['started_at']} for {verdict['duration_s']:.1f}s",
+        "",
+        "| Gate | Status | Counted | "
+        + " | ".join(s.capitalize() for s in reversed(SEVERITIES))
+        + " | New | Waived | Time | Reason |",
+        "|---|---|---:|" + "---:|" * len(SEVERITIES) + "---:|---:|---:|---|",
+    ]
+    for gate in verdict["gates"]:
+        counts = gate["counts"]
+        out.append(
+            f"| {cell(gate['name'])} | {_ICONS[gate['status']]} {gate['status']} | {counts['counted']} | "
+            + " | ".join(str(counts["by_severity"][s]) for s in reversed(SEVERITIES))
+            + f" | {counts['new']} | {counts['waived']} | {gate['duration_s']:.1f}s"
+            + f" | {cell(gate['reason'])} |"
+        )
+    counted = [(g["name"], f) for g in verdict["gates"] for f in g["findings"] if f["counted"]]
+    if counted:
+        out += [
+            "",
+            f"### Findings that count ({len(counted)})",
+            "",
+            "| Severity | Gate | Rule | Location | Message |",
+            "|---|---|---|---|---|",
+        ]
+        for gate_name, f in counted[:MAX_LISTED_FINDINGS]:
+            out.append(
+                f"| {f['severity']} | {cell(gate_name)} | {cell(f['rule'])} | {cell(_where(f))} | "
+                f"{cell(f['message'])} |"
+            )
+        if len(counted) > MAX_LISTED_FINDINGS:
+            out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
+    expired = [w for w in verdict["waivers"] if w["status"] == "expired"]
+    if expired:
+        out += ["", "### Expired waivers (no longer applied)", ""]
+        out += [
+            f"- {cell(w['gate'])} {cell(w['rule'])}: expired {w['expires']} (owner {cell(w['owner'])}, "
+            f"{cell(w['source'])})"
+            for w in expired
+        ]
+    return "\n".join(out) + "\n"

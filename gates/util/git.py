@@ -1,0 +1,55 @@
+"""What the verdict records of the repository it was made for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gates.model import JSON
+from gates.util.files import OUTPUT_DIR_NAME
+
+# CI systems check out a detached HEAD; they say the branch in the environment.
+_BRANCH_VARIABLES = (
+    "GATES_BRANCH",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+    "CI_COMMIT_REF_NAME",
+    "BRANCH_NAME",
+    "BUILD_SOURCEBRANCHNAME",
+)
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.strip()
+
+
+def current_branch(root: Path) -> str | None:
+    for variable in _BRANCH_VARIABLES:
+        if os.environ.get(variable):
+            return os.environ[variable]
+    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    return None if branch in (None, "HEAD") else branch
+
+
+def is_dirty(root: Path) -> bool | None:
+    """Whether the work tree differs from HEAD, the gates' own output folder aside."""
+    status = _git(
+        root, "status", "--porcelain", "--untracked-files=normal", "--", ".", f":(exclude){OUTPUT_DIR_NAME}"
+    )
+    return None if status is None else bool(status)
+
+
+def subject(root: Path) -> dict[str, JSON]:
+    commit = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    return {
+        "path": str(root),
+        "commit": commit,
+        "tree": _git(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
+        "branch": current_branch(root),
+        "dirty": is_dirty(root) if commit else None,
+    }

@@ -1,0 +1,222 @@
+"""The verdict: one JSON document that decides whether a release may be tagged and published.
+
+Built from gate outcomes, validated against `schemas/verdict.schema.json` before it is written and
+whenever it is read back (merge, baseline, report), so a corrupt or hand-edited file is exit 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gates import __version__
+from gates.engine.evaluate import GateOutcome
+from gates.errors import InputError
+from gates.model import JSON, Collection, Status
+from gates.schemas import describe_path, iter_errors, load_schema
+
+VERDICT_VERSION = 1
+
+EXIT_CODES: Mapping[Status, int] = {
+    Status.PASS: 0,
+    Status.WARN: 0,
+    Status.SKIPPED: 0,
+    Status.FAIL: 1,
+    Status.ERROR: 3,
+}
+
+
+def exit_code(verdict: Mapping[str, Any]) -> int:
+    return EXIT_CODES[Status(verdict["status"])]
+
+
+def _gate_json(outcome: GateOutcome) -> dict[str, JSON]:
+    c = outcome.collection
+    return {
+        "name": outcome.name,
+        "status": outcome.status.value,
+        "mode": outcome.mode,
+        "reason": outcome.reason,
+        "version": c.gate_version if c is not None else None,
+        "tool_versions": dict(sorted(c.tool_versions.items())) if c is not None else {},
+        "duration_s": round(c.duration_s, 3) if c is not None else 0.0,
+        "cached": c.cached if c is not None else False,
+        "stats": dict(c.stats) if c is not None else {},
+        "counts": outcome.counts(),
+        "findings": [j.to_json() for j in outcome.findings],
+    }
+
+
+def _summary(gates: Sequence[Mapping[str, Any]]) -> dict[str, JSON]:
+    statuses = Counter(g["status"] for g in gates)
+    return {
+        "gates": {s.value: statuses.get(s.value, 0) for s in Status},
+        "findings": sum(g["counts"]["total"] for g in gates),
+        "counted": sum(g["counts"]["counted"] for g in gates),
+        "waived": sum(g["counts"]["waived"] for g in gates),
+        "new": sum(g["counts"]["new"] for g in gates),
+    }
+
+
+def _overall(gates: Sequence[Mapping[str, Any]]) -> Status:
+    return Status.combine([Status(g["status"]) for g in gates])
+
+
+def build(
+    *,
+    outcomes: Sequence[GateOutcome],
+    ledger: Sequence[Mapping[str, JSON]],
+    policy_summary: Mapping[str, JSON],
+    subject: Mapping[str, JSON],
+    started_at: dt.datetime,
+    duration_s: float,
+    scope: Sequence[str] | None,
+    baseline: Mapping[str, JSON] | None,
+) -> dict[str, JSON]:
+    gates = [_gate_json(o) for o in outcomes]
+    verdict: dict[str, JSON] = {
+        "verdict_version": VERDICT_VERSION,
+        "status": _overall(gates).value,
+        "subject": dict(subject),
+        "policy": dict(policy_summary),
+        "tool": {"name": "governance-gates", "version": __version__},
+        "started_at": started_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(duration_s, 3),
+        "scope": sorted(scope) if scope is not None else None,
+        "baseline": dict(baseline) if baseline is not None else None,
+        "gates": gates,
+        "waivers": [dict(w) for w in ledger],
+        "summary": _summary(gates),
+    }
+    validate(verdict, "verdict")
+    return verdict
+
+
+def validate(verdict: Any, source: str) -> None:
+    for error in iter_errors(verdict, load_schema("verdict")):
+        raise InputError(
+            f"{source}: not a gates verdict: {describe_path(error.absolute_path)}: {error.message}"
+        )
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A verdict file, validated; any problem is an InputError naming the file."""
+    data = load_json(path)
+    validate(data, str(path))
+    return data  # type: ignore[no-any-return]
+
+
+def load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+
+
+def baseline_fingerprints(verdict: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Per gate, the fingerprints a baseline verdict knew, waived or not."""
+    return {g["name"]: frozenset(f["fingerprint"] for f in g["findings"]) for g in verdict["gates"]}
+
+
+def baseline_summary(verdict: Mapping[str, Any], path: Path) -> dict[str, JSON]:
+    return {
+        "path": str(path),
+        "commit": verdict["subject"].get("commit"),
+        "started_at": verdict["started_at"],
+    }
+
+
+def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
+    """One verdict from verdicts that separate jobs produced with `gates run --only`.
+
+    The parts must come from the same policy and commit. A gate the policy enables that no part
+    carries becomes an error (fail closed), so a job that never ran cannot pass silently.
+    """
+    first_path, first = parts[0]
+    gates: dict[str, Mapping[str, Any]] = {}
+    for path, part in parts:
+        for key in ("digest", "branch", "environment"):
+            if part["policy"].get(key) != first["policy"].get(key):
+                raise InputError(
+                    f"{path}: policy {key} {part['policy'].get(key)!r} differs from "
+                    f"{first_path}'s {first['policy'].get(key)!r}"
+                )
+        if part["subject"].get("commit") != first["subject"].get("commit"):
+            raise InputError(
+                f"{path}: made for commit {part['subject'].get('commit')}, "
+                f"{first_path} for {first['subject'].get('commit')}"
+            )
+        for gate in part["gates"]:
+            if gate["name"] in gates:
+                raise InputError(f"{path}: gate {gate['name']!r} is also in another part")
+            gates[gate["name"]] = gate
+    for name in first["policy"]["enabled_gates"]:
+        if name not in gates:
+            gates[name] = _gate_json(
+                GateOutcome(
+                    name,
+                    "enforce",
+                    Status.ERROR,
+                    "no result: no merged part carried this gate (fail closed)",
+                    (),
+                    None,
+                )
+            )
+    ordered = [dict(gates[name]) for name in sorted(gates)]
+    ledger = _merge_ledgers([p["waivers"] for _, p in parts])
+    starts = [dt.datetime.fromisoformat(p["started_at"].replace("Z", "+00:00")) for _, p in parts]
+    ends = [s + dt.timedelta(seconds=p["duration_s"]) for s, (_, p) in zip(starts, parts, strict=True)]
+    verdict: dict[str, JSON] = {
+        **{k: v for k, v in first.items() if k in ("verdict_version", "subject", "policy", "tool")},
+        "status": _overall(ordered).value,
+        "started_at": min(starts).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round((max(ends) - min(starts)).total_seconds(), 3),
+        "scope": None,
+        "baseline": first["baseline"],
+        "gates": ordered,
+        "waivers": ledger,
+        "summary": _summary(ordered),
+    }
+    validate(verdict, "merged verdict")
+    return verdict
+
+
+def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, JSON]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for ledger in ledgers:
+        for entry in ledger:
+            key = json.dumps({k: v for k, v in entry.items() if k != "matched"}, sort_keys=True)
+            if key in merged:
+                merged[key]["matched"] += entry["matched"]
+            else:
+                merged[key] = dict(entry)
+    return list(merged.values())
+
+
+def collections_document(collections: Sequence[Collection], subject: Mapping[str, JSON]) -> dict[str, JSON]:
+    """`findings.json`: what the gates collected, before any policy; input of `gates evaluate`."""
+    return {
+        "findings_version": VERDICT_VERSION,
+        "subject": dict(subject),
+        "collections": [c.to_json() for c in collections],
+    }
+
+
+def load_collections(path: Path) -> tuple[dict[str, Any], list[Collection]]:
+    data = load_json(path)
+    if not isinstance(data, dict) or data.get("findings_version") != VERDICT_VERSION:
+        raise InputError(f"{path}: not a gates findings file (findings_version {VERDICT_VERSION})")
+    try:
+        return data["subject"], [Collection.from_json(c) for c in data["collections"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{path}: corrupt findings file: {type(e).__name__}: {e}") from e
