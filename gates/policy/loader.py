@@ -174,9 +174,24 @@ def _waiver(data: Mapping[str, Any]) -> Waiver:
     return Waiver.from_json({"path": None, "fingerprint": None, **data})
 
 
+def _without_sources(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document without the `source` (file:line) tags of its waivers: where a policy file lies
+    on disk must not change its digest."""
+
+    def strip(waivers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in w.items() if k != "source"} for w in waivers]
+
+    stripped = dict(document)
+    stripped["waivers"] = strip(document.get("waivers", []))
+    stripped["overrides"] = [
+        {**o, "waivers": strip(o.get("waivers", []))} for o in document.get("overrides", [])
+    ]
+    return stripped
+
+
 def build_policy(document: Mapping[str, Any], source: str, name: str, context: PolicyContext) -> Policy:
     """The effective policy from a resolved (validated, extends-merged) document."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(_without_sources(document), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     effective = {k: v for k, v in document.items() if k != "overrides"}
     applied = []
