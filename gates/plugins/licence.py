@@ -1,0 +1,176 @@
+"""Licence gate: every component's licence, read from the SBOM, normalised with license-expression
+against the ScanCode licence database and judged against allow/deny lists and licence categories.
+
+Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
+timeout_s)::
+
+    gates:
+      licence:
+        sbom: {source: auto}        # as for the sbom gate (or `file:` for an SBOM from elsewhere)
+        allow: [MIT, BSD-3-Clause, Apache-2.0, ISC, PSF-2.0]   # if given, nothing else is allowed
+        deny: [AGPL-3.0-only, AGPL-3.0-or-later]
+        deny_categories: [Copyleft]  # ScanCode categories: Permissive, Copyleft, Copyleft Limited,
+                                     # Proprietary Free, Commercial, Public Domain, ...
+        unknown: warn               # unknown or unparseable licence: fail (high) | warn (low) | ignore
+        check_project: true         # judge the project's own licence, and a permissive project
+                                    # depending on strong copyleft (or a copyleft project on
+                                    # proprietary code) as `licence-incompatible`
+        project_license: Apache-2.0 # default: the SBOM's root component (pyproject.toml)
+    waivers:
+      - {gate: licence, rule: licence-denied, path: "pkg:pypi/mysql-connector*",
+         reason: "used only by the migration tool", owner: data-team, expires: 2027-06-30}
+
+Rules: `licence-denied` (deny list or category), `licence-not-allowed` (outside `allow`),
+`licence-incompatible`, all high; `licence-unknown` as `unknown` says. `MIT OR GPL-3.0-only` passes
+when one branch is allowed; a conjunction, and several licences declared for one component, need
+every part allowed. An explicit `allow` entry wins over `deny_categories`. Licences given as free
+text (`BSD License`) that are not SPDX ids count as unknown. SBOMs generated from requirements or
+lock files name no licences; the environment source (installed metadata) or an SBOM file does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gates.model import Finding, Location, Severity, fingerprint
+from gates.plugins.interface import CollectContext, Collected
+from gates.sbom import licences
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
+from gates.sbom.read import Component
+from gates.util.proc import distribution_version
+
+_COMPONENT, _PROJECT = "component", "project"
+_COPYLEFT = frozenset({"Copyleft", "Copyleft Limited"})
+_UNKNOWN_SEVERITY = {"fail": Severity.HIGH, "warn": Severity.LOW}
+
+
+def _record(rule: str, component: Component, texts: Sequence[str], source: str) -> Finding:
+    normalised = licences.normalise(texts)
+    return Finding(
+        gate="licence",
+        rule=rule,
+        severity=Severity.INFO,
+        message=f"{component.ref}: {normalised.expression or normalised.error}",
+        location=Location(logical=component.ref),
+        fingerprint=fingerprint("licence", rule, component.ref),
+        properties={
+            "name": component.name,
+            "version": component.version,
+            "declared": list(texts),
+            "expression": normalised.expression,
+            "error": normalised.error,
+            "sbom": source,
+        },
+    )
+
+
+def _project_copyleft(expression: str | None) -> bool | None:
+    """Whether the project's licence is copyleft in every branch; None when unknown."""
+    if expression is None:
+        return None
+    categories = [licences.category(k) for k in licences.keys(expression)]
+    if None in categories:
+        return None
+    return all(c in _COPYLEFT for c in categories)
+
+
+def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> licences.KeyJudge:
+    allow = {k.lower() for k in settings.get("allow", [])}
+    deny = {k.lower() for k in settings.get("deny", [])}
+    deny_categories = set(settings.get("deny_categories", []))
+
+    def judge_key(key: str) -> licences.Judgement:
+        cat = licences.category(key)
+        if key.lower() in deny:
+            return licences.Judgement("deny", "licence-denied", f"{key} is denied")
+        if key.lower() in allow:
+            return licences.Judgement("allow")
+        if cat is None:
+            return licences.Judgement("unknown", "licence-unknown", f"{key} is not a known licence")
+        if cat in deny_categories:
+            return licences.Judgement("deny", "licence-denied", f"{key} is {cat}, a denied category")
+        if allow:
+            return licences.Judgement("deny", "licence-not-allowed", f"{key} is not in the allow list")
+        if project_copyleft is False and cat == "Copyleft":
+            return licences.Judgement(
+                "deny", "licence-incompatible", f"{key} ({cat}) in a non-copyleft project"
+            )
+        if project_copyleft and cat in ("Commercial", "Proprietary Free"):
+            return licences.Judgement(
+                "deny", "licence-incompatible", f"{key} ({cat}) in a copyleft project"
+            )
+        return licences.Judgement("allow")
+
+    return judge_key
+
+
+def _finding(record: Finding, judgement: licences.Judgement, severity: Severity) -> Finding:
+    what = "the project's licence" if record.rule == _PROJECT else record.location.logical
+    return Finding(
+        gate="licence",
+        rule=judgement.rule,
+        severity=severity,
+        message=f"{what}: {judgement.reason}",
+        location=record.location,
+        fingerprint=fingerprint("licence", judgement.rule, record.location.logical),
+        properties={k: record.properties[k] for k in ("name", "version", "declared", "expression")},
+    )
+
+
+class LicenceGate:
+    name = "licence"
+    version = "1.0.0"
+    description = "Licences of the SBOM's components against allow/deny lists and categories"
+    settings_schema: Mapping[str, Any] = {
+        **SBOM_SETTINGS_SCHEMA,
+        "allow": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "deny": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "deny_categories": {"type": "array", "items": {"enum": list(licences.CATEGORIES)}},
+        "unknown": {"enum": ["fail", "warn", "ignore"]},
+        "check_project": {"type": "boolean"},
+        "project_license": {"type": "string", "minLength": 1},
+    }
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {
+            "license-expression": distribution_version("license-expression"),
+            "cyclonedx-bom": distribution_version("cyclonedx-bom"),
+        }
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        return f"{source_and_key(ctx)[1]}\0{ctx.settings.get('project_license')}"
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        provided = provide(ctx)
+        sbom, source = provided.sbom, provided.description
+        records = [_record(_COMPONENT, c, c.licences, source) for c in sbom.components]
+        project = sbom.root or Component("project", None, None, ())
+        declared = ctx.settings.get("project_license")
+        records.append(_record(_PROJECT, project, [declared] if declared else project.licences, source))
+        named = sum(1 for c in sbom.components if c.licences)
+        return Collected(records, {"source": source, "components": len(sbom.components),
+                                   "with_licence": named})
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        check_project = bool(settings.get("check_project", False))
+        project = next((f for f in findings if f.rule == _PROJECT), None)
+        copyleft = None
+        if check_project and project is not None:
+            copyleft = _project_copyleft(project.properties["expression"])
+        judge_key = _key_judge(settings, copyleft)
+        unknown_severity = _UNKNOWN_SEVERITY.get(settings.get("unknown", "warn"))
+        kept = []
+        for record in findings:
+            if record.rule == _PROJECT and not check_project:
+                continue
+            expression = record.properties["expression"]
+            if expression is None:
+                judgement = licences.Judgement("unknown", "licence-unknown", str(record.properties["error"]))
+            else:
+                judgement = licences.judge(expression, judge_key)
+            if judgement.outcome == "deny":
+                kept.append(_finding(record, judgement, Severity.HIGH))
+            elif judgement.outcome == "unknown" and unknown_severity is not None:
+                kept.append(_finding(record, judgement, unknown_severity))
+        return kept

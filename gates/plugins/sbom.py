@@ -1,0 +1,205 @@
+"""SBOM gate: a CycloneDX JSON SBOM of what the project ships, generated with cyclonedx-bom (or
+brought from elsewhere), validated against the CycloneDX schema and written to the output folder as
+`sbom.cdx.json`, a release artefact. The licence and vulnerabilities gates judge its components.
+
+Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
+timeout_s)::
+
+    gates:
+      sbom:
+        sbom:                       # the same key is read by the licence and vulnerabilities gates
+          source: auto              # auto | requirements | poetry | pipenv | pyproject | environment
+          path: requirements/prod.txt   # the file (or project directory) the source reads
+          # python: .venv/bin/python    # environment source: the interpreter to inventory
+          # file: dist/bom.cdx.json     # or an existing CycloneDX JSON SBOM, from any tool
+          spec_version: "1.6"
+        require_version: true       # a component without a version: `component-no-version` (medium)
+        require_purl: true          # a component without a purl: `component-no-purl` (medium)
+        banned:                     # `component-banned` (high)
+          - purl: "pkg:pypi/pycrypto@*"      # glob on the purl
+            reason: unmaintained, use pycryptodome
+          - name: requests                   # or a name, with an optional PEP 440 version range
+            versions: "<2.20"
+        min_licence_share: 0.9      # `licence-coverage` (medium) when fewer components name a licence
+
+`source: auto` picks `poetry.lock`, `Pipfile.lock`, `requirements.txt`, `pyproject.toml`
+dependencies at the repository root, else the Python environment gates runs in. An SBOM that breaks
+the CycloneDX schema is a high `sbom-invalid` finding; a file that is not CycloneDX JSON at all is
+bad input (exit 2). Findings point at the component's purl (`location.logical`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from gates.errors import InputError
+from gates.model import Finding, Location, Severity, fingerprint
+from gates.plugins.interface import CollectContext, Collected
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
+from gates.sbom.read import Component
+from gates.util.proc import distribution_version
+
+_INVENTORY = "component"
+"""Collected for every component; `evaluate` turns them into the findings the policy asks for."""
+
+
+def _inventory(component: Component, source: str) -> Finding:
+    return Finding(
+        gate="sbom",
+        rule=_INVENTORY,
+        severity=Severity.INFO,
+        message=f"{component.ref} is in the SBOM",
+        location=Location(logical=component.ref),
+        fingerprint=fingerprint("sbom", _INVENTORY, component.ref),
+        properties={
+            "name": component.name,
+            "version": component.version,
+            "purl": component.purl,
+            "licences": list(component.licences),
+            "sbom": source,
+        },
+    )
+
+
+def _violation(item: Finding, rule: str, severity: Severity, message: str) -> Finding:
+    return Finding(
+        gate="sbom",
+        rule=rule,
+        severity=severity,
+        message=message,
+        location=item.location,
+        fingerprint=fingerprint("sbom", rule, item.location.logical),
+        properties={k: item.properties[k] for k in ("name", "version", "purl")},
+    )
+
+
+def _ban_reason(entry: Mapping[str, Any], props: Mapping[str, Any]) -> str | None:
+    """Why the component matches a `banned` entry, or None."""
+    if "purl" in entry:
+        if not (props["purl"] and fnmatch.fnmatchcase(props["purl"], entry["purl"])):
+            return None
+    elif canonicalize_name(entry["name"]) != canonicalize_name(props["name"]):
+        return None
+    if "versions" in entry:
+        try:
+            versions = SpecifierSet(entry["versions"])
+        except InvalidSpecifier as e:
+            raise InputError(f"policy: sbom.banned: not a version range: {entry['versions']!r}") from e
+        try:
+            if Version(props["version"] or "") not in versions:
+                return None
+        except InvalidVersion:
+            pass  # an unknown version could be a banned one: fail closed
+    return str(entry.get("reason") or "banned by policy")
+
+
+def _judge(item: Finding, settings: Mapping[str, Any]) -> list[Finding]:
+    props = item.properties
+    found = []
+    if settings.get("require_version", True) and not props["version"]:
+        found.append(_violation(item, "component-no-version", Severity.MEDIUM,
+                                f"{item.location.logical} has no version: it cannot be audited"))
+    if settings.get("require_purl", True) and not props["purl"]:
+        found.append(_violation(item, "component-no-purl", Severity.MEDIUM,
+                                f"{item.location.logical} has no purl"))
+    for entry in settings.get("banned", []):
+        reason = _ban_reason(entry, props)
+        if reason is not None:
+            found.append(_violation(item, "component-banned", Severity.HIGH,
+                                    f"{item.location.logical} is banned: {reason}"))
+            break
+    return found
+
+
+def _coverage(inventory: Sequence[Finding], minimum: float) -> Finding | None:
+    named = sum(1 for f in inventory if f.properties["licences"])
+    share = named / len(inventory) if inventory else 1.0
+    if share >= minimum:
+        return None
+    source = str(inventory[0].properties["sbom"])
+    return Finding(
+        gate="sbom",
+        rule="licence-coverage",
+        severity=Severity.MEDIUM,
+        message=f"{named} of {len(inventory)} components ({share:.0%}) name a licence, "
+        f"policy asks for {minimum:.0%}",
+        location=Location(logical=source),
+        fingerprint=fingerprint("sbom", "licence-coverage", source),
+        properties={"components": len(inventory), "with_licence": named, "share": round(share, 4)},
+    )
+
+
+class SbomGate:
+    name = "sbom"
+    version = "1.0.0"
+    description = "CycloneDX SBOM with cyclonedx-bom: generated, validated, kept as an artefact"
+    settings_schema: Mapping[str, Any] = {
+        **SBOM_SETTINGS_SCHEMA,
+        "require_version": {"type": "boolean"},
+        "require_purl": {"type": "boolean"},
+        "banned": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "oneOf": [{"required": ["purl"]}, {"required": ["name"]}],
+                "properties": {
+                    "purl": {"type": "string", "minLength": 1},
+                    "name": {"type": "string", "minLength": 1},
+                    "versions": {"type": "string", "minLength": 1},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "min_licence_share": {"type": "number", "minimum": 0, "maximum": 1},
+    }
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {
+            "cyclonedx-bom": distribution_version("cyclonedx-bom"),
+            "cyclonedx-python-lib": distribution_version("cyclonedx-python-lib"),
+        }
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        return source_and_key(ctx)[1]
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        provided = provide(ctx)
+        sbom = provided.sbom
+        findings = [_inventory(c, provided.description) for c in sbom.components]
+        if sbom.problem is not None:
+            findings.append(
+                Finding(
+                    gate="sbom",
+                    rule="sbom-invalid",
+                    severity=Severity.HIGH,
+                    message=f"the SBOM breaks the CycloneDX {sbom.spec_version} schema: {sbom.problem}",
+                    location=Location(logical=provided.description),
+                    fingerprint=fingerprint("sbom", "sbom-invalid", provided.description),
+                )
+            )
+        stats = {
+            "source": provided.description,
+            "spec_version": sbom.spec_version,
+            "components": len(sbom.components),
+            "valid": sbom.problem is None,
+            "sha256": sbom.digest,
+        }
+        return Collected(findings=findings, stats=stats)
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        inventory = [f for f in findings if f.rule == _INVENTORY]
+        kept = [f for f in findings if f.rule != _INVENTORY]
+        for item in inventory:
+            kept += _judge(item, settings)
+        minimum = settings.get("min_licence_share")
+        if minimum is not None and inventory:
+            coverage = _coverage(inventory, float(minimum))
+            kept += [coverage] if coverage is not None else []
+        return kept

@@ -1,0 +1,81 @@
+"""One SBOM per run, shared by the sbom, licence and vulnerabilities gates.
+
+Each of the three gates takes the same `sbom:` policy key and can produce the SBOM alone (for
+`gates run --only licence` in its own CI job). When they run together, the engine runs them in
+parallel threads: the first to ask generates, the others wait for it and reuse the result, keyed by
+the content hash of the inputs, so an unchanged tree is inventoried once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gates.errors import InputError
+from gates.plugins.interface import CollectContext
+from gates.sbom.generate import KINDS, SbomSource, generate, input_digest, resolve_source
+from gates.sbom.read import Sbom, parse_sbom
+from gates.util.atomic import write_text
+from gates.util.proc import distribution_version
+
+ARTEFACT_NAME = "sbom.cdx.json"
+
+SBOM_SETTINGS_SCHEMA: Mapping[str, Any] = {
+    "sbom": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Where the SBOM comes from: generated from a source, or an existing file.",
+        "properties": {
+            "source": {"enum": list(KINDS)},
+            "path": {"type": "string", "minLength": 1},
+            "python": {"type": "string", "minLength": 1},
+            "file": {"type": "string", "minLength": 1},
+            "spec_version": {"enum": ["1.4", "1.5", "1.6", "1.7"]},
+        },
+    }
+}
+
+
+@dataclass(frozen=True)
+class ProvidedSbom:
+    sbom: Sbom
+    source: SbomSource
+    description: str
+    """The source as the report shows it: `requirements:requirements.txt`, `file:bom.json`."""
+
+
+_memo: dict[str, Sbom] = {}
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def source_and_key(ctx: CollectContext) -> tuple[SbomSource, str]:
+    """The SBOM source of the gate's policy block and a digest of its inputs and generator."""
+    source = resolve_source(ctx.root, ctx.settings.get("sbom", {}))
+    if source.kind == "file":
+        if not source.path.is_file():
+            raise InputError(f"policy sbom.file: {source.path}: no such file")
+        return source, "file\0" + hashlib.sha256(source.path.read_bytes()).hexdigest()
+    key = input_digest(source, ctx.remaining())
+    return source, f"{key}\0cyclonedx-bom {distribution_version('cyclonedx-bom')}"
+
+
+def provide(ctx: CollectContext) -> ProvidedSbom:
+    """The SBOM for the gate's policy; also written to the output folder as a release artefact."""
+    source, key = source_and_key(ctx)
+    with _guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        sbom = _memo.get(key)
+        if sbom is None:
+            if source.kind == "file":
+                sbom = parse_sbom(source.path.read_bytes(), str(source.path))
+            else:
+                raw = generate(source, ctx.remaining())
+                sbom = parse_sbom(raw, f"cyclonedx-py {source.describe(ctx.root.resolve())}")
+            _memo[key] = sbom
+        write_text(ctx.out_dir / ARTEFACT_NAME, sbom.raw.decode("utf-8"))
+    return ProvidedSbom(sbom, source, source.describe(ctx.root.resolve()))
