@@ -1,0 +1,1 @@
+"""Performance measurements: reading results, running commands, comparing with a baseline."""
