@@ -81,7 +81,7 @@ def decide(
         registry,
         started_at.date(),
         fingerprints,
-        scope if scope is not None else policy.enabled(),
+        scope,
     )
     return verdicts.build(
         outcomes=outcomes,

@@ -8,6 +8,7 @@ PyYAML's silent last-one-wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,19 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-# Keep timestamps as plain strings: drop the implicit resolver for them.
+# Keep timestamps as plain strings, and read booleans as YAML 1.2 does (only true/false), so that
+# `mode: off` is the string "off", not YAML 1.1's False.
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 Path_ = tuple[str | int, ...]
 

@@ -1,0 +1,119 @@
+"""Shared fixtures: real git repositories in temporary folders, and the CLI driven in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gates.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+# Every git call in the tests sees the same identity, dates and no user configuration.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+# Variables through which CI systems name the branch; tests must not inherit the host's.
+BRANCH_VARIABLES = ("GATES_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME",
+                    "BRANCH_NAME", "BUILD_SOURCEBRANCHNAME")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in BRANCH_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True,
+        env={**os.environ, **GIT_ENV},
+    ).stdout.strip()
+
+
+@dataclass
+class Repo:
+    root: Path
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def commit(self, message: str = "change") -> str:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.root, "rev-parse", "HEAD")
+
+    def git(self, *args: str) -> str:
+        return git(self.root, *args)
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Repo]:
+    """A factory of real git repositories: make_repo({"a.py": "..."}, branch="main")."""
+    counter = iter(range(1000))
+
+    def factory(files: Mapping[str, str] | None = None, branch: str = "main") -> Repo:
+        root = tmp_path / f"repo{next(counter)}"
+        root.mkdir()
+        git(root, "init", "-q", "-b", branch)
+        repo = Repo(root)
+        for rel, text in (files or {}).items():
+            repo.write(rel, text)
+        repo.commit("initial")
+        return repo
+
+    return factory
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., CliResult]]:
+    """Run `gates ARGS...` in-process and return its exit code and output."""
+
+    def runner(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    yield runner
+
+
+VULNERABLE_CODE = """\
+    import subprocess
+
+
+    def run(command):
+        subprocess.call(command, shell=True)
+"""
+
+CLEAN_CODE = """\
+    def add(a, b):
+        return a + b
+"""
