@@ -14,6 +14,7 @@ import yaml
 
 from gates import __version__
 from gates import verdict as verdicts
+from gates.commands.osv_mirror import osv_mirror
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
 from gates.plugins.registry import load_registry
@@ -328,6 +329,9 @@ def schema(name: str) -> int:
         }
     click.echo(json.dumps(document, indent=2))
     return 0
+
+
+cli.add_command(osv_mirror)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,9 +97,7 @@ def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> li
                 "deny", "licence-incompatible", f"{key} ({cat}) in a non-copyleft project"
             )
         if project_copyleft and cat in ("Commercial", "Proprietary Free"):
-            return licences.Judgement(
-                "deny", "licence-incompatible", f"{key} ({cat}) in a copyleft project"
-            )
+            return licences.Judgement("deny", "licence-incompatible", f"{key} ({cat}) in a copyleft project")
         return licences.Judgement("allow")
 
     return judge_key
@@ -149,8 +147,9 @@ class LicenceGate:
         declared = ctx.settings.get("project_license")
         records.append(_record(_PROJECT, project, [declared] if declared else project.licences, source))
         named = sum(1 for c in sbom.components if c.licences)
-        return Collected(records, {"source": source, "components": len(sbom.components),
-                                   "with_licence": named})
+        return Collected(
+            records, {"source": source, "components": len(sbom.components), "with_licence": named}
+        )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         check_project = bool(settings.get("check_project", False))

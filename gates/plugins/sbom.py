@@ -103,16 +103,26 @@ def _judge(item: Finding, settings: Mapping[str, Any]) -> list[Finding]:
     props = item.properties
     found = []
     if settings.get("require_version", True) and not props["version"]:
-        found.append(_violation(item, "component-no-version", Severity.MEDIUM,
-                                f"{item.location.logical} has no version: it cannot be audited"))
+        found.append(
+            _violation(
+                item,
+                "component-no-version",
+                Severity.MEDIUM,
+                f"{item.location.logical} has no version: it cannot be audited",
+            )
+        )
     if settings.get("require_purl", True) and not props["purl"]:
-        found.append(_violation(item, "component-no-purl", Severity.MEDIUM,
-                                f"{item.location.logical} has no purl"))
+        found.append(
+            _violation(item, "component-no-purl", Severity.MEDIUM, f"{item.location.logical} has no purl")
+        )
     for entry in settings.get("banned", []):
         reason = _ban_reason(entry, props)
         if reason is not None:
-            found.append(_violation(item, "component-banned", Severity.HIGH,
-                                    f"{item.location.logical} is banned: {reason}"))
+            found.append(
+                _violation(
+                    item, "component-banned", Severity.HIGH, f"{item.location.logical} is banned: {reason}"
+                )
+            )
             break
     return found
 

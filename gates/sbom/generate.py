@@ -136,8 +136,16 @@ def generate(source: SbomSource, timeout: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="gates-sbom-") as tmp:
         out = Path(tmp) / "sbom.cdx.json"
         # Validation is left to the reader, so an invalid SBOM becomes a finding, not a crash.
-        args += ["--sv", source.spec_version, "--of", "JSON", "--output-reproducible",
-                 "--no-validate", "-o", str(out)]
+        args += [
+            "--sv",
+            source.spec_version,
+            "--of",
+            "JSON",
+            "--output-reproducible",
+            "--no-validate",
+            "-o",
+            str(out),
+        ]
         cwd = source.path if source.path.is_dir() else source.path.parent
         run_tool([*tool, *args], timeout=timeout, cwd=cwd, stdin=stdin)
         return out.read_bytes()

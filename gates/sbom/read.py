@@ -119,7 +119,7 @@ def parse_sbom(raw: bytes, source: str) -> Sbom:
             f"{source}:{e.lineno}: not valid JSON ({e.msg}); expected a CycloneDX JSON SBOM"
         ) from e
     if not isinstance(data, dict) or data.get("bomFormat") != "CycloneDX":
-        raise InputError(f"{source}: not a CycloneDX SBOM (no \"bomFormat\": \"CycloneDX\")")
+        raise InputError(f'{source}: not a CycloneDX SBOM (no "bomFormat": "CycloneDX")')
     spec = data.get("specVersion")
     supported = [v.to_version() for v in SchemaVersion]
     if spec not in supported:

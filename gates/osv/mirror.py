@@ -1,0 +1,279 @@
+"""A local OSV database served over the OSV API on loopback, for air-gapped audits.
+
+The database is a directory of OSV records in YAML or JSON (a checkout of an advisory database
+such as PyPA's) or an OSV export zip (`PyPI/all.zip`). It answers the endpoints pip-audit and the
+vulnerabilities gate use: POST /v1/query, POST /v1/querybatch and GET /v1/vulns/{id}. Versions are
+matched with the records' `affected[].versions` lists and, for PyPI, their ECOSYSTEM ranges
+compared with `packaging.version`; other ecosystems match on the versions lists only.
+
+Timestamps are re-serialised as `YYYY-MM-DDTHH:MM:SSZ`: pip-audit parses them with exactly that
+format (or with microseconds) and crashes on anything else, such as a YAML date turned into a
+datetime or an offset like `+00:00`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packageurl import PackageURL
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from gates.errors import InputError
+
+_SUFFIXES = (".json", ".yaml", ".yml")
+_DATE_FIELDS = ("modified", "published", "withdrawn")
+_MAX_BODY = 1024 * 1024
+_PURL_ECOSYSTEMS = {
+    "pypi": "PyPI",
+    "npm": "npm",
+    "maven": "Maven",
+    "golang": "Go",
+    "cargo": "crates.io",
+    "gem": "RubyGems",
+    "nuget": "NuGet",
+}
+_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?$")
+
+Record = dict[str, Any]
+
+
+def _timestamp(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    else:
+        match = _SECONDS.match(str(value).strip())
+        if match is None:
+            raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
+        day, time, zone = match.groups()
+        zone = "+00:00" if zone in (None, "Z", "z") else zone
+        moment = dt.datetime.fromisoformat(f"{day}T{time}{zone}")
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _package_key(ecosystem: str, name: str) -> tuple[str, str]:
+    return (ecosystem, str(canonicalize_name(name)) if ecosystem == "PyPI" else name)
+
+
+def _parse_record(text: str, source: str) -> Record | None:
+    """The OSV record in a file, or None for a file that is not one (a README, a config)."""
+    try:
+        data = json.loads(text) if source.endswith(".json") else yaml.load(text, Loader=_YamlLoader)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise InputError(f"{source}: not valid {'JSON' if source.endswith('.json') else 'YAML'}: {e}") from e
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    for key in _DATE_FIELDS:
+        if key in data:
+            try:
+                data[key] = _timestamp(data[key])
+            except ValueError as e:
+                raise InputError(f"{source}: {key}: {e}") from e
+    return data
+
+
+_YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _files(path: Path) -> Iterator[tuple[str, str]]:
+    """(source name, text) of every candidate OSV file in a directory or zip."""
+    if path.is_file():
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for name in sorted(archive.namelist()):
+                    if name.endswith(_SUFFIXES):
+                        yield f"{path}!{name}", archive.read(name).decode("utf-8")
+        except (zipfile.BadZipFile, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: not an OSV export zip: {e}") from e
+        return
+    if not path.is_dir():
+        raise InputError(f"{path}: no such directory or zip")
+    for file in sorted(path.rglob("*")):
+        relative = file.relative_to(path).parts
+        if file.suffix in _SUFFIXES and file.is_file() and not any(p.startswith(".") for p in relative):
+            try:
+                yield str(file), file.read_text(encoding="utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{file}: not UTF-8 text") from e
+
+
+def _in_range(version: Version, events: Sequence[Mapping[str, str]]) -> bool:
+    """OSV's range evaluation: walk the events in version order, toggling affected state."""
+    parsed: list[tuple[Version, str]] = []
+    for event in events:
+        for kind, value in event.items():
+            try:
+                parsed.append((Version("0") if value == "0" else Version(value), kind))
+            except InvalidVersion:
+                continue
+    affected = False
+    for at, kind in sorted(parsed, key=lambda e: e[0]):
+        if kind == "introduced" and version >= at:
+            affected = True
+        elif (kind == "fixed" and version >= at) or (kind == "last_affected" and version > at):
+            affected = False
+    return affected
+
+
+def _affects(affected: Mapping[str, Any], ecosystem: str, version: str) -> bool:
+    listed = affected.get("versions") or []
+    if version in listed:
+        return True
+    if ecosystem != "PyPI":
+        return False
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return False
+    for other in listed:
+        try:
+            if Version(other) == wanted:
+                return True
+        except InvalidVersion:
+            continue
+    return any(
+        r.get("type") == "ECOSYSTEM" and _in_range(wanted, r.get("events", []))
+        for r in affected.get("ranges", [])
+    )
+
+
+@dataclass(frozen=True)
+class OsvDatabase:
+    records: Mapping[str, Record]
+    by_package: Mapping[tuple[str, str], tuple[tuple[Record, Mapping[str, Any]], ...]]
+
+    @classmethod
+    def load(cls, path: Path) -> OsvDatabase:
+        records: dict[str, Record] = {}
+        by_package: dict[tuple[str, str], list[tuple[Record, Mapping[str, Any]]]] = defaultdict(list)
+        for source, text in _files(path):
+            record = _parse_record(text, source)
+            if record is None:
+                continue
+            records[record["id"]] = record
+            for affected in record.get("affected") or []:
+                package = affected.get("package") or {}
+                if "ecosystem" in package and "name" in package:
+                    key = _package_key(package["ecosystem"], package["name"])
+                    by_package[key].append((record, affected))
+        return cls(records, {k: tuple(v) for k, v in by_package.items()})
+
+    def query(self, ecosystem: str, name: str, version: str) -> list[Record]:
+        """The records that affect a package version, in id order, without duplicates."""
+        found = {
+            record["id"]: record
+            for record, affected in self.by_package.get(_package_key(ecosystem, name), ())
+            if _affects(affected, ecosystem, version)
+        }
+        return [found[k] for k in sorted(found)]
+
+
+class QueryError(ValueError):
+    """A query the mirror cannot answer (answered 400)."""
+
+
+def _parse_query(query: Any) -> tuple[str, str, str]:
+    if not isinstance(query, Mapping) or not isinstance(query.get("package"), Mapping):
+        raise QueryError('expected {"package": {...}, "version": ...}')
+    package, version = query["package"], query.get("version")
+    if "purl" in package:
+        purl = PackageURL.from_string(str(package["purl"]))
+        ecosystem = _PURL_ECOSYSTEMS.get(purl.type, purl.type)
+        name = f"{purl.namespace}:{purl.name}" if purl.type == "maven" else purl.name
+        version = version or purl.version
+    else:
+        ecosystem, name = package.get("ecosystem"), package.get("name")
+    if not (isinstance(ecosystem, str) and isinstance(name, str) and isinstance(version, str)):
+        raise QueryError(
+            "a query needs a package ecosystem, name and version (commit queries are not served)"
+        )
+    return ecosystem, name, version
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MirrorServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the mirror runs beside tests and CI jobs whose output matters."""
+
+    def _send(self, status: HTTPStatus, body: Any) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        prefix = "/v1/vulns/"
+        record = (
+            self.server.database.records.get(self.path[len(prefix) :])
+            if self.path.startswith(prefix)
+            else None
+        )
+        if record is None:
+            self._send(HTTPStatus.NOT_FOUND, {"code": 5, "message": "Bug not found."})
+        else:
+            self._send(HTTPStatus.OK, record)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "query too large"})
+            return
+        try:
+            body = json.loads(self.rfile.read(length) or b"null")
+            if self.path == "/v1/query":
+                vulns = self.server.database.query(*_parse_query(body))
+                self._send(HTTPStatus.OK, {"vulns": vulns} if vulns else {})
+            elif self.path == "/v1/querybatch":
+                queries = body.get("queries") if isinstance(body, Mapping) else None
+                if not isinstance(queries, list):
+                    raise QueryError('expected {"queries": [...]}')
+                results = []
+                for query in queries:
+                    vulns = self.server.database.query(*_parse_query(query))
+                    results.append(
+                        {"vulns": [{"id": v["id"], "modified": v.get("modified")} for v in vulns]}
+                        if vulns
+                        else {}
+                    )
+                self._send(HTTPStatus.OK, {"results": results})
+            else:
+                self._send(HTTPStatus.NOT_FOUND, {"message": f"no endpoint {self.path}"})
+        except (QueryError, ValueError) as e:
+            self._send(HTTPStatus.BAD_REQUEST, {"code": 3, "message": str(e)})
+
+
+class MirrorServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, database: OsvDatabase, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), _Handler)
+        self.database = database
+
+    @property
+    def url(self) -> str:
+        """The base URL; pip-audit's `--osv-url` is this plus `/v1/query`."""
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+def start_mirror(database: OsvDatabase, host: str = "127.0.0.1", port: int = 0) -> MirrorServer:
+    """A running mirror in a background thread; stop it with `shutdown()` then `server_close()`."""
+    server = MirrorServer(database, host, port)
+    threading.Thread(target=server.serve_forever, name="osv-mirror", daemon=True).start()
+    return server

@@ -1,0 +1,280 @@
+"""Vulnerabilities gate: pip-audit on the SBOM's PyPI components, at the SBOM's pinned versions
+(no dependency resolution at audit time), against OSV (or PyPI's advisory feed).
+
+Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
+timeout_s)::
+
+    gates:
+      vulnerabilities:
+        sbom: {source: auto}          # as for the sbom gate (or `file:` for an SBOM from elsewhere)
+        service: osv                  # osv | pypi
+        osv_url: http://127.0.0.1:8765   # an internal OSV mirror (also env GATES_OSV_URL or
+                                         # `--input vulnerabilities.osv_url=...`)
+        # osv_database: ../osv-pypi   # or serve this OSV checkout / export zip on loopback itself
+        default_severity: high        # for advisories without a CVSS v3 vector or rating
+        ignore_unfixed: false         # true: advisories with no fixed version do not count
+        fail_on: high
+    waivers:
+      - {gate: vulnerabilities, rule: CVE-2019-10906, reason: "sandbox unused", owner: web,
+         expires: 2027-01-31}         # by advisory id or any alias (CVE, GHSA)
+
+A finding's rule is the advisory id (PYSEC-2019-217), its aliases the CVE/GHSA ids, its location
+the component's purl; properties give the package, version, fixed versions and CVSS. Severity comes
+from the advisory's CVSS v3 vector (base score), else its database rating, else
+`default_severity`. With the pypi service severities are always `default_severity`.
+
+Air-gapped: `gates osv-mirror serve DIR` serves a local OSV database over the OSV API. When the
+database cannot be reached the gate errors (it never passes), naming these settings. Components
+that cannot be audited (no or invalid version, not found by the service) are `unaudited` (medium).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from packageurl import PackageURL
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
+from gates.osv import cvss
+from gates.osv.mirror import OsvDatabase, start_mirror
+from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
+from gates.sbom.read import Component
+from gates.util.proc import distribution_version, python_tool, run_tool
+
+OSV_URL_ENV = "GATES_OSV_URL"
+DEFAULT_OSV_URL = "https://api.osv.dev"
+_QUERY_PATH = "/v1/query"
+_REQUEST_TIMEOUT_S = 10
+_HOW_TO_CONFIGURE = (
+    "offline or air-gapped? serve a local OSV database with `gates osv-mirror serve DIR` and set "
+    f"`osv_url` in the policy or {OSV_URL_ENV}, or set `osv_database: DIR`"
+)
+_DATABASE_RATING = {
+    "LOW": "low",
+    "MODERATE": "medium",
+    "MEDIUM": "medium",
+    "HIGH": "high",
+    "CRITICAL": "critical",
+}
+
+
+def _pypi(component: Component) -> str | None:
+    """The component's PyPI name, or None if it is not a PyPI package."""
+    if component.purl is None:
+        return None
+    try:
+        purl = PackageURL.from_string(component.purl)
+    except ValueError:
+        return None
+    return str(canonicalize_name(purl.name)) if purl.type == "pypi" else None
+
+
+def _unaudited(component: Component, why: str) -> Finding:
+    return Finding(
+        gate="vulnerabilities",
+        rule="unaudited",
+        severity=Severity.MEDIUM,
+        message=f"{component.ref} was not audited: {why}",
+        location=Location(logical=component.ref),
+        fingerprint=fingerprint("vulnerabilities", "unaudited", component.ref),
+        properties={"package": component.name, "version": component.version, "purl": component.purl},
+    )
+
+
+def _osv_base(ctx: CollectContext) -> str:
+    url = ctx.options.get("osv_url") or ctx.settings.get("osv_url") or os.environ.get(OSV_URL_ENV)
+    return str(url or DEFAULT_OSV_URL).rstrip("/").removesuffix(_QUERY_PATH)
+
+
+@contextmanager
+def _database_url(ctx: CollectContext) -> Iterator[str]:
+    """The OSV base URL to audit against; a configured `osv_database` is served for the run."""
+    if "osv_database" not in ctx.settings:
+        yield _osv_base(ctx)
+        return
+    server = start_mirror(OsvDatabase.load(ctx.root / ctx.settings["osv_database"]))
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list[dict[str, Any]]:
+    """pip-audit's per-dependency results for `name==version` pins."""
+    with tempfile.TemporaryDirectory(prefix="gates-audit-") as tmp:
+        requirements, report = Path(tmp) / "pins.txt", Path(tmp) / "audit.json"
+        requirements.write_text("".join(f"{p}\n" for p in pins), encoding="utf-8")
+        argv = [
+            *python_tool("pip_audit", "pip-audit"),
+            "-r",
+            str(requirements),
+            "--no-deps",
+            "--disable-pip",
+            "-s",
+            service,
+            "-f",
+            "json",
+            "--desc",
+            "on",
+            "--aliases",
+            "on",
+            "--progress-spinner",
+            "off",
+            "--timeout",
+            str(_REQUEST_TIMEOUT_S),
+            "-o",
+            str(report),
+        ]
+        if service == "osv":
+            argv += ["--osv-url", base + _QUERY_PATH]
+        where = base if service == "osv" else "PyPI"
+        try:
+            run_tool(argv, timeout=timeout, ok_codes=(0, 1))  # 1: vulnerabilities found
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError, GateError) as e:
+            raise GateError(f"pip-audit could not query {where}: {str(e)[-200:]}; {_HOW_TO_CONFIGURE}") from e
+    dependencies = data.get("dependencies", [])
+    if dependencies and all("skip_reason" in d for d in dependencies):
+        # pip-audit exits 0 when it could look nothing up (PyPI unreachable): never a pass.
+        raise GateError(
+            f"pip-audit could not audit any package against {where} "
+            f"({dependencies[0]['skip_reason']}); {_HOW_TO_CONFIGURE}"
+        )
+    return list(dependencies)
+
+
+def _fetch_record(base: str, advisory: str) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=_REQUEST_TIMEOUT_S) as r:
+            data = json.loads(r.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _rating(record: Mapping[str, Any] | None) -> tuple[str | None, str | None, float | None]:
+    """(severity, CVSS vector, score) of an OSV record; severity None when it gives none."""
+    if record is None:
+        return None, None, None
+    for entry in record.get("severity") or []:
+        score = cvss.base_score(str(entry.get("score", "")))
+        if score is not None:
+            return cvss.severity(score).value, entry["score"], score
+    label = str((record.get("database_specific") or {}).get("severity", "")).upper()
+    return _DATABASE_RATING.get(label), None, None
+
+
+def _finding(
+    dependency: Mapping[str, Any],
+    vuln: Mapping[str, Any],
+    component: Component,
+    record: Mapping[str, Any] | None,
+) -> Finding:
+    severity, vector, score = _rating(record)
+    fixed = [str(v) for v in vuln.get("fix_versions", [])]
+    aliases = tuple(sorted(a for a in vuln.get("aliases", []) if a != vuln["id"]))
+    name, version = dependency["name"], dependency["version"]
+    fix = f"fixed in {', '.join(fixed)}" if fixed else "no fixed version"
+    return Finding(
+        gate="vulnerabilities",
+        rule=vuln["id"],
+        severity=Severity(severity or "high"),
+        message=f"{name} {version}: {vuln['id']}{' (' + ', '.join(aliases) + ')' if aliases else ''}, {fix}",
+        location=Location(logical=component.purl or component.ref),
+        fingerprint=fingerprint("vulnerabilities", vuln["id"], name, version),
+        aliases=aliases,
+        properties={
+            "package": name,
+            "version": version,
+            "fixed_versions": fixed,
+            "description": str(vuln.get("description") or "")[:300],
+            "cvss": vector,
+            "cvss_score": score,
+            "severity_source": "cvss" if vector else "advisory" if severity else "default",
+        },
+    )
+
+
+class VulnerabilitiesGate:
+    name = "vulnerabilities"
+    version = "1.0.0"
+    description = "Known vulnerabilities of the SBOM's PyPI components with pip-audit (OSV)"
+    settings_schema: Mapping[str, Any] = {
+        **SBOM_SETTINGS_SCHEMA,
+        "service": {"enum": ["osv", "pypi"]},
+        "osv_url": {"type": "string", "pattern": "^https?://"},
+        "osv_database": {"type": "string", "minLength": 1},
+        "default_severity": {"enum": list(SEVERITIES)},
+        "ignore_unfixed": {"type": "boolean"},
+    }
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {
+            "pip-audit": distribution_version("pip-audit"),
+            "cyclonedx-bom": distribution_version("cyclonedx-bom"),
+        }
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        return None  # the advisory database changes without the repository changing
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        provided = provide(ctx)
+        findings: list[Finding] = []
+        by_pin: dict[str, Component] = {}
+        for component in provided.sbom.components:
+            name = _pypi(component)
+            if name is None:
+                continue
+            try:
+                by_pin[f"{name}=={Version(component.version or '')}"] = component
+            except InvalidVersion:
+                findings.append(_unaudited(component, f"no exact version ({component.version or 'none'})"))
+        service = str(ctx.settings.get("service", "osv"))
+        stats: dict[str, Any] = {"source": provided.description, "service": service, "audited": len(by_pin)}
+        if not by_pin:
+            return Collected(findings, stats)
+        with _database_url(ctx) as base:
+            dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
+            advisories = sorted({v["id"] for d in dependencies for v in d.get("vulns", [])})
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                fetched = (
+                    list(pool.map(lambda a: _fetch_record(base, a), advisories))
+                    if service == "osv"
+                    else [None] * len(advisories)
+                )
+        records = dict(zip(advisories, fetched, strict=True))
+        for dependency in dependencies:
+            pin = f"{canonicalize_name(dependency['name'])}=={Version(dependency.get('version') or '0')}"
+            component = by_pin.get(pin) or Component(dependency["name"], dependency.get("version"), None, ())
+            if "skip_reason" in dependency:
+                findings.append(_unaudited(component, str(dependency["skip_reason"])))
+            for vuln in dependency.get("vulns", []):
+                findings.append(_finding(dependency, vuln, component, records.get(vuln["id"])))
+        stats["advisories"] = len(advisories)
+        return Collected(findings, stats)
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        default = Severity(settings.get("default_severity", "high"))
+        kept = []
+        for finding in findings:
+            props = finding.properties
+            if settings.get("ignore_unfixed") and finding.rule != "unaudited" and not props["fixed_versions"]:
+                continue
+            if props.get("severity_source") == "default" and finding.severity is not default:
+                finding = dataclasses.replace(finding, severity=default)
+            kept.append(finding)
+        return kept
