@@ -1,0 +1,1 @@
+"""Dynamic checks of a running web application, and imports of other scanners' reports."""
