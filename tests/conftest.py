@@ -29,8 +29,14 @@ GIT_ENV = {
 }
 
 # Variables through which CI systems name the branch; tests must not inherit the host's.
-BRANCH_VARIABLES = ("GATES_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME",
-                    "BRANCH_NAME", "BUILD_SOURCEBRANCHNAME")
+BRANCH_VARIABLES = (
+    "GATES_BRANCH",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+    "CI_COMMIT_REF_NAME",
+    "BRANCH_NAME",
+    "BUILD_SOURCEBRANCHNAME",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +49,11 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True,
+        ["git", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, **GIT_ENV},
     ).stdout.strip()
 
@@ -106,49 +116,14 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., CliRes
 
 
 VULNERABLE_CODE = """\
-    import subprocess
+import subprocess
 
 
-    def run(command):
-        subprocess.call(command, shell=True)
+def run(command):
+    subprocess.call(command, shell=True)
 """
 
 CLEAN_CODE = """\
-    def add(a, b):
-        return a + b
+def add(a, b):
+    return a + b
 """
-
-
-# --- supply chain: a local OSV mirror on loopback -------------------------------------------------
-
-OSV_FIXTURES = REPO_ROOT / "tests" / "data" / "osv"
-OSV_SHARED_SAMPLE = SHARED_DIR / "data" / "osv-pypi-sample"
-
-
-@pytest.fixture(scope="session")
-def osv_database_dir() -> Path:
-    """Real PyPA advisories from ../shared when present, else the tests' own small records."""
-    return OSV_SHARED_SAMPLE if OSV_SHARED_SAMPLE.is_dir() else OSV_FIXTURES
-
-
-def _serve(directory: Path) -> Iterator[str]:
-    from gates.osv.mirror import OsvDatabase, start_mirror
-
-    server = start_mirror(OsvDatabase.load(directory))
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="session")
-def osv_mirror(osv_database_dir: Path) -> Iterator[str]:
-    """Base URL of an OSV mirror (127.0.0.1, free port) serving `osv_database_dir`."""
-    yield from _serve(osv_database_dir)
-
-
-@pytest.fixture(scope="session")
-def osv_fixture_mirror() -> Iterator[str]:
-    """Base URL of an OSV mirror serving only the tests' own records (tests/data/osv)."""
-    yield from _serve(OSV_FIXTURES)

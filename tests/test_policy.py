@@ -26,9 +26,15 @@ def load(path: Path | None, branch: str | None = None, environment: str | None =
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("version: 1\ngates:\n  sast:\n    fail_on: severe\n", ":4: gates.sast.fail_on: 'severe' is not one of"),
+        (
+            "version: 1\ngates:\n  sast:\n    fail_on: severe\n",
+            ":4: gates.sast.fail_on: 'severe' is not one of",
+        ),
         ("version: 1\ngates:\n  nosuchgate: {}\n", ":3: unknown gate 'nosuchgate'"),
-        ("version: 1\ngates:\n  sast:\n    colour: red\n", ":4: gates.sast: Additional properties are not allowed ('colour' was unexpected)"),
+        (
+            "version: 1\ngates:\n  sast:\n    colour: red\n",
+            ":4: gates.sast: Additional properties are not allowed ('colour' was unexpected)",
+        ),
         ("version: 1\ngates:\n  sast: {}\n  sast: {}\n", ":4: duplicate key 'sast' (first given on line 3)"),
         ("version: 1\ngates: [\n", ": invalid YAML"),
         ("version: 2\n", ":1: version: 1 was expected"),
@@ -149,7 +155,10 @@ def test_overrides_apply_by_branch_glob_and_environment(tmp_path: Path) -> None:
 
 
 def test_digest_does_not_depend_on_where_the_file_lies(tmp_path: Path) -> None:
-    text = "version: 1\ngates: {sast: {}}\nwaivers:\n  - {gate: sast, rule: B1, reason: r, owner: o, expires: 2099-01-01}\n"
+    text = (
+        "version: 1\ngates: {sast: {}}\nwaivers:\n"
+        "  - {gate: sast, rule: B1, reason: r, owner: o, expires: 2099-01-01}\n"
+    )
     (tmp_path / "x").mkdir()
     a = write(tmp_path / "gates.yaml", text)
     b = write(tmp_path / "x" / "other.yaml", "\n" + text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +39,12 @@ def test_clean_repository_passes_with_exit_0_and_writes_every_output(
     assert result.code == 0, result.err
     out = repo.root / ".gates"
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == [
-        ".gitignore", "findings.json", "gates.sarif", "junit.xml", "report.md", "verdict.json"
+        ".gitignore",
+        "findings.json",
+        "gates.sarif",
+        "junit.xml",
+        "report.md",
+        "verdict.json",
     ]
     verdict = verdict_of(out)
     assert verdict["status"] == "pass"
@@ -93,9 +97,7 @@ def test_max_findings_and_warn_on_thresholds(
     )
     assert run_cli("run", repo.root, "--policy", allowed).code == 0
     assert sast(verdict_of(repo.root / ".gates"))["status"] == "warn"
-    strict = repo.write(
-        "q.yaml", "version: 1\ngates:\n  sast: {fail_on: none, max_findings: {low: 0}}\n"
-    )
+    strict = repo.write("q.yaml", "version: 1\ngates:\n  sast: {fail_on: none, max_findings: {low: 0}}\n")
     assert run_cli("run", repo.root, "--policy", strict).code == 1
     assert "1 low finding(s), at most 0 allowed" in sast(verdict_of(repo.root / ".gates"))["reason"]
 
@@ -191,7 +193,7 @@ def test_baseline_marks_new_findings_and_new_only_ignores_old_ones(
     assert run_cli("run", repo.root, "--out", repo.root / "base").code == 1  # no baseline: all new
     baseline = repo.root / "base" / "verdict.json"
     # Code above the finding moves: its fingerprint must not change.
-    repo.write("old.py", "# a comment\n\n" + textwrap.dedent(VULNERABLE_CODE))
+    repo.write("old.py", "# a comment\n\n" + VULNERABLE_CODE)
     assert run_cli("run", repo.root, "--baseline", baseline, "--policy", policy).code == 0
     verdict = verdict_of(repo.root / ".gates")
     assert verdict["baseline"]["path"] == str(baseline)
@@ -312,7 +314,9 @@ def test_console_script_runs_as_a_subprocess(make_repo: Callable[..., Repo]) -> 
     repo = make_repo({"run.py": VULNERABLE_CODE, "gates.yaml": SAST_ONLY})
     proc = subprocess.run(
         [sys.executable, "-m", "gates", "run", str(repo.root), "--format", "sarif"],
-        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "CI": "true", "HOME": str(repo.root)},
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "CI": "true", "HOME": str(repo.root)},
     )
     assert proc.returncode == 1, proc.stderr
     assert "sast: started" in proc.stderr  # plain progress lines in CI

@@ -52,7 +52,7 @@ def _result(gate: str, finding: Mapping[str, Any], compared: bool) -> dict[str, 
         result["suppressions"] = [
             {
                 "kind": "external",
-                "status": "accepted",
+                "state": "accepted",
                 "justification": f"{waiver['reason']} (owner {waiver['owner']}, expires {waiver['expires']})",
             }
         ]
