@@ -34,7 +34,6 @@ import dataclasses
 import json
 import os
 import tempfile
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -157,13 +156,22 @@ def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list
     return list(dependencies)
 
 
-def _fetch_record(base: str, advisory: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=_REQUEST_TIMEOUT_S) as r:
-            data = json.loads(r.read())
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
-    return data if isinstance(data, dict) else None
+def _fetch_record(base: str, ids: Sequence[str]) -> dict[str, Any] | None:
+    """The OSV record of an advisory: pip-audit reports it under its preferred id (a CVE, say),
+    which need not be the record's own, so each of its ids is tried in turn."""
+    for advisory in ids:
+        try:
+            with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=_REQUEST_TIMEOUT_S) as r:
+                data = json.loads(r.read())
+        except (OSError, ValueError):
+            continue  # a 404 (HTTPError) for an id the database files under another name
+        if isinstance(data, dict) and data.get("id") in ids:
+            return data
+    return None
+
+
+def _ids(vuln: Mapping[str, Any]) -> tuple[str, ...]:
+    return (str(vuln["id"]), *(str(a) for a in vuln.get("aliases", [])))
 
 
 def _rating(record: Mapping[str, Any] | None) -> tuple[str | None, str | None, float | None]:
@@ -186,16 +194,17 @@ def _finding(
 ) -> Finding:
     severity, vector, score = _rating(record)
     fixed = [str(v) for v in vuln.get("fix_versions", [])]
-    aliases = tuple(sorted(a for a in vuln.get("aliases", []) if a != vuln["id"]))
+    advisory = str(record["id"]) if record is not None else str(vuln["id"])
+    aliases = tuple(sorted({a for a in _ids(vuln) if a != advisory}))
     name, version = dependency["name"], dependency["version"]
     fix = f"fixed in {', '.join(fixed)}" if fixed else "no fixed version"
     return Finding(
         gate="vulnerabilities",
-        rule=vuln["id"],
+        rule=advisory,
         severity=Severity(severity or "high"),
-        message=f"{name} {version}: {vuln['id']}{' (' + ', '.join(aliases) + ')' if aliases else ''}, {fix}",
+        message=f"{name} {version}: {advisory}{' (' + ', '.join(aliases) + ')' if aliases else ''}, {fix}",
         location=Location(logical=component.purl or component.ref),
-        fingerprint=fingerprint("vulnerabilities", vuln["id"], name, version),
+        fingerprint=fingerprint("vulnerabilities", advisory, name, version),
         aliases=aliases,
         properties={
             "package": name,
@@ -249,7 +258,7 @@ class VulnerabilitiesGate:
             return Collected(findings, stats)
         with _database_url(ctx) as base:
             dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
-            advisories = sorted({v["id"] for d in dependencies for v in d.get("vulns", [])})
+            advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
             with ThreadPoolExecutor(max_workers=8) as pool:
                 fetched = (
                     list(pool.map(lambda a: _fetch_record(base, a), advisories))
@@ -263,7 +272,7 @@ class VulnerabilitiesGate:
             if "skip_reason" in dependency:
                 findings.append(_unaudited(component, str(dependency["skip_reason"])))
             for vuln in dependency.get("vulns", []):
-                findings.append(_finding(dependency, vuln, component, records.get(vuln["id"])))
+                findings.append(_finding(dependency, vuln, component, records.get(_ids(vuln))))
         stats["advisories"] = len(advisories)
         return Collected(findings, stats)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import license_expression as le
+import license_expression as le  # type: ignore[import-untyped]  # ships no type information
 
 CATEGORIES = (
     "CLA",
