@@ -127,3 +127,38 @@ CLEAN_CODE = """\
 def add(a, b):
     return a + b
 """
+
+
+# --- supply chain: a local OSV mirror on loopback -------------------------------------------------
+
+OSV_FIXTURES = REPO_ROOT / "tests" / "data" / "osv"
+OSV_SHARED_SAMPLE = SHARED_DIR / "data" / "osv-pypi-sample"
+
+
+@pytest.fixture(scope="session")
+def osv_database_dir() -> Path:
+    """Real PyPA advisories from ../shared when present, else the tests' own small records."""
+    return OSV_SHARED_SAMPLE if OSV_SHARED_SAMPLE.is_dir() else OSV_FIXTURES
+
+
+def _serve(directory: Path) -> Iterator[str]:
+    from gates.osv.mirror import OsvDatabase, start_mirror
+
+    server = start_mirror(OsvDatabase.load(directory))
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def osv_mirror(osv_database_dir: Path) -> Iterator[str]:
+    """Base URL of an OSV mirror (127.0.0.1, free port) serving `osv_database_dir`."""
+    yield from _serve(osv_database_dir)
+
+
+@pytest.fixture(scope="session")
+def osv_fixture_mirror() -> Iterator[str]:
+    """Base URL of an OSV mirror serving only the tests' own records (tests/data/osv)."""
+    yield from _serve(OSV_FIXTURES)
