@@ -1,8 +1,8 @@
 """Loading large JSON inputs (benchmark results, scanner reports) fast, with file:line errors.
 
-The json module parses tens of MB/s where the line-tracking YAML loader manages well under one, so
-the data is parsed with json and the file is re-read with line tracking only when an error has to
-name the line of a value.
+The json module parses a 3.3 MB pytest-benchmark file at 58 MB/s where the line-tracking YAML
+loader manages 0.30 MB/s (benchmarks/json_inputs.py), so the data is parsed with json and the text
+is re-read with line tracking only when an error has to name the line of a value.
 """
 
 from __future__ import annotations
