@@ -14,7 +14,12 @@ import yaml
 
 from gates import __version__
 from gates import verdict as verdicts
+from gates.commands.hook import hook
 from gates.commands.osv_mirror import osv_mirror
+from gates.commands.plan import plan
+from gates.commands.release import release
+from gates.commands.sign import sign
+from gates.commands.verify import verify
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
 from gates.plugins.registry import load_registry
@@ -332,6 +337,9 @@ def schema(name: str) -> int:
 
 
 cli.add_command(osv_mirror)
+cli.add_command(sign)
+cli.add_command(verify)
+cli.add_command(release)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,3 +359,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"gates: error: {e}", err=True)
         return 2
     return int(result) if isinstance(result, int) else 0
+cli.add_command(plan)
+cli.add_command(hook)

@@ -19,7 +19,7 @@ from typing import Any
 
 from gates.errors import InputError
 from gates.plugins.registry import Registry
-from gates.policy.model import BUILTIN_GATE_DEFAULTS, Policy, PolicyContext, Waiver
+from gates.policy.model import BUILTIN_GATE_DEFAULTS, Policy, PolicyContext, ReleaseRules, Waiver
 from gates.schemas import describe_path, iter_errors, load_schema
 from gates.util.yamlfile import LoadedYaml, Path_, parse_yaml, read_yaml
 
@@ -215,6 +215,7 @@ def build_policy(document: Mapping[str, Any], source: str, name: str, context: P
         applied_overrides=tuple(applied),
         gates=gates,
         waivers=tuple(_waiver(w) for w in effective.get("waivers", [])),
+        release=ReleaseRules.from_json(effective.get("release", {})),
     )
 
 

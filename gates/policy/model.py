@@ -87,6 +87,30 @@ class PolicyContext:
 
 
 @dataclass(frozen=True)
+class ReleaseRules:
+    """The policy's `release` block: what `gates verify` and `gates release` require."""
+
+    allow_warn: bool = False
+    max_age_hours: float | None = None
+    require_signature: bool = False
+    signing_alg: str | None = None
+    key_env: str | None = None
+    public_key: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReleaseRules:
+        signing = data.get("signing", {})
+        return cls(
+            allow_warn=data.get("allow_warn", False),
+            max_age_hours=data.get("max_age_hours"),
+            require_signature=data.get("require_signature", False),
+            signing_alg=signing.get("alg"),
+            key_env=signing.get("key_env"),
+            public_key=signing.get("public_key"),
+        )
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str
@@ -99,6 +123,7 @@ class Policy:
     gates: Mapping[str, Mapping[str, Any]]
     """Every gate the policy names, with its effective settings (shared keys filled in)."""
     waivers: tuple[Waiver, ...]
+    release: ReleaseRules = ReleaseRules()
 
     def enabled(self) -> list[str]:
         return sorted(name for name, s in self.gates.items() if s["mode"] != "off")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from gates.model import JSON
@@ -36,10 +37,19 @@ def current_branch(root: Path) -> str | None:
     return None if branch in (None, "HEAD") else branch
 
 
-def is_dirty(root: Path) -> bool | None:
-    """Whether the work tree differs from HEAD, the gates' own output folder aside."""
+def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
+    """Whether the work tree differs from HEAD, the gates' own output folder (and the paths in
+    `exclude`, relative to root) aside."""
+    excluded = [f":(exclude,literal){p}" for p in exclude]
     status = _git(
-        root, "status", "--porcelain", "--untracked-files=normal", "--", ".", f":(exclude){OUTPUT_DIR_NAME}"
+        root,
+        "status",
+        "--porcelain",
+        "--untracked-files=normal",
+        "--",
+        ".",
+        f":(exclude){OUTPUT_DIR_NAME}",
+        *excluded,
     )
     return None if status is None else bool(status)
 

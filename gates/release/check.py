@@ -1,0 +1,246 @@
+"""The rules a verdict must meet before a release: each rule that fails gives one reason.
+
+A verdict is accepted only for the commit it was made for, on a clean work tree, under the policy
+it was made under (same digest, same overrides), covering every gate that policy enables, with
+status pass (or warn, when `release.allow_warn`), no waiver it relied on expired since, not older
+than `release.max_age_hours`, and signed when `release.require_signature` (docs/release.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gates import verdict as verdicts
+from gates.model import Status
+from gates.policy.model import Policy
+from gates.release import envelope as dsse
+from gates.release.tag import git
+from gates.util.git import is_dirty
+
+# A verdict dated later than this ahead of our clock was not made by a run that has happened.
+_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class VerdictFile:
+    """A verdict as given: a plain verdict.json or a DSSE envelope around one."""
+
+    path: Path
+    text: str
+    verdict: dict[str, Any]
+    envelope: dsse.Envelope | None
+    bound: bool = True
+    """Whether the statement's subject names this verdict's commit, tree and digest."""
+
+    @property
+    def digest(self) -> str:
+        return dsse.verdict_digest(self.verdict)
+
+
+def read_verdict_file(path: Path) -> VerdictFile:
+    """Either form; anything corrupt is an InputError (exit 2)."""
+    data = verdicts.load_json(path)
+    text = path.read_text(encoding="utf-8")
+    if dsse.is_envelope(data):
+        envelope = dsse.parse_envelope(data, str(path))
+        document = envelope.statement(str(path))
+        verdict = document["predicate"]
+        bound = document.get("subject") == dsse.statement(verdict)["subject"]
+        return VerdictFile(path, text, verdict, envelope, bound)
+    verdicts.validate(data, str(path))
+    return VerdictFile(path, text, data, None)
+
+
+@dataclass(frozen=True)
+class KeyOptions:
+    """Where the verifying key comes from: options first, then the policy, then GATES_SIGNING_KEY."""
+
+    alg: str | None = None
+    env: str | None = None
+    file: Path | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.env is not None or self.file is not None
+
+    def load(self, policy: Policy) -> dsse.Key:
+        rules = policy.release
+        return dsse.load_key(
+            self.alg or rules.signing_alg,
+            env=self.env or rules.key_env,
+            file=self.file,
+            fallback_pem=rules.public_key,
+        )
+
+
+@dataclass(frozen=True)
+class RepoState:
+    root: Path
+    commit: str
+    """The commit the verdict must be for: HEAD, or the one given with --commit."""
+    tree: str
+    dirty: bool | None
+
+
+def repo_state(root: Path, commit: str | None, exclude: tuple[str, ...] = ()) -> RepoState:
+    spec = commit or "HEAD"
+    resolved = git(root, "rev-parse", "--verify", "-q", f"{spec}^{{commit}}", what=f"commit {spec}")
+    tree = git(root, "rev-parse", "--verify", "-q", f"{resolved}^{{tree}}", what="tree")
+    return RepoState(root, resolved, tree, is_dirty(root, exclude))
+
+
+def inside(root: Path, path: Path) -> tuple[str, ...]:
+    """`path` relative to root, when it lies in the work tree: the verdict file itself is no change."""
+    try:
+        return (path.resolve().relative_to(root.resolve()).as_posix(),)
+    except ValueError:
+        return ()
+
+
+@dataclass(frozen=True)
+class Checked:
+    text: str
+    """The verdict file as given (plain or envelope): what the git note stores."""
+    verdict: Mapping[str, Any]
+    digest: str
+    signed_by: str | None
+    reasons: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+def _signature(given: VerdictFile, policy: Policy, keys: KeyOptions) -> tuple[str | None, list[str]]:
+    if given.envelope is None:
+        if policy.release.require_signature:
+            return None, ["the verdict is not signed, and the policy requires it (release.require_signature)"]
+        if keys.given:
+            return None, ["a key was given, but the verdict is not signed"]
+        return None, []
+    try:
+        signed_by = given.envelope.verify(keys.load(policy))
+    except dsse.SignatureError as e:
+        return None, [str(e)]
+    if not given.bound:
+        return signed_by, ["the signed statement's subject does not match its verdict (tampered)"]
+    return signed_by, []
+
+
+def _status(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
+    status = verdict["status"]
+    derived = Status.combine([Status(g["status"]) for g in verdict["gates"]]).value
+    if status != derived:
+        return [f"the verdict says {status}, but its gates make it {derived} (edited?)"]
+    if status == "pass" or (status == "warn" and policy.release.allow_warn):
+        return []
+    if status == "warn":
+        return ["status is warn, and the policy does not allow warn releases (release.allow_warn)"]
+    gates = ", ".join(
+        f"{g['name']} {g['status']}" for g in verdict["gates"] if g["status"] in ("fail", "error")
+    )
+    return [f"status is {status} ({gates})" if gates else f"status is {status}"]
+
+
+def _subject(verdict: Mapping[str, Any], state: RepoState) -> list[str]:
+    subject = verdict["subject"]
+    if subject["commit"] is None:
+        return ["the verdict was not made in a git repository (no commit recorded)"]
+    if subject["commit"] != state.commit:
+        return [f"the verdict is for commit {subject['commit'][:12]}, not {state.commit[:12]}"]
+    if subject["tree"] != state.tree:
+        return [f"the verdict records tree {str(subject['tree'])[:12]}, the commit has {state.tree[:12]}"]
+    reasons = []
+    if subject["dirty"] is not False:
+        reasons.append("the verdict was made on a work tree with uncommitted changes")
+    if state.dirty is None:
+        reasons.append(f"cannot read the state of the work tree at {state.root}")
+    elif state.dirty:
+        reasons.append("the work tree has uncommitted changes (git status)")
+    return reasons
+
+
+def _policy(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
+    recorded = verdict["policy"]
+    current = f"sha256:{policy.digest}"
+    if recorded["digest"] != current:
+        return [
+            f"the policy changed since the verdict: it was made under {recorded['digest'][:19]}, the policy "
+            f"{policy.name!r} is now {current[:19]}"
+        ]
+    reasons = []
+    if list(recorded["applied_overrides"]) != list(policy.applied_overrides):
+        reasons.append(
+            f"the verdict applied overrides {recorded['applied_overrides']} (branch {recorded['branch']!r}), "
+            f"this release applies {list(policy.applied_overrides)} (branch {policy.context.branch!r})"
+        )
+    missing = sorted(set(policy.enabled()) - {g["name"] for g in verdict["gates"]})
+    if missing:
+        reasons.append(
+            f"the verdict does not cover the gates {', '.join(missing)} (merge the parts with gates merge)"
+        )
+    return reasons
+
+
+def _time(verdict: Mapping[str, Any], policy: Policy, now: dt.datetime) -> list[str]:
+    reasons = []
+    for waiver in verdict["waivers"]:
+        expires = dt.date.fromisoformat(waiver["expires"])
+        if waiver["status"] == "active" and waiver["matched"] and now.date() > expires:
+            reasons.append(
+                f"waiver for {waiver['gate']} {waiver['rule']} (owner {waiver['owner']}) expired on "
+                f"{waiver['expires']}, after the verdict relied on it"
+            )
+    started = dt.datetime.fromisoformat(verdict["started_at"].replace("Z", "+00:00"))
+    age_hours = (now - started).total_seconds() / 3600
+    if started - now > _CLOCK_SKEW:
+        reasons.append(f"the verdict is dated {verdict['started_at']}, in the future")
+    limit = policy.release.max_age_hours
+    if limit is not None and age_hours > limit:
+        reasons.append(
+            f"the verdict is {age_hours:.1f} hours old; the policy allows {limit:g} (release.max_age_hours)"
+        )
+    return reasons
+
+
+def check(
+    given: VerdictFile, policy: Policy, state: RepoState, keys: KeyOptions, now: dt.datetime
+) -> Checked:
+    """Every rule, in the order a user fixes them: authenticity first, then what the verdict says."""
+    signed_by, reasons = _signature(given, policy, keys)
+    verdict = given.verdict
+    reasons += _status(verdict, policy)
+    reasons += _subject(verdict, state)
+    reasons += _policy(verdict, policy)
+    reasons += _time(verdict, policy, now)
+    return Checked(given.text, verdict, given.digest, signed_by, tuple(reasons))
+
+
+def summary(checked: Checked) -> str:
+    """The verdict in a few lines: the tag message and what `gates verify` prints."""
+    verdict = checked.verdict
+    subject, policy, counts = verdict["subject"], verdict["policy"], verdict["summary"]
+    lines = [
+        f"gates verdict: {verdict['status'].upper()}",
+        "",
+        f"commit:   {subject['commit']}",
+        f"tree:     {subject['tree']}",
+        f"policy:   {policy['name']} {policy['digest']}",
+        f"verdict:  {checked.digest}",
+        f"signed:   {checked.signed_by or 'no'}",
+        f"made:     {verdict['started_at']} by {verdict['tool']['name']} {verdict['tool']['version']}",
+        f"findings: {counts['findings']} total, {counts['counted']} counted, {counts['waived']} waived",
+        "gates:",
+    ]
+    for gate in verdict["gates"]:
+        c = gate["counts"]
+        tools = ", ".join(f"{k} {v}" for k, v in sorted(gate["tool_versions"].items()))
+        lines.append(
+            f"  {gate['name']} {gate['version'] or '-'}: {gate['status']}, {c['counted']} counted, "
+            f"{c['waived']} waived" + (f" [{tools}]" if tools else "")
+        )
+    return "\n".join(lines) + "\n"
