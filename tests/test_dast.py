@@ -8,7 +8,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,7 @@ from gates.model import Finding
 from gates.plugins.dast import DastGate
 from gates.plugins.interface import CollectContext, GateError
 from gates.util.mask import mask_value
+from tests.conftest import CliResult, Repo
 
 GATE = DastGate()
 
@@ -488,3 +489,25 @@ def test_corrupt_reports_are_input_errors(tmp_path: Path, kind: str, content: st
         scan(tmp_path, {"import": {kind: name}})
     with pytest.raises(InputError, match="cannot read"):
         scan(tmp_path, {"import": {kind: "missing.json"}})
+
+
+def test_gates_run_end_to_end(
+    serve: Any, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"gates.yaml": "version: 1\ngates:\n  dast: {fail_on: medium}\n"})
+    out = repo.root / "out"
+    base = serve(classic_mistakes_app("http://127.0.0.1:9"))
+    result = run_cli("run", repo.root, "--only", "dast", "--out", out, "--input", f"dast.url={base}/")
+    assert result.code == 1, result.err
+    (gate,) = json.loads((out / "verdict.json").read_text())["gates"]
+    assert gate["status"] == "fail"
+    assert COOKIE_VALUE not in (out / "report.md").read_text() + (out / "gates.sarif").read_text()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = run_cli(
+        "run", repo.root, "--only", "dast", "--out", out, "--input", f"dast.url=http://127.0.0.1:{port}"
+    )
+    assert down.code == 3  # an unreachable target is an error, never a pass
+    (gate,) = json.loads((out / "verdict.json").read_text())["gates"]
+    assert gate["status"] == "error" and "connection refused" in json.dumps(gate)

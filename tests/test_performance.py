@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from gates.errors import InputError
 from gates.model import Finding
 from gates.plugins.interface import CollectContext, GateError
 from gates.plugins.performance import BASELINE_ARTEFACT, PerformanceGate
+from tests.conftest import CliResult, Repo
 
 GATE = PerformanceGate()
 
@@ -277,3 +278,38 @@ def test_real_pytest_benchmark_json(tmp_path: Path) -> None:
     tight = {"budgets": {"*test_sum": {"median_ns": 1}}}
     assert rules(GATE.evaluate(raw, tight)) == ["PERF-BUDGET"]
     assert GATE.evaluate(raw, {"budgets": {"*test_sum": {"median_s": 1}}}) == []
+
+
+PERF_POLICY = """\
+version: 1
+gates:
+  performance:
+    results: [now.json]
+    baseline: base.json
+    budgets: {"api.search": {p95_ms: 500}}
+"""
+
+
+def test_gates_run_end_to_end(make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]) -> None:
+    repo = make_repo({"gates.yaml": PERF_POLICY})
+    write_metrics(repo.root / "base.json", {"api.search": gaussian(1, 100, 3), "api.gone": gaussian(2, 5, 1)})
+    write_metrics(repo.root / "now.json", {"api.search": gaussian(2, 130, 3)})
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--only", "performance", "--out", out)
+    assert result.code == 1, result.err
+    verdict = json.loads((out / "verdict.json").read_text())
+    (gate,) = verdict["gates"]
+    assert gate["status"] == "fail"
+    assert (out / BASELINE_ARTEFACT).is_file()
+    report = (out / "report.md").read_text()
+    assert "PERF-REGRESSION" in report and "PERF-DISAPPEARED" in report
+    # The same findings under a looser policy: re-evaluated, not re-measured.
+    repo.write("loose.yaml", PERF_POLICY + "    regression: {max_slowdown_pct: 50}\n    fail_on: critical\n")
+    again = run_cli(
+        "evaluate", out / "findings.json", "--policy", repo.root / "loose.yaml", "--out", repo.root / "o2"
+    )
+    assert again.code == 0, again.err
+    # A corrupt results file is invalid input (exit 2), not a gate error.
+    (repo.root / "now.json").write_text('{"metrics": [')
+    broken = run_cli("run", repo.root, "--only", "performance", "--out", out)
+    assert broken.code == 2 and "now.json:1: invalid JSON" in broken.err
