@@ -1,0 +1,1 @@
+"""Policy-as-code: loading, validation, extends, overrides and the effective policy."""
