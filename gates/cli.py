@@ -337,6 +337,8 @@ def schema(name: str) -> int:
 
 
 cli.add_command(osv_mirror)
+cli.add_command(plan)
+cli.add_command(hook)
 cli.add_command(sign)
 cli.add_command(verify)
 cli.add_command(release)
@@ -359,5 +361,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"gates: error: {e}", err=True)
         return 2
     return int(result) if isinstance(result, int) else 0
-cli.add_command(plan)
-cli.add_command(hook)

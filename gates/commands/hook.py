@@ -1,0 +1,90 @@
+"""`gates hook --only NAME FILES...`: the pre-commit entry point.
+
+Runs the named gates on just the given files (pre-commit passes the staged ones), under the same
+policy as CI, and prints one line per counted finding. Nothing is written to the repository: the
+run uses a temporary output folder and no cache. Exit codes are those of `gates run`.
+A gate the policy does not enable is skipped, so one hook list serves every policy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gates import verdict as verdicts
+from gates.engine import pipeline
+from gates.errors import InputError
+from gates.plugins.registry import load_registry
+from gates.policy.loader import load_policy
+from gates.policy.model import PolicyContext
+from gates.util.git import current_branch
+
+
+def _relative(root: Path, files: tuple[Path, ...]) -> tuple[str, ...]:
+    """Repository-relative paths (pre-commit runs at the root; a person may run it elsewhere)."""
+    rel = []
+    for f in files:
+        absolute = f.resolve() if f.is_absolute() else (Path.cwd() / f).resolve()
+        try:
+            rel.append(absolute.relative_to(root).as_posix())
+        except ValueError:
+            raise click.BadParameter(f"{f} is outside the repository {root}", param_hint="FILES") from None
+    return tuple(rel)
+
+
+def _problem_lines(verdict: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for gate in verdict["gates"]:
+        if gate["status"] == "error":
+            lines.append(f"{gate['name']}: error: {gate['reason']}")
+        for f in gate["findings"]:
+            if not f["counted"]:
+                continue
+            where = f["location"]
+            place = where["path"] or where["logical"] or "-"
+            place += f":{where['line']}" if where["line"] else ""
+            lines.append(f"{place}: {gate['name']} {f['rule']} ({f['severity']}): {f['message']}")
+        if gate["status"] in ("fail", "warn"):
+            lines.append(f"{gate['name']}: {gate['status'].upper()}: {gate['reason']}")
+    return lines
+
+
+@click.command(name="hook")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--only", multiple=True, required=True, metavar="NAME", help="Gate to run (repeatable).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path),
+    help="Policy file or shipped policy name [default: gates.yaml, else 'default'].",
+)
+@click.option("--branch", help="Branch for policy overrides [default: from CI or git].")
+def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | None, branch: str | None) -> int:
+    """Run gates on the given files only (for pre-commit); print findings, write nothing."""
+    root = Path.cwd().resolve()
+    registry = load_registry()
+    context = PolicyContext(branch=branch or current_branch(root))
+    policy = load_policy(policy_file, registry, context, root=root)
+    unknown = sorted(set(only) - set(registry.names()))
+    if unknown:
+        installed = ", ".join(registry.names())
+        raise InputError(f"--only {', '.join(unknown)}: unknown gate (installed: {installed})")
+    enabled = [name for name in only if name in policy.enabled()]
+    if not files or not enabled:
+        return 0
+    with tempfile.TemporaryDirectory(prefix="gates-hook-") as out:
+        request = pipeline.RunRequest(
+            root=root,
+            out_dir=Path(out),
+            only=tuple(enabled),
+            use_cache=False,
+            only_paths=_relative(root, files),
+        )
+        verdict, _ = pipeline.run(request, policy, registry)
+    for line in _problem_lines(verdict):
+        click.echo(line)
+    return verdicts.exit_code(verdict)
