@@ -85,7 +85,7 @@ def serve() -> Iterator[Any]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), app.handler())
         if context is not None:
             server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         scheme = "https" if context else "http"
         return f"{scheme}://127.0.0.1:{server.server_address[1]}"

@@ -259,12 +259,12 @@ def test_real_pytest_benchmark_json(tmp_path: Path) -> None:
     (tmp_path / "test_b.py").write_text("def test_sum(benchmark):\n    benchmark(sum, range(100))\n")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     # --benchmark-json keeps raw samples; a file saved by --benchmark-save keeps only stats.
-    for extra in (["--benchmark-json=raw.json"], ["--benchmark-save=stats", "--benchmark-storage=store"]):
-        subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_b.py",
-             "--benchmark-min-rounds=10", "--benchmark-max-time=0.01", "--benchmark-warmup=off", *extra],
-            cwd=tmp_path, check=True, capture_output=True,
-        )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_b.py",
+         "--benchmark-min-rounds=10", "--benchmark-max-time=0.01", "--benchmark-warmup=off",
+         "--benchmark-json=raw.json", "--benchmark-save=stats", "--benchmark-storage=store"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
     raw = collect(tmp_path, {"results": ["raw.json"], "format": "pytest-benchmark"})
     (result,) = raw
     assert result.location.logical == "test_b.py::test_sum"
