@@ -97,3 +97,22 @@ def test_report_rejects_a_corrupt_verdict(tmp_path: Path, run_cli: Callable[...,
     result = run_cli("report", bad, "--format", "md")
     assert result.code == 2
     assert str(bad) in result.err and "not a gates verdict" in result.err
+
+
+def test_every_sarif_result_has_a_file_location_for_github(failing_run: Path) -> None:
+    """GitHub code scanning rejects a whole upload when one result has no file location."""
+    from gates.report import sarif
+
+    verdict: dict[str, Any] = json.loads((failing_run / "verdict.json").read_text())
+    findings = verdict["gates"][0]["findings"]
+    findings[0]["location"] = {"path": None, "line": None, "logical": "pkg:pypi/jinja2@2.10"}
+    findings[1]["location"] = {"path": None, "line": None, "logical": "http://127.0.0.1:8000/login"}
+    findings[1]["properties"]["manifest"] = "requirements.txt"
+    document = json.loads(sarif.render(verdict))
+    jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(document)
+    results = document["runs"][0]["results"]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
+    assert all(uris)
+    assert uris[0] == "gates.yaml"  # the policy file that made it count, inside the repository
+    assert uris[1] == "requirements.txt"
+    assert results[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "pkg:pypi/jinja2@2.10"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -16,20 +17,37 @@ _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "no
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
 
 
-def _location(finding: Mapping[str, Any]) -> dict[str, Any]:
+def _anchor(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
+    """The file a finding without a path is shown at. GitHub code scanning rejects a whole upload
+    when one result has no file location, so findings about a component or a URL are anchored to
+    the manifest the gate names, else to the policy file that made them count."""
+    manifest = finding["properties"].get("manifest")
+    if isinstance(manifest, str) and manifest:
+        return manifest
+    source = str(verdict["policy"]["source"])
+    if source.startswith("builtin:"):
+        return "gates.yaml"
+    root = Path(verdict["subject"]["path"])
+    policy = Path(source)
+    if policy.is_absolute():
+        return policy.relative_to(root).as_posix() if root in policy.parents else policy.name
+    return policy.as_posix()
+
+
+def _location(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
     where = finding["location"]
-    location: dict[str, Any] = {}
-    if where["path"]:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": where["path"], "uriBaseId": "SRCROOT"}}
-        if where["line"]:
-            physical["region"] = {"startLine": where["line"]}
-        location["physicalLocation"] = physical
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": where["path"] or _anchor(finding, verdict), "uriBaseId": "SRCROOT"}
+    }
+    if where["path"] and where["line"]:
+        physical["region"] = {"startLine": where["line"]}
+    location: dict[str, Any] = {"physicalLocation": physical}
     if where["logical"]:
         location["logicalLocations"] = [{"fullyQualifiedName": where["logical"]}]
     return location
 
 
-def _result(gate: str, finding: Mapping[str, Any], compared: bool) -> dict[str, Any]:
+def _result(gate: str, finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding["rule"],
         "level": _LEVELS[finding["severity"]],
@@ -42,10 +60,8 @@ def _result(gate: str, finding: Mapping[str, Any], compared: bool) -> dict[str, 
             **{k: v for k, v in finding["properties"].items() if v not in (None, "", [], {})},
         },
     }
-    location = _location(finding)
-    if location:
-        result["locations"] = [location]
-    if compared:
+    result["locations"] = [_location(finding, verdict)]
+    if verdict["baseline"] is not None:
         result["baselineState"] = "new" if finding["new"] else "unchanged"
     if finding["waived"] is not None:
         waiver = finding["waived"]
@@ -76,7 +92,6 @@ def _run(gate: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     for finding in gate["findings"]:
         rules.setdefault(finding["rule"], _rule(gate["name"], finding))
-    compared = verdict["baseline"] is not None
     invocation: dict[str, Any] = {"executionSuccessful": gate["status"] != "error"}
     if gate["status"] == "error":
         invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": gate["reason"]}}]
@@ -93,7 +108,7 @@ def _run(gate: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
         "automationDetails": {"id": f"gates/{gate['name']}/"},
         "originalUriBaseIds": {"SRCROOT": {"uri": "file:///" + verdict["subject"]["path"].lstrip("/") + "/"}},
         "invocations": [invocation],
-        "results": [_result(gate["name"], f, compared) for f in gate["findings"]],
+        "results": [_result(gate["name"], f, verdict) for f in gate["findings"]],
         "properties": {"gate_status": gate["status"], "reason": gate["reason"]},
     }
 
