@@ -246,6 +246,9 @@ def test_unreachable_target_is_an_error(tmp_path: Path) -> None:
         scan(tmp_path, {}, url=f"http://127.0.0.1:{port}/")
     with pytest.raises(GateError, match="no target"):
         scan(tmp_path, {})
+    ctx = CollectContext(tmp_path, {"url": "http://127.0.0.1:9/"}, tmp_path, time.monotonic() + 0.5)
+    with pytest.raises(GateError, match="no time left"):  # no scan at all is not a clean scan
+        GATE.collect(ctx)
 
 
 @pytest.fixture(scope="module")

@@ -190,6 +190,7 @@ def test_summary_only_results_are_judged_on_the_median(tmp_path: Path) -> None:
         ('{"benchmarks": [{"fullname": "t", "stats": {}}]}', ":1: benchmark 't' has no median"),
         ('{"something": 1}', "neither pytest-benchmark JSON"),
         ("\x00\x01binary", "binary file"),
+        ('{"machine_info": {},\n "benchmarks": []}', ":2: no metrics in 'benchmarks'"),
     ],
 )
 def test_corrupt_results_are_input_errors(tmp_path: Path, content: str, expected: str) -> None:

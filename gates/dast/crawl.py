@@ -185,6 +185,8 @@ def crawl(start: str, max_pages: int, max_seconds: float, tls_verify: bool = Tru
             stopped_by = "max_pages"
             break
         left = end - time.monotonic()
+        if left <= 0 and not responses:  # an empty scan must not pass as a clean one
+            raise GateError(f"dast: no time left to fetch {start} (max_seconds or timeout_s)")
         if left <= 0:
             stopped_by = "max_seconds"
             break

@@ -198,6 +198,8 @@ def read_metrics(path: Path, fmt: str = "auto") -> list[Metric]:
     parse = _parse_pytest_benchmark if fmt == "pytest-benchmark" else _parse_metrics
     key = "benchmarks" if fmt == "pytest-benchmark" else "metrics"
     metrics = parse(loaded)
+    if not metrics:  # e.g. every benchmark skipped: an empty file must not pass as a fast one
+        raise loaded.error((key,), f"no metrics in '{key}'")
     first: dict[str, int] = {}
     for i, metric in enumerate(metrics):
         if metric.name in first:
