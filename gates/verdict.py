@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from gates import __version__
-from gates.engine.evaluate import GateOutcome
+from gates.engine.evaluate import LEDGER_STATUSES, GateOutcome, assess_governance
 from gates.errors import InputError
 from gates.model import JSON, Collection, Status
+from gates.policy.model import Governance
 from gates.schemas import describe_path, iter_errors, load_schema
 
 VERDICT_VERSION = 1
@@ -62,8 +63,13 @@ def _summary(gates: Sequence[Mapping[str, Any]]) -> dict[str, JSON]:
     }
 
 
-def _overall(gates: Sequence[Mapping[str, Any]]) -> Status:
-    return Status.combine([Status(g["status"]) for g in gates])
+def _overall(gates: Sequence[Mapping[str, Any]], governance: Mapping[str, Any]) -> Status:
+    return Status.combine([*(Status(g["status"]) for g in gates), Status(governance["status"])])
+
+
+def _governance(ledger: Sequence[Mapping[str, Any]], policy: Mapping[str, Any]) -> dict[str, JSON]:
+    status, reasons = assess_governance(ledger, Governance.from_json(policy.get("governance", {})))
+    return {"status": status.value, "reasons": reasons}
 
 
 def build(
@@ -78,9 +84,10 @@ def build(
     baseline: Mapping[str, JSON] | None,
 ) -> dict[str, JSON]:
     gates = [_gate_json(o) for o in outcomes]
+    governance = _governance(ledger, policy_summary)
     verdict: dict[str, JSON] = {
         "verdict_version": VERDICT_VERSION,
-        "status": _overall(gates).value,
+        "status": _overall(gates, governance).value,
         "subject": dict(subject),
         "policy": dict(policy_summary),
         "tool": {"name": "governance-gates", "version": __version__},
@@ -90,6 +97,7 @@ def build(
         "baseline": dict(baseline) if baseline is not None else None,
         "gates": gates,
         "waivers": [dict(w) for w in ledger],
+        "governance": governance,
         "summary": _summary(gates),
     }
     validate(verdict, "verdict")
@@ -139,8 +147,9 @@ def baseline_summary(verdict: Mapping[str, Any], path: Path) -> dict[str, JSON]:
 def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
     """One verdict from verdicts that separate jobs produced with `gates run --only`.
 
-    The parts must come from the same policy and commit. A gate the policy enables that no part
-    carries becomes an error (fail closed), so a job that never ran cannot pass silently.
+    The parts must come from the same policy and commit. A gate the policy enables or requires that
+    no part carries becomes an error (fail closed), so a job that never ran cannot pass silently;
+    so does a required gate that a part skipped.
     """
     first_path, first = parts[0]
     gates: dict[str, Mapping[str, Any]] = {}
@@ -160,31 +169,41 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
             if gate["name"] in gates:
                 raise InputError(f"{path}: gate {gate['name']!r} is also in another part")
             gates[gate["name"]] = gate
-    for name in first["policy"]["enabled_gates"]:
+    required = first["policy"].get("required_gates", [])
+    for name in sorted({*first["policy"]["enabled_gates"], *required}):
         if name not in gates:
+            which = "required gate" if name in required else "gate"
             gates[name] = _gate_json(
                 GateOutcome(
                     name,
                     "enforce",
                     Status.ERROR,
-                    "no result: no merged part carried this gate (fail closed)",
+                    f"no result: no merged part carried this {which} (fail closed)",
                     (),
                     None,
                 )
             )
+        elif name in required and gates[name]["status"] == Status.SKIPPED.value:
+            gates[name] = {
+                **gates[name],
+                "status": Status.ERROR.value,
+                "reason": f"required gate did not run: {gates[name]['reason']} (fail closed)",
+            }
     ordered = [dict(gates[name]) for name in sorted(gates)]
     ledger = _merge_ledgers([p["waivers"] for _, p in parts])
+    governance = _governance(ledger, first["policy"])
     starts = [dt.datetime.fromisoformat(p["started_at"].replace("Z", "+00:00")) for _, p in parts]
     ends = [s + dt.timedelta(seconds=p["duration_s"]) for s, (_, p) in zip(starts, parts, strict=True)]
     verdict: dict[str, JSON] = {
         **{k: v for k, v in first.items() if k in ("verdict_version", "subject", "policy", "tool")},
-        "status": _overall(ordered).value,
+        "status": _overall(ordered, governance).value,
         "started_at": min(starts).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round((max(ends) - min(starts)).total_seconds(), 3),
         "scope": None,
         "baseline": first["baseline"],
         "gates": ordered,
         "waivers": ledger,
+        "governance": governance,
         "summary": _summary(ordered),
     }
     validate(verdict, "merged verdict")
@@ -192,12 +211,16 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
 
 
 def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, JSON]]:
+    """One entry per waiver: matches add up, and the most telling status wins (the part that ran
+    the waiver's gate knows whether it was used; the others say `not_evaluated`)."""
     merged: dict[str, dict[str, Any]] = {}
     for ledger in ledgers:
         for entry in ledger:
-            key = json.dumps({k: v for k, v in entry.items() if k != "matched"}, sort_keys=True)
+            waiver = {k: v for k, v in entry.items() if k not in ("matched", "status")}
+            key = json.dumps(waiver, sort_keys=True)
             if key in merged:
                 merged[key]["matched"] += entry["matched"]
+                merged[key]["status"] = min(merged[key]["status"], entry["status"], key=LEDGER_STATUSES.index)
             else:
                 merged[key] = dict(entry)
     return list(merged.values())

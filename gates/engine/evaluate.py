@@ -14,7 +14,7 @@ from typing import Any
 
 from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
 from gates.plugins.registry import Registry
-from gates.policy.model import Policy, Waiver
+from gates.policy.model import Governance, Policy, Waiver
 from gates.util.files import path_selected
 
 
@@ -79,10 +79,6 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
     return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
 
 
-def _active_waiver(finding: Finding, waivers: Sequence[Waiver], today: dt.date) -> Waiver | None:
-    return next((w for w in waivers if w.applies_to(finding) and not w.expired(today)), None)
-
-
 def evaluate_gate(
     name: str,
     settings: Mapping[str, Any],
@@ -90,17 +86,20 @@ def evaluate_gate(
     registry: Registry,
     waivers: Sequence[Waiver],
     baseline: Mapping[str, frozenset[str]] | None,
-    today: dt.date,
 ) -> GateOutcome:
+    """One gate's outcome; `waivers` are those in force today (see `in_force`)."""
     mode = settings["mode"]
 
     def outcome(status: Status, reason: str, judged: Sequence[JudgedFinding] = ()) -> GateOutcome:
         return GateOutcome(name, mode, status, reason, tuple(judged), collection)
 
     if mode == "off":
+        if settings["required"]:
+            return outcome(Status.ERROR, "required gate did not run: mode is off (fail closed)")
         return outcome(Status.SKIPPED, "mode is off")
     if collection is None:
-        return outcome(Status.ERROR, "no result: the gate did not run (fail closed)")
+        required = "required gate " if settings["required"] else "the gate "
+        return outcome(Status.ERROR, f"no result: {required}did not run (fail closed)")
     if collection.error is not None:
         return outcome(Status.ERROR, collection.error)
     gate = registry.gates.get(name)
@@ -116,7 +115,7 @@ def evaluate_gate(
     known = baseline.get(name, frozenset()) if baseline is not None else None
     judged = []
     for finding in sorted(kept, key=Finding.sort_key):
-        waiver = _active_waiver(finding, waivers, today)
+        waiver = next((w for w in waivers if w.applies_to(finding)), None)
         new = known is None or finding.fingerprint not in known
         counted = waiver is None and (new or not settings["new_only"])
         judged.append(JudgedFinding(finding, new, waiver, counted))
@@ -126,21 +125,69 @@ def evaluate_gate(
     return outcome(status, reason, judged)
 
 
+LEDGER_STATUSES = ("expired", "too_long", "unused", "expiring", "active", "not_evaluated")
+"""Most telling first: when verdicts are merged, a waiver takes the first status any part gave it."""
+_IN_FORCE = ("expiring", "active")
+
+
+def waiver_date_status(waiver: Waiver, governance: Governance, today: dt.date) -> str:
+    """What the calendar alone says: expired, too_long (further ahead than the policy allows,
+    so not applied), expiring (within `expiring_within_days`) or active."""
+    days_left = (waiver.expires - today).days
+    if waiver.expired(today):
+        return "expired"
+    if governance.max_waiver_days is not None and days_left > governance.max_waiver_days:
+        return "too_long"
+    return "expiring" if days_left <= governance.expiring_within_days else "active"
+
+
+def in_force(waivers: Sequence[Waiver], governance: Governance, today: dt.date) -> list[Waiver]:
+    return [w for w in waivers if waiver_date_status(w, governance, today) in _IN_FORCE]
+
+
 def waiver_ledger(
-    waivers: Sequence[Waiver], outcomes: Sequence[GateOutcome], today: dt.date
+    waivers: Sequence[Waiver], outcomes: Sequence[GateOutcome], governance: Governance, today: dt.date
 ) -> list[dict[str, JSON]]:
-    """Every waiver with its state: active, expired (no longer applies) and how many it matched."""
+    """Every waiver with its status and how many findings it matched. A waiver in force whose gate
+    ran and matched nothing is `unused`; one whose gate did not run here (out of `--only` scope,
+    errored, off) is `not_evaluated`, since nothing can be said of it."""
+    ran = {o.name for o in outcomes if o.status not in (Status.SKIPPED, Status.ERROR)}
     ledger = []
     for waiver in waivers:
         matched = sum(1 for o in outcomes for j in o.findings if waiver.applies_to(j.finding))
-        ledger.append(
-            {
-                **waiver.to_json(),
-                "status": "expired" if waiver.expired(today) else "active",
-                "matched": matched,
-            }
-        )
+        status = waiver_date_status(waiver, governance, today)
+        if status in _IN_FORCE and waiver.gate in ran and matched == 0:
+            status = "unused"
+        elif status == "active" and waiver.gate not in ran:
+            status = "not_evaluated"
+        ledger.append({**waiver.to_json(), "status": status, "matched": matched})
     return ledger
+
+
+def assess_governance(
+    ledger: Sequence[Mapping[str, Any]], governance: Governance
+) -> tuple[Status, list[str]]:
+    """What the waiver ledger does to the verdict: stale or over-long waivers warn, unused ones
+    warn, fail or are ignored as the policy says. Kept apart from the gates, which stay pure."""
+    worst, reasons = Status.PASS, []
+    for entry in ledger:
+        what = f"waiver {entry['gate']} {entry['rule']} ({entry['source'] or 'no source'})"
+        status, why = {
+            "expired": (Status.WARN, f"expired on {entry['expires']}: renew or remove it"),
+            "too_long": (
+                Status.WARN,
+                f"expires {entry['expires']}, more than {governance.max_waiver_days} days ahead: not applied",
+            ),
+            "expiring": (Status.WARN, f"expires on {entry['expires']}"),
+            "unused": (
+                Status(governance.unused_waivers) if governance.unused_waivers != "ignore" else Status.PASS,
+                "matched no finding: remove it",
+            ),
+        }.get(entry["status"], (Status.PASS, ""))
+        if status is not Status.PASS:
+            worst = Status.combine([worst, status])
+            reasons.append(f"{what} {why}")
+    return worst, reasons
 
 
 def evaluate(
@@ -154,8 +201,9 @@ def evaluate(
     """Outcomes for the policy's gates (those in `scope` when given) and the waiver ledger."""
     by_gate = {c.gate: c for c in collections}
     names = sorted(scope) if scope is not None else sorted(policy.gates)
+    waivers = in_force(policy.waivers, policy.governance, today)
     outcomes = [
-        evaluate_gate(name, policy.gates[name], by_gate.get(name), registry, policy.waivers, baseline, today)
+        evaluate_gate(name, policy.gates[name], by_gate.get(name), registry, waivers, baseline)
         for name in names
     ]
-    return outcomes, waiver_ledger(policy.waivers, outcomes, today)
+    return outcomes, waiver_ledger(policy.waivers, outcomes, policy.governance, today)

@@ -9,7 +9,8 @@ timeout_s)::
         confidence: medium     # count only findings bandit is at least this confident of
         skip: [B101]           # bandit test ids not to run
         tests: []              # if given, run only these bandit test ids
-        allow_nosec: true      # honour `# nosec` comments (false: report them like any finding)
+        allow_nosec: true      # honour `# nosec` comments (false: report them like any finding);
+                               # `governance: {inline_suppressions: false}` turns them off for all gates
         exclude: ["tests/**"]
 
 Large trees are split into byte-balanced shards scanned by parallel bandit processes (bandit's cost
@@ -111,7 +112,7 @@ class SastGate:
             options += ["--skip", ",".join(settings["skip"])]
         if settings.get("tests"):
             options += ["--tests", ",".join(settings["tests"])]
-        if not settings.get("allow_nosec", True):
+        if not (settings.get("allow_nosec", True) and settings.get("allow_inline_suppressions", True)):
             options.append("--ignore-nosec")
         return options
 

@@ -11,7 +11,9 @@ import copy
 import datetime as dt
 import fnmatch
 import hashlib
+import importlib.metadata
 import json
+import os
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -19,13 +21,21 @@ from typing import Any
 
 from gates.errors import InputError
 from gates.plugins.registry import Registry
-from gates.policy.model import BUILTIN_GATE_DEFAULTS, Policy, PolicyContext, ReleaseRules, Waiver
+from gates.policy.model import (
+    BUILTIN_GATE_DEFAULTS,
+    Governance,
+    Policy,
+    PolicyContext,
+    ReleaseRules,
+    Waiver,
+)
 from gates.schemas import describe_path, iter_errors, load_schema
 from gates.util.yamlfile import LoadedYaml, Path_, parse_yaml, read_yaml
 
 DEFAULT_POLICY_FILE = "gates.yaml"
 _MAX_EXTENDS_DEPTH = 16
 _ACCUMULATED_KEYS = ("waivers", "overrides")
+POLICY_ENTRY_POINT_GROUP = "gates.policies"
 
 
 def shipped_policy_names() -> list[str]:
@@ -34,14 +44,56 @@ def shipped_policy_names() -> list[str]:
     )
 
 
-def _read_shipped(name: str, referrer: str) -> LoadedYaml:
+def packaged_policies() -> dict[str, list[importlib.metadata.EntryPoint]]:
+    """Policies installed Python packages provide through the `gates.policies` entry-point group,
+    by name (a name two packages register is listed twice)."""
+    found: dict[str, list[importlib.metadata.EntryPoint]] = {}
+    for ep in importlib.metadata.entry_points(group=POLICY_ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, []).append(ep)
+    return dict(sorted(found.items()))
+
+
+def _provider(ep: importlib.metadata.EntryPoint) -> str:
+    return f"{ep.dist.name}=={ep.dist.version}" if ep.dist is not None else ep.value
+
+
+def _read_packaged(ep: importlib.metadata.EntryPoint, referrer: str) -> LoadedYaml:
+    """The entry point names a path or an importlib resource (`files(__name__) / "base.yaml"`)."""
+    source = f"package:{ep.name}@{_provider(ep)}"
+    try:
+        target = ep.load()
+        resource = Path(target) if isinstance(target, (str, os.PathLike)) else target
+        text = resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{referrer}: policy {source}: cannot read {ep.value}: {e}") from e
+    except Exception as e:  # a third-party package may raise anything at import
+        raise InputError(f"{referrer}: policy {source}: {ep.value}: {type(e).__name__}: {e}") from e
+    return parse_yaml(text, source)
+
+
+def _read_named(name: str, referrer: str) -> LoadedYaml:
+    """A shipped policy, else one an installed package provides; never both silently."""
     resource = files("gates.policies").joinpath(f"{name}.yaml")
-    if not resource.is_file():
+    if resource.is_file():
+        return parse_yaml(resource.read_text(encoding="utf-8"), f"builtin:{name}")
+    packaged = packaged_policies()
+    candidates = packaged.get(name, [])
+    if len(candidates) > 1:
+        raise InputError(
+            f"{referrer}: policy {name!r} is provided by several packages: "
+            + ", ".join(sorted(_provider(ep) for ep in candidates))
+        )
+    if not candidates:
         raise InputError(
             f"{referrer}: unknown policy {name!r} (shipped: {', '.join(shipped_policy_names())}; "
+            f"from packages ({POLICY_ENTRY_POINT_GROUP} entry points): {', '.join(packaged) or 'none'}; "
             "or give a path)"
         )
-    return parse_yaml(resource.read_text(encoding="utf-8"), f"builtin:{name}")
+    return _read_packaged(candidates[0], referrer)
+
+
+def _named_source(source: str) -> bool:
+    return source.startswith(("builtin:", "package:"))
 
 
 def _first_error(loaded: LoadedYaml, instance: Any, schema: Mapping[str, Any], base: Path_) -> None:
@@ -145,16 +197,16 @@ def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> di
     if len(chain) >= _MAX_EXTENDS_DEPTH:
         raise InputError(f"{loaded.where(('extends',))}: extends is nested too deeply")
     if "/" in parent_ref or parent_ref.endswith((".yaml", ".yml", ".json")):
-        if loaded.source.startswith("builtin:"):
-            raise InputError(f"{loaded.source}: a shipped policy can only extend shipped policies")
+        if _named_source(loaded.source):
+            raise InputError(f"{loaded.source}: a shipped or packaged policy can only extend named policies")
         parent_path = (Path(loaded.source).parent / parent_ref).resolve()
         key = str(parent_path)
         if not parent_path.is_file():
             raise InputError(f"{loaded.where(('extends',))}: extends {parent_ref!r}: no such file")
         parent = read_yaml(parent_path)
     else:
-        key = f"builtin:{parent_ref}"
-        parent = _read_shipped(parent_ref, loaded.where(("extends",)))
+        parent = _read_named(parent_ref, loaded.where(("extends",)))
+        key = parent.source
     if key in chain:
         raise InputError(f"{loaded.where(('extends',))}: extends cycle: {' -> '.join([*chain, key])}")
     base = _resolve(parent, registry, [*chain, key])
@@ -202,6 +254,9 @@ def build_policy(document: Mapping[str, Any], source: str, name: str, context: P
             applied.append(override.get("name", f"overrides[{index}]"))
     defaults = {**BUILTIN_GATE_DEFAULTS, **({"mode": effective["mode"]} if "mode" in effective else {})}
     defaults = _merge(defaults, effective.get("defaults", {}), accumulate=False)
+    governance = Governance.from_json(effective.get("governance", {}))
+    # Gates that honour markers in code (# nosec...) read this; the governance block decides it.
+    defaults["allow_inline_suppressions"] = governance.inline_suppressions
     gates = {
         gate: _merge(defaults, settings, accumulate=False)
         for gate, settings in effective.get("gates", {}).items()
@@ -216,6 +271,7 @@ def build_policy(document: Mapping[str, Any], source: str, name: str, context: P
         gates=gates,
         waivers=tuple(_waiver(w) for w in effective.get("waivers", [])),
         release=ReleaseRules.from_json(effective.get("release", {})),
+        governance=governance,
     )
 
 
@@ -231,15 +287,16 @@ def load_policy(
     if path is None and root is not None:
         path = find_policy_file(root)
     if path is None:
-        loaded = _read_shipped("default", "built-in default policy")
+        loaded = _read_named("default", "built-in default policy")
         chain = ["builtin:default"]
     elif not path.exists() and "/" not in str(path) and not path.suffix:
-        loaded = _read_shipped(str(path), str(path))  # `--policy strict`: a shipped name
+        loaded = _read_named(str(path), str(path))  # `--policy strict`: a shipped or packaged name
         chain = [loaded.source]
     else:
         loaded = read_yaml(path)
         chain = [str(path.resolve())]
     document = _resolve(loaded, registry, chain)
-    name = str(document.pop("name", None) or Path(loaded.source.removeprefix("builtin:")).stem)
+    default_name = loaded.source.split(":", 1)[1].split("@")[0] if _named_source(loaded.source) else None
+    name = str(document.pop("name", None) or default_name or Path(loaded.source).stem)
     document.pop("description", None)
     return build_policy(document, loaded.source, name, context)

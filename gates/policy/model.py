@@ -20,6 +20,7 @@ BUILTIN_GATE_DEFAULTS: Mapping[str, Any] = {
     "exclude": [],
     "new_only": False,
     "timeout_s": 900,
+    "required": False,
 }
 
 
@@ -111,6 +112,31 @@ class ReleaseRules:
 
 
 @dataclass(frozen=True)
+class Governance:
+    """The policy's `governance` block: how waivers and inline suppressions are kept honest."""
+
+    max_waiver_days: int | None = None
+    """A waiver expiring further ahead than this many days is not applied (ledger: too_long)."""
+    expiring_within_days: int = 30
+    unused_waivers: str = "warn"
+    """What an active waiver that matched nothing does to the verdict: warn, fail or ignore."""
+    inline_suppressions: bool = True
+    """Whether gates honour markers in code (`# nosec`, `# pragma: allowlist secret`)."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Governance:
+        return cls(**data)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "max_waiver_days": self.max_waiver_days,
+            "expiring_within_days": self.expiring_within_days,
+            "unused_waivers": self.unused_waivers,
+            "inline_suppressions": self.inline_suppressions,
+        }
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str
@@ -124,9 +150,14 @@ class Policy:
     """Every gate the policy names, with its effective settings (shared keys filled in)."""
     waivers: tuple[Waiver, ...]
     release: ReleaseRules = ReleaseRules()
+    governance: Governance = Governance()
 
     def enabled(self) -> list[str]:
         return sorted(name for name, s in self.gates.items() if s["mode"] != "off")
+
+    def required(self) -> list[str]:
+        """Gates that must run: one that is off, errors or is missing makes the verdict an error."""
+        return sorted(name for name, s in self.gates.items() if s["required"])
 
     def effective_document(self) -> dict[str, Any]:
         """The policy as it applies here, for `gates policy show`."""
@@ -139,6 +170,7 @@ class Policy:
             "applied_overrides": list(self.applied_overrides),
             "gates": {name: dict(settings) for name, settings in sorted(self.gates.items())},
             "waivers": [w.to_json() for w in self.waivers],
+            "governance": self.governance.to_json(),
         }
 
     def summary(self) -> dict[str, JSON]:
@@ -151,4 +183,6 @@ class Policy:
             "environment": self.context.environment,
             "applied_overrides": list(self.applied_overrides),
             "enabled_gates": self.enabled(),
+            "required_gates": self.required(),
+            "governance": self.governance.to_json(),
         }
