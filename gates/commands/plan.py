@@ -7,6 +7,8 @@ final job runs `gates merge parts/*/verdict.json` and decides.
 Formats:
   json    {"include": [{"gate": "sast"}, ...]} on one line, for a GitHub Actions matrix:
           `strategy: {matrix: "${{ fromJSON(needs.plan.outputs.matrix) }}"}`
+  azure   {"sast": {"GATE": "sast"}, ...} for an Azure Pipelines runtime matrix:
+          `strategy: {matrix: "$[ dependencies.plan.outputs['plan.matrix'] ]"}`
   list    one gate name per line, for shell loops
   gitlab  a complete child pipeline (stages gate, verdict, release) for a GitLab trigger job:
           `trigger: {include: [{artifact: gates-child.yml, job: gates:plan}], strategy: depend}`
@@ -35,6 +37,10 @@ _INSTALL = 'if [ -n "$GATES_INSTALL" ]; then sh -c "$GATES_INSTALL"; fi'
 
 def github_matrix(gates: list[str]) -> str:
     return json.dumps({"include": [{"gate": name} for name in gates]}, separators=(",", ":"))
+
+
+def azure_matrix(gates: list[str]) -> str:
+    return json.dumps({name: {"GATE": name} for name in gates}, separators=(",", ":"))
 
 
 def gitlab_child_pipeline(gates: list[str], policy_arg: str, path: str) -> str:
@@ -87,7 +93,7 @@ def gitlab_child_pipeline(gates: list[str], policy_arg: str, path: str) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "list", "gitlab"]),
+    type=click.Choice(["json", "azure", "list", "gitlab"]),
     default="json",
     show_default=True,
 )
@@ -100,6 +106,8 @@ def plan(path: Path, policy_file: Path | None, fmt: str, branch: str | None, env
     gates = load_policy(policy_file, load_registry(), context, root=root).enabled()
     if fmt == "json":
         click.echo(github_matrix(gates))
+    elif fmt == "azure":
+        click.echo(azure_matrix(gates))
     elif fmt == "list":
         for name in gates:
             click.echo(name)
