@@ -323,3 +323,15 @@ def test_console_script_runs_as_a_subprocess(make_repo: Callable[..., Repo]) -> 
     assert "verdict: FAIL" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "gates", "--help"], capture_output=True, text=True)
     assert "3  error: a gate could not run" in proc.stdout
+
+
+def test_cache_keeps_a_bounded_number_of_entries_per_gate(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    from gates.engine.cache import KEEP_PER_GATE
+
+    repo = make_repo({"gates.yaml": SAST_ONLY})
+    for i in range(KEEP_PER_GATE + 2):
+        repo.write("app.py", f"VALUE = {i}\n")
+        assert run_cli("run", repo.root, "--format", "json").code == 0
+    assert len(list((repo.root / ".gates" / "cache").glob("sast-*.json"))) == KEEP_PER_GATE

@@ -31,5 +31,17 @@ def load(path: Path) -> Collection | None:
         return None
 
 
+# Entries kept per gate: enough for a few branches or policies side by side in one checkout.
+KEEP_PER_GATE = 8
+
+
 def store(path: Path, collection: Collection) -> None:
     write_text(path, dump_json(collection.to_json()))
+    # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
+    siblings = sorted(
+        (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in siblings[KEEP_PER_GATE:]:
+        old.unlink(missing_ok=True)
