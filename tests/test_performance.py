@@ -314,3 +314,13 @@ def test_gates_run_end_to_end(make_repo: Callable[..., Repo], run_cli: Callable[
     (repo.root / "now.json").write_text('{"metrics": [')
     broken = run_cli("run", repo.root, "--only", "performance", "--out", out)
     assert broken.code == 2 and "now.json:1: invalid JSON" in broken.err
+
+
+def test_baseline_in_another_unit_is_converted(tmp_path: Path) -> None:
+    write_metrics(tmp_path / "base.json", {"a": [v / 1000 for v in gaussian(1, 100, 3)]}, unit="s")
+    write_metrics(tmp_path / "now.json", {"a": gaussian(2, 120, 3)}, unit="ms")
+    (f,) = run(tmp_path, {"results": ["now.json"], "baseline": "base.json"})
+    assert f.rule == "PERF-REGRESSION" and 15 < f.properties["change_pct"] < 25
+    write_metrics(tmp_path / "base.json", {"a": gaussian(1, 100, 3)}, unit="MB")
+    with pytest.raises(InputError, match="'a' is in MB, expected ms"):
+        collect(tmp_path, {"results": ["now.json"], "baseline": "base.json"})

@@ -22,7 +22,7 @@ DISAPPEARED = "PERF-DISAPPEARED"
 
 def _change_pct(current: Metric, baseline: Metric) -> float | None:
     before, after = baseline.summary.get("median"), current.summary.get("median")
-    if before is None or after is None or before == 0 or baseline.unit != current.unit:
+    if before is None or after is None or before == 0:
         return None
     return (after - before) / abs(before) * 100.0
 
@@ -44,7 +44,7 @@ def result_finding(current: Metric, baseline: Metric | None) -> Finding:
     }
     if baseline is not None:
         props["change_pct"] = _change_pct(current, baseline)
-        if current.samples and baseline.samples and current.unit == baseline.unit:
+        if current.samples and baseline.samples:
             props["p_value"] = worse_p_value(current.samples, baseline.samples, current.lower_is_better)
     median = current.summary.get("median")
     shown = format_value(median, current.unit) if median is not None else "unknown"
@@ -64,7 +64,9 @@ def compare(current: Sequence[Metric], baseline: Sequence[Metric]) -> list[Findi
     is no longer measured (a deleted or renamed benchmark must not silently leave the budget)."""
     before: Mapping[str, Metric] = {m.name: m for m in baseline}
     now = {m.name for m in current}
-    findings = [result_finding(m, before.get(m.name)) for m in current]
+    findings = [
+        result_finding(m, before[m.name].in_unit(m.unit) if m.name in before else None) for m in current
+    ]
     for name in sorted(set(before) - now):
         findings.append(
             Finding(

@@ -77,6 +77,18 @@ class Metric:
     ) -> Metric:
         return cls(name, unit, lower_is_better, tuple(samples), summarize(samples), source)
 
+    def in_unit(self, unit: str) -> Metric:
+        """The same metric expressed in `unit` (ms -> s, KB -> MB); InputError across dimensions."""
+        if unit == self.unit:
+            return self
+        (mine, factor), (theirs, target) = unit_scale(self.unit), unit_scale(unit)
+        if mine is None or mine != theirs:
+            raise InputError(f"{self.source}: {self.name!r} is in {self.unit}, expected {unit}")
+        scale = factor / target
+        summary = {k: v if k == "n" else v * scale for k, v in self.summary.items()}
+        samples = tuple(v * scale for v in self.samples)
+        return Metric(self.name, unit, self.lower_is_better, samples, summary, self.source)
+
     def to_json(self) -> dict[str, JSON]:
         data: dict[str, JSON] = {
             "name": self.name,

@@ -126,7 +126,7 @@ class _Judge:
     def regression(self, name: str, props: Mapping[str, Any], rules: Rules) -> None:
         change, p_value = props["change_pct"], props["p_value"]
         if change is None:
-            return  # different units or a zero baseline median: no meaningful ratio
+            return  # a zero baseline median: no meaningful ratio
         worse = change if props["better"] == "lower" else -change
         tested = p_value is not None
         if worse <= rules.max_slowdown_pct or (tested and p_value >= rules.alpha):
