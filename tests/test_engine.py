@@ -145,3 +145,21 @@ def test_confidence_filter_is_applied_at_evaluation() -> None:
     ]
     assert [f.rule for f in gate.evaluate(findings, {"confidence": "medium"})] == ["B2", "B3"]
     assert len(gate.evaluate(findings, {})) == 3
+
+
+def test_sast_counts_unscannable_files_and_never_follows_a_symlink_out(
+    make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text(VULNERABLE_CODE)
+    repo = make_repo({"ok.py": "import pickle\n"})
+    (repo.root / "linked.py").symlink_to(outside)
+    (repo.root / "latin.py").write_bytes(b"# caf\xe9\nx = 1\n")
+    (repo.root / "blob.py").write_bytes(b"\x00\x01binary")
+    repo.commit()
+    policy = build_policy({"version": 1, "gates": {"sast": {}}}, "t", "t", PolicyContext())
+    ctx = CollectContext(repo.root, policy.gates["sast"], repo.root / ".gates", time.monotonic() + 60)
+    collected = sast.SastGate().collect(ctx)
+    assert collected.stats["skipped"] == {"parse_error": 2, "symlink_outside": 1}
+    paths = {(f.rule, f.location.path) for f in collected.findings}
+    assert paths == {("B403", "ok.py"), ("parse-error", "latin.py"), ("parse-error", "blob.py")}

@@ -27,7 +27,7 @@ from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
-from gates.util.files import RepoFile, digest_files, select_files
+from gates.util.files import FileSelection, RepoFile, digest_files, select_files
 from gates.util.proc import distribution_version, python_tool, run_tools_parallel
 
 _CONFIDENCE = ("low", "medium", "high")
@@ -37,10 +37,11 @@ _SHARD_MIN_BYTES = 512 * 1024
 _MAX_ARGV_CHARS = 100_000
 
 
-def _python_files(ctx: CollectContext) -> list[RepoFile]:
+def _python_files(ctx: CollectContext) -> FileSelection:
     include = list(ctx.settings["include"]) or ["*.py"]
     selection = select_files(ctx.root, include, ctx.settings["exclude"], ctx.only_paths)
-    return [f for f in selection.files if f.path.endswith(".py")]
+    selection.files = [f for f in selection.files if f.path.endswith(".py")]
+    return selection
 
 
 def _shards(files: Sequence[RepoFile], workers: int) -> list[list[RepoFile]]:
@@ -117,12 +118,13 @@ class SastGate:
         return options
 
     def cache_key(self, ctx: CollectContext) -> str | None:
-        return digest_files(_python_files(ctx), self._bandit_options(ctx.settings))
+        return digest_files(_python_files(ctx).files, self._bandit_options(ctx.settings))
 
     def collect(self, ctx: CollectContext) -> Collected:
-        files = _python_files(ctx)
+        selection = _python_files(ctx)
+        files = selection.files
         total = sum(f.size for f in files)
-        stats: dict[str, Any] = {"files": len(files), "bytes": total, "shards": 0, "skipped": {}}
+        stats: dict[str, Any] = {**selection.stats(), "shards": 0}
         if not files:
             return Collected(findings=[], stats=stats)
         workers = ctx.settings.get("workers") or os.cpu_count() or 1
@@ -163,7 +165,8 @@ class SastGate:
                     )
                 )
         if parse_errors:
-            stats["skipped"] = {"parse_error": parse_errors}
+            selection.skipped["parse_error"] += parse_errors
+            stats["skipped"] = dict(sorted(selection.skipped.items()))
         return Collected(findings=findings, stats=stats)
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
