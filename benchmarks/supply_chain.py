@@ -128,17 +128,17 @@ def main() -> None:
             server.shutdown()
             server.server_close()
         verdict = json.loads((work / "out" / "verdict.json").read_text(encoding="utf-8"))
-    print(
-        f"project: {project} ({len(requirements.read_text().splitlines())} requirement lines); OSV: {args.osv}"
-    )
-    print(f"cyclonedx-py + pip-audit by hand: {hand:6.2f} s (median of {args.runs})")
-    print(f"gates run sbom+licence+vulnerabilities: {ours:6.2f} s (median of {args.runs})")
-    print(f"ratio gates / by hand: {ours / hand:.2f}x")
-    for gate in verdict["gates"]:
         print(
-            f"  {gate['name']:<16} {gate['status']:<6} {gate['counts']['total']:>3} finding(s)  "
-            f"collect {gate['duration_s']:.2f} s"
+            f"project: {project} ({len(requirements.read_text().splitlines())} requirements); OSV: {args.osv}"
         )
+        print(f"cyclonedx-py + pip-audit by hand: {hand:6.2f} s (median of {args.runs})")
+        print(f"gates run sbom+licence+vulnerabilities: {ours:6.2f} s (median of {args.runs})")
+        print(f"ratio gates / by hand: {ours / hand:.2f}x")
+        for gate in verdict["gates"]:
+            print(
+                f"  {gate['name']:<16} {gate['status']:<6} {gate['counts']['total']:>3} finding(s)  "
+                f"collect {gate['duration_s']:.2f} s"
+            )
 
 
 if __name__ == "__main__":
