@@ -208,7 +208,7 @@ def test_waiver_expired_since_the_verdict_is_refused(
     policy = POLICY + (
         "waivers:\n  - {gate: sast, rule: B602, reason: reviewed, owner: sec, expires: 2026-06-30}\n"
     )
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch("2026-06-29"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch("2026-05-01"))  # more than 30 days ahead: not expiring
     repo, verdict = _made(make_repo, run_cli, code=VULNERABLE_CODE, policy=policy)
     assert json.loads(verdict.read_text())["status"] == "pass"
     assert run_cli("verify", verdict, "--repo", repo.root).code == 0

@@ -21,6 +21,8 @@ from gates.release import envelope as dsse
 from gates.release.tag import git
 from gates.util.git import is_dirty
 
+# Ledger states of a waiver that was applied when the verdict was made.
+_IN_FORCE = ("active", "expiring")
 # A verdict dated later than this ahead of our clock was not made by a run that has happened.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -133,16 +135,20 @@ def _signature(given: VerdictFile, policy: Policy, keys: KeyOptions) -> tuple[st
 
 def _status(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
     status = verdict["status"]
-    derived = Status.combine([Status(g["status"]) for g in verdict["gates"]]).value
+    parts = [Status(g["status"]) for g in verdict["gates"]]
+    if "governance" in verdict:  # absent from verdicts written before gates recorded it
+        parts.append(Status(verdict["governance"]["status"]))
+    derived = Status.combine(parts).value
     if status != derived:
         return [f"the verdict says {status}, but its gates make it {derived} (edited?)"]
     if status == "pass" or (status == "warn" and policy.release.allow_warn):
         return []
     if status == "warn":
         return ["status is warn, and the policy does not allow warn releases (release.allow_warn)"]
-    gates = ", ".join(
-        f"{g['name']} {g['status']}" for g in verdict["gates"] if g["status"] in ("fail", "error")
-    )
+    culprits = [f"{g['name']} {g['status']}" for g in verdict["gates"] if g["status"] in ("fail", "error")]
+    if verdict.get("governance", {}).get("status") == "fail":
+        culprits.append(f"waivers: {'; '.join(verdict['governance']['reasons'])}")
+    gates = ", ".join(culprits)
     return [f"status is {status} ({gates})" if gates else f"status is {status}"]
 
 
@@ -190,7 +196,7 @@ def _time(verdict: Mapping[str, Any], policy: Policy, now: dt.datetime) -> list[
     reasons = []
     for waiver in verdict["waivers"]:
         expires = dt.date.fromisoformat(waiver["expires"])
-        if waiver["status"] == "active" and waiver["matched"] and now.date() > expires:
+        if waiver["status"] in _IN_FORCE and waiver["matched"] and now.date() > expires:
             reasons.append(
                 f"waiver for {waiver['gate']} {waiver['rule']} (owner {waiver['owner']}) expired on "
                 f"{waiver['expires']}, after the verdict relied on it"
