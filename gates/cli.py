@@ -17,9 +17,11 @@ from gates import verdict as verdicts
 from gates.commands.hook import hook
 from gates.commands.osv_mirror import osv_mirror
 from gates.commands.plan import plan
+from gates.commands.policy_test import policy_test
 from gates.commands.release import release
 from gates.commands.sign import sign
 from gates.commands.verify import verify
+from gates.commands.waivers import waivers
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
 from gates.plugins.registry import load_registry
@@ -71,10 +73,10 @@ def _summary_lines(verdict: dict[str, Any]) -> list[str]:
             f"{c['total']} total ({gate['duration_s']:.1f}s{cached}): {gate['reason']}"
         )
     for waiver in verdict["waivers"]:
-        if waiver["status"] == "expired":
+        if waiver["status"] in ("expired", "too_long", "expiring", "unused"):
             lines.append(
-                f"  expired waiver: {waiver['gate']} {waiver['rule']} (expired {waiver['expires']}, "
-                f"{waiver['source']})"
+                f"  {waiver['status'].replace('_', ' ')} waiver: {waiver['gate']} {waiver['rule']} "
+                f"(expires {waiver['expires']}, {waiver['source']})"
             )
     lines.append(f"verdict: {verdict['status'].upper()}")
     return lines
@@ -342,6 +344,8 @@ cli.add_command(hook)
 cli.add_command(sign)
 cli.add_command(verify)
 cli.add_command(release)
+cli.add_command(waivers)
+policy.add_command(policy_test)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
