@@ -73,12 +73,8 @@ def render(verdict: Mapping[str, Any]) -> str:
             )
         if len(counted) > MAX_LISTED_FINDINGS:
             out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
-    expired = [w for w in verdict["waivers"] if w["status"] == "expired"]
-    if expired:
-        out += ["", "### Expired waivers (no longer applied)", ""]
-        out += [
-            f"- {cell(w['gate'])} {cell(w['rule'])}: expired {w['expires']} (owner {cell(w['owner'])}, "
-            f"{cell(w['source'])})"
-            for w in expired
-        ]
+    governance = verdict.get("governance")  # absent in verdicts written before it was recorded
+    if governance is not None and governance["reasons"]:
+        out += ["", f"### {_ICONS[governance['status']]} Waiver ledger ({governance['status']})", ""]
+        out += [f"- {cell(reason)}" for reason in governance["reasons"]]
     return "\n".join(out) + "\n"

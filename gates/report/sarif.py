@@ -2,6 +2,12 @@
 
 Waived findings carry an external suppression with the waiver's reason; findings compared with a
 baseline carry `baselineState`; `security-severity` lets GitHub rank them.
+
+GitHub code scanning rejects an upload with more than 20 runs or more than 25,000 results in a run.
+A run keeps the findings that count first, most severe first, and says in a notification and in
+its `truncated` property how many it left out (verdict.json always has every finding, and the
+verdict's decision never depends on this file). With more than 20 gates, the gates after the 19th
+share a 20th run, `gates-combined`, whose rule ids are prefixed with the gate name.
 """
 
 from __future__ import annotations
@@ -11,10 +17,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gates.model import Severity
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub code scanning ranks results by this number (critical >= 9.0, high >= 7.0, medium >= 4.0).
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
+MAX_RUNS = 20
+MAX_RESULTS_PER_RUN = 25_000
+
+Placed = tuple[str, str, Mapping[str, Any]]
+"""(gate, rule id in the run, finding)."""
 
 
 def _anchor(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
@@ -47,9 +60,11 @@ def _location(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[st
     return location
 
 
-def _result(gate: str, finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
+def _result(
+    gate: str, rule_id: str, finding: Mapping[str, Any], verdict: Mapping[str, Any]
+) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "ruleId": finding["rule"],
+        "ruleId": rule_id,
         "level": _LEVELS[finding["severity"]],
         "message": {"text": finding["message"] or finding["rule"]},
         "partialFingerprints": {"gatesFingerprint/v1": finding["fingerprint"]},
@@ -75,9 +90,9 @@ def _result(gate: str, finding: Mapping[str, Any], verdict: Mapping[str, Any]) -
     return result
 
 
-def _rule(gate: str, finding: Mapping[str, Any]) -> dict[str, Any]:
+def _rule(gate: str, rule_id: str, finding: Mapping[str, Any]) -> dict[str, Any]:
     rule: dict[str, Any] = {
-        "id": finding["rule"],
+        "id": rule_id,
         "shortDescription": {"text": f"{gate}: {finding['rule']}"},
         "defaultConfiguration": {"level": _LEVELS[finding["severity"]]},
         "properties": {"security-severity": _SECURITY_SEVERITY[finding["severity"]]},
@@ -88,13 +103,33 @@ def _rule(gate: str, finding: Mapping[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def _run(gate: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
+def _kept(placed: list[Placed]) -> tuple[list[Placed], int]:
+    """At most MAX_RESULTS_PER_RUN results: counted before not counted, most severe first."""
+    if len(placed) <= MAX_RESULTS_PER_RUN:
+        return placed, 0
+    ranked = sorted(placed, key=lambda p: (not p[2]["counted"], -Severity(p[2]["severity"]).rank))
+    return ranked[:MAX_RESULTS_PER_RUN], len(placed) - MAX_RESULTS_PER_RUN
+
+
+def _run(gate: Mapping[str, Any], placed: list[Placed], verdict: Mapping[str, Any]) -> dict[str, Any]:
+    kept, omitted = _kept(placed)
     rules: dict[str, dict[str, Any]] = {}
-    for finding in gate["findings"]:
-        rules.setdefault(finding["rule"], _rule(gate["name"], finding))
+    for gate_name, rule_id, finding in kept:
+        rules.setdefault(rule_id, _rule(gate_name, rule_id, finding))
     invocation: dict[str, Any] = {"executionSuccessful": gate["status"] != "error"}
+    notifications = []
     if gate["status"] == "error":
-        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": gate["reason"]}}]
+        notifications.append({"level": "error", "message": {"text": gate["reason"]}})
+    properties: dict[str, Any] = {"gate_status": gate["status"], "reason": gate["reason"]}
+    if omitted:
+        note = (
+            f"{omitted} of {len(placed)} results omitted: GitHub accepts at most {MAX_RESULTS_PER_RUN} "
+            "per run; counted and most severe findings kept first; verdict.json has them all"
+        )
+        notifications.append({"level": "warning", "message": {"text": note}})
+        properties["truncated"] = {"omitted": omitted, "total": len(placed), "note": note}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return {
         "tool": {
             "driver": {
@@ -108,15 +143,34 @@ def _run(gate: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
         "automationDetails": {"id": f"gates/{gate['name']}/"},
         "originalUriBaseIds": {"SRCROOT": {"uri": "file:///" + verdict["subject"]["path"].lstrip("/") + "/"}},
         "invocations": [invocation],
-        "results": [_result(gate["name"], f, verdict) for f in gate["findings"]],
-        "properties": {"gate_status": gate["status"], "reason": gate["reason"]},
+        "results": [_result(gate_name, rule_id, f, verdict) for gate_name, rule_id, f in kept],
+        "properties": properties,
     }
 
 
+def _combined(gates: list[Mapping[str, Any]]) -> tuple[dict[str, Any], list[Placed]]:
+    """One run standing for several gates, when there are more gates than runs GitHub accepts."""
+    gate = {
+        "name": "combined",
+        "status": max((g["status"] for g in gates), key=("pass", "warn", "fail", "error").index),
+        "reason": "; ".join(f"{g['name']}: {g['status']}: {g['reason']}" for g in gates),
+        "version": None,
+        "tool_versions": {k: v for g in gates for k, v in g["tool_versions"].items()},
+    }
+    placed: list[Placed] = [(g["name"], f"{g['name']}/{f['rule']}", f) for g in gates for f in g["findings"]]
+    return gate, placed
+
+
 def render(verdict: Mapping[str, Any]) -> str:
+    gates = [g for g in verdict["gates"] if g["status"] != "skipped"]
+    runs: list[tuple[Mapping[str, Any], list[Placed]]] = [
+        (g, [(g["name"], f["rule"], f) for f in g["findings"]]) for g in gates
+    ]
+    if len(runs) > MAX_RUNS:
+        runs = [*runs[: MAX_RUNS - 1], _combined(gates[MAX_RUNS - 1 :])]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [_run(g, verdict) for g in verdict["gates"] if g["status"] != "skipped"],
+        "runs": [_run(gate, placed, verdict) for gate, placed in runs],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
