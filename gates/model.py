@@ -136,8 +136,9 @@ class Collection:
     error: str | None = None
     duration_s: float = 0.0
     cached: bool = False
+    artefacts: Mapping[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, JSON]:
+    def to_json(self, with_artefacts: bool = True) -> dict[str, JSON]:
         return {
             "gate": self.gate,
             "gate_version": self.gate_version,
@@ -147,6 +148,7 @@ class Collection:
             "error": self.error,
             "duration_s": round(self.duration_s, 3),
             "cached": self.cached,
+            **({"artefacts": dict(sorted(self.artefacts.items()))} if with_artefacts else {}),
         }
 
     @classmethod
@@ -160,4 +162,5 @@ class Collection:
             error=data.get("error"),
             duration_s=float(data.get("duration_s", 0.0)),
             cached=bool(data.get("cached", False)),
+            artefacts=dict(data.get("artefacts", {})),
         )

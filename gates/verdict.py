@@ -231,7 +231,7 @@ def collections_document(collections: Sequence[Collection], subject: Mapping[str
     return {
         "findings_version": VERDICT_VERSION,
         "subject": dict(subject),
-        "collections": [c.to_json() for c in collections],
+        "collections": [c.to_json(with_artefacts=False) for c in collections],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -163,3 +164,41 @@ def test_sast_counts_unscannable_files_and_never_follows_a_symlink_out(
     assert collected.stats["skipped"] == {"parse_error": 2, "symlink_outside": 1}
     paths = {(f.rule, f.location.path) for f in collected.findings}
     assert paths == {("B403", "ok.py"), ("parse-error", "latin.py"), ("parse-error", "blob.py")}
+
+
+class ArtefactGate(ScriptedGate):
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        return "unchanged-inputs"
+
+
+def test_artefacts_are_written_also_when_the_collection_comes_from_the_cache(tmp_path: Path) -> None:
+    from gates.engine import pipeline
+
+    calls = []
+
+    def behaviour() -> Collected:
+        calls.append(1)
+        return Collected([], artefacts={"inventory.json": '{"items": 3}\n'})
+
+    registry = Registry(gates={"inv": ArtefactGate("inv", behaviour)}, broken={}, distributions={})
+    policy = build_policy({"version": 1, "gates": {"inv": {}}}, "test", "test", PolicyContext())
+    options = runner.RunOptions(tmp_path, tmp_path / "out")
+    first = runner.collect(["inv"], policy, registry, options)
+    second = runner.collect(["inv"], policy, registry, runner.RunOptions(tmp_path, tmp_path / "out"))
+    assert len(calls) == 1 and second[0].cached
+    fresh = tmp_path / "fresh-out"
+    verdict = pipeline.decide(
+        policy,
+        registry,
+        second,
+        {"path": str(tmp_path), "commit": None, "tree": None, "branch": None, "dirty": None},
+        None,
+        None,
+        pipeline.now(),
+        0.0,
+    )
+    pipeline.write_outputs(fresh, verdict, [], second)
+    assert (fresh / "inventory.json").read_text() == '{"items": 3}\n'
+    findings = json.loads((fresh / "findings.json").read_text())
+    assert "artefacts" not in findings["collections"][0]  # artefacts stay out of findings.json
+    assert first[0].artefacts == second[0].artefacts

@@ -223,8 +223,9 @@ def test_nothing_to_measure_is_a_gate_error(tmp_path: Path) -> None:
 
 def test_the_artefact_is_the_next_baseline(tmp_path: Path) -> None:
     write_metrics(tmp_path / "now.json", {"a": gaussian(1, 10, 1), "b": gaussian(2, 5, 1)})
-    collect(tmp_path, {"results": ["now.json"]})
-    artefact = tmp_path / "out" / BASELINE_ARTEFACT
+    ctx = CollectContext(tmp_path, {"results": ["now.json"]}, tmp_path / "out", time.monotonic() + 60)
+    artefact = tmp_path / BASELINE_ARTEFACT
+    artefact.write_text(GATE.collect(ctx).artefacts[BASELINE_ARTEFACT])
     doc = json.loads(artefact.read_text())
     assert [m["name"] for m in doc["metrics"]] == ["a", "b"]
     findings = collect(tmp_path, {"results": ["now.json"]}, baseline=str(artefact))

@@ -146,5 +146,8 @@ def write_outputs(
     if collections is not None:
         document = verdicts.collections_document(collections, verdict["subject"])
         outputs[out_dir / FINDINGS_FILE] = dump_json(document)
+        for collection in collections:
+            for name, text in collection.artefacts.items():
+                outputs[out_dir / name] = text
     write_all(outputs)
     return sorted(outputs)

@@ -53,6 +53,7 @@ def _collect_one(gate: Gate, ctx: CollectContext, cache_dir: Path | None) -> Col
         findings=tuple(collected.findings),
         stats=dict(collected.stats),
         duration_s=time.monotonic() - started,
+        artefacts=dict(collected.artefacts),
     )
     if entry is not None:
         cache.store(entry, collection)

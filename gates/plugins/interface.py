@@ -36,6 +36,7 @@ class CollectContext:
     root: Path
     settings: Mapping[str, Any]
     out_dir: Path
+    """The run's output folder, for reading what earlier runs left there (never for writing)."""
     deadline: float
     only_paths: tuple[str, ...] | None = None
     """Restrict the scan to these repository-relative paths (staged files in a pre-commit hook)."""
@@ -51,6 +52,10 @@ class CollectContext:
 class Collected:
     findings: Sequence[Finding]
     stats: Mapping[str, JSON] = field(default_factory=dict)
+    artefacts: Mapping[str, str] = field(default_factory=dict)
+    """File name -> text of release artefacts (an SBOM, the next benchmark baseline). The engine
+    writes them into the output folder with the other outputs, also when the result came from the
+    cache; a gate never writes into the output folder itself."""
 
 
 @runtime_checkable

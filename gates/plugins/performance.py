@@ -56,7 +56,7 @@ from gates.perf.compare import compare
 from gates.perf.inputs import FORMATS, Metric, metrics_document, read_all
 from gates.perf.policy import BUDGET_KEY, RULES, judge
 from gates.plugins.interface import CollectContext, Collected, GateError
-from gates.util.atomic import dump_json, write_text
+from gates.util.atomic import dump_json
 from gates.util.proc import distribution_version
 
 BASELINE_ARTEFACT = "performance-baseline.json"
@@ -178,7 +178,6 @@ class PerformanceGate:
                 baseline_state = str(path)
             else:
                 baseline_state = "missing"
-        write_text(ctx.out_dir / BASELINE_ARTEFACT, dump_json(metrics_document(current)))
         return Collected(
             findings=compare(current, baseline),
             stats={
@@ -188,6 +187,7 @@ class PerformanceGate:
                 "with_samples": sum(1 for m in current if m.samples),
                 "artefact": BASELINE_ARTEFACT,
             },
+            artefacts={BASELINE_ARTEFACT: dump_json(metrics_document(current))},
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:

@@ -41,7 +41,7 @@ from packaging.version import InvalidVersion, Version
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
+from gates.sbom.provide import ARTEFACT_NAME, SBOM_SETTINGS_SCHEMA, provide, source_and_key
 from gates.sbom.read import Component
 from gates.util.proc import distribution_version
 
@@ -201,7 +201,9 @@ class SbomGate:
             "valid": sbom.problem is None,
             "sha256": sbom.digest,
         }
-        return Collected(findings=findings, stats=stats)
+        return Collected(
+            findings=findings, stats=stats, artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8")}
+        )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         inventory = [f for f in findings if f.rule == _INVENTORY]

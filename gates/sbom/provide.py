@@ -18,7 +18,6 @@ from gates.errors import InputError
 from gates.plugins.interface import CollectContext
 from gates.sbom.generate import KINDS, SbomSource, generate, input_digest, resolve_source
 from gates.sbom.read import Sbom, parse_sbom
-from gates.util.atomic import write_text
 from gates.util.proc import distribution_version
 
 ARTEFACT_NAME = "sbom.cdx.json"
@@ -64,7 +63,7 @@ def source_and_key(ctx: CollectContext) -> tuple[SbomSource, str]:
 
 
 def provide(ctx: CollectContext) -> ProvidedSbom:
-    """The SBOM for the gate's policy; also written to the output folder as a release artefact."""
+    """The SBOM for the gate's policy (the sbom gate returns it as the release artefact)."""
     source, key = source_and_key(ctx)
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
@@ -77,5 +76,4 @@ def provide(ctx: CollectContext) -> ProvidedSbom:
                 raw = generate(source, ctx.remaining())
                 sbom = parse_sbom(raw, f"cyclonedx-py {source.describe(ctx.root.resolve())}")
             _memo[key] = sbom
-        write_text(ctx.out_dir / ARTEFACT_NAME, sbom.raw.decode("utf-8"))
     return ProvidedSbom(sbom, source, source.describe(ctx.root.resolve()))
