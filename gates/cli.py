@@ -29,6 +29,7 @@ from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
 from gates.report import FORMATS
+from gates.report import html as html_report
 from gates.schemas import load_schema
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
@@ -252,9 +253,20 @@ def merge(parts: tuple[Path, ...], output: Path, formats: tuple[str, ...]) -> in
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write here instead of standard output.",
 )
-def report(verdict_file: Path, fmt: str, output: Path | None) -> int:
+@click.option(
+    "--history",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of previous verdicts (*.json) for the trend chart (html only).",
+)
+def report(verdict_file: Path, fmt: str, output: Path | None, history: Path | None) -> int:
     """Render a report from a verdict file."""
-    text = FORMATS[fmt].render(verdicts.load(verdict_file))
+    verdict = verdicts.load(verdict_file)
+    if history is None:
+        text = FORMATS[fmt].render(verdict)
+    elif fmt == "html":
+        text = html_report.render(verdict, html_report.load_history(history))
+    else:
+        raise click.UsageError("--history applies to --format html only")
     if output is None:
         click.echo(text, nl=False)
     else:

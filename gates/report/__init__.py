@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gates.report import junit, markdown, sarif
+from gates.report import html, junit, markdown, sarif
 from gates.util.atomic import dump_json
 
 
@@ -24,5 +24,6 @@ FORMATS: Mapping[str, ReportFormat] = {
         ReportFormat("sarif", "gates.sarif", sarif.render),
         ReportFormat("junit", "junit.xml", junit.render),
         ReportFormat("md", "report.md", markdown.render),
+        ReportFormat("html", "report.html", html.render),
     )
 }

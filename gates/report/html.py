@@ -1,0 +1,263 @@
+"""HTML: one self-contained page from which a release manager decides.
+
+    gates report .gates/verdict.json --format html -o report.html --history previous-verdicts/
+    gates run . --format html          # writes .gates/report.html (no history)
+
+At the top, the decision, the release subject (repository, commit, branch, tag), the policy and its
+digest, when the run started and how long it took. Then a row per gate (status, counted findings
+by severity, new and existing, waived, duration) that opens to its findings with location, rule,
+message and fix advice; the waiver ledger with expired waivers marked and those expiring soon
+highlighted (within the policy's `governance.expiring_within_days` of the run, default 30); a
+chart of findings by gate and severity; and, with `--history DIR`, the trend of counted findings
+over the previous verdicts in DIR (every `*.json` that is a valid verdict; other files are
+skipped and counted).
+
+Finding text comes from scanned code. Jinja2 escapes everything (autoescape), the charts escape
+their labels, only http(s) URLs become links (rel="noopener noreferrer"), and a
+Content-Security-Policy forbids any request and any script but the page's own line that opens
+every section before printing. The page works offline and renders the same bytes for the same
+verdict and history.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from gates import verdict as verdicts
+from gates.errors import InputError
+from gates.model import SEVERITIES, Severity
+from gates.report import svg
+from gates.report.waivers import expiries, expiring_window
+
+MAX_FINDINGS_PER_GATE = 500
+MAX_TREND_RUNS = 30
+_SEVERITIES_DESC = tuple(reversed(SEVERITIES))
+# Opens every <details> before printing, for browsers without `::details-content` in print CSS.
+_PRINT_SCRIPT = (
+    "let o=[];addEventListener('beforeprint',()=>{o=[...document.querySelectorAll('details:not([open])')];"
+    "o.forEach(d=>d.open=true)});addEventListener('afterprint',()=>o.forEach(d=>d.open=false));"
+)
+# Finding properties shown as fix advice, in this order; only http(s) values of _LINKS become links.
+_ADVICE_KEYS: Mapping[str, str] = {
+    "fix": "Fix",
+    "category": "Licence category",
+    "expression": "Licence",
+    "declared": "Declared licence",
+    "cvss_score": "CVSS score",
+    "confidence": "Confidence",
+    "evidence": "Evidence",
+    "description": "Advisory",
+    "url": "URL",
+    "more_info": "More information",
+    "help_uri": "More information",
+}
+_LINKS = frozenset({"more_info", "help_uri"})
+
+
+@dataclass(frozen=True)
+class History:
+    runs: tuple[Mapping[str, Any], ...]
+    """Previous verdicts, oldest first."""
+    skipped: int
+    """Files in the folder that were not valid verdicts."""
+
+
+def load_history(directory: Path) -> History:
+    """Every `*.json` in `directory` that validates as a verdict, ordered by start time."""
+    runs, skipped = [], 0
+    for path in sorted(directory.glob("*.json")):
+        try:
+            runs.append(verdicts.load(path))
+        except InputError:
+            skipped += 1
+    return History(tuple(sorted(runs, key=lambda v: str(v["started_at"]))), skipped)
+
+
+@dataclass(frozen=True)
+class Advice:
+    label: str
+    text: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class FindingView:
+    severity: str
+    rule: str
+    aliases: tuple[str, ...]
+    where: str
+    message: str
+    new: bool
+    counted: bool
+    waiver: Mapping[str, Any] | None
+    advice: tuple[Advice, ...]
+
+
+@dataclass(frozen=True)
+class GateView:
+    gate: Mapping[str, Any]
+    existing: int
+    findings: tuple[FindingView, ...]
+    hidden: int
+    """Findings beyond MAX_FINDINGS_PER_GATE, left to verdict.json."""
+
+
+def safe_link(value: str) -> str | None:
+    """`value` if it is a plain http(s) URL, else None (never javascript:, data: and the like)."""
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def advice(properties: Mapping[str, Any]) -> tuple[Advice, ...]:
+    out = []
+    fixed = properties.get("fixed_versions")
+    if isinstance(fixed, list):
+        text = f"upgrade to {', '.join(str(v) for v in fixed)}" if fixed else "no fixed version published"
+        out.append(Advice("Fix", text))
+    for key, label in _ADVICE_KEYS.items():
+        value = properties.get(key)
+        if value in (None, "", [], {}) or isinstance(value, dict):
+            continue
+        text = _text(value)
+        out.append(Advice(label, text, safe_link(text) if key in _LINKS else None))
+    return tuple(out)
+
+
+def _where(location: Mapping[str, Any]) -> str:
+    where = location["path"] or location["logical"] or ""
+    return f"{where}:{location['line']}" if location["line"] else str(where)
+
+
+def _finding_order(f: Mapping[str, Any]) -> tuple[bool, int, str, int, str, str]:
+    loc = f["location"]
+    return (
+        not f["counted"],
+        -Severity(f["severity"]).rank,
+        loc["path"] or loc["logical"] or "",
+        loc["line"] or 0,
+        f["rule"],
+        f["fingerprint"],
+    )
+
+
+def _gate_view(gate: Mapping[str, Any]) -> GateView:
+    ordered = sorted(gate["findings"], key=_finding_order)
+    shown = tuple(
+        FindingView(
+            severity=f["severity"],
+            rule=f["rule"],
+            aliases=tuple(f["aliases"]),
+            where=_where(f["location"]),
+            message=f["message"],
+            new=f["new"],
+            counted=f["counted"],
+            waiver=f["waived"],
+            advice=advice(f["properties"]),
+        )
+        for f in ordered[:MAX_FINDINGS_PER_GATE]
+    )
+    counts = gate["counts"]
+    return GateView(gate, counts["total"] - counts["new"], shown, len(ordered) - len(shown))
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _bars(verdict: Mapping[str, Any]) -> Markup:
+    series = [svg.Series(s, svg.SEVERITY_COLOURS[s]) for s in _SEVERITIES_DESC]
+    series.append(svg.Series("not counted", svg.NOT_COUNTED_COLOUR))
+    rows = []
+    for gate in verdict["gates"]:
+        counts = gate["counts"]
+        by_severity = tuple(counts["by_severity"].get(s, 0) for s in _SEVERITIES_DESC)
+        rows.append(svg.BarRow(gate["name"], (*by_severity, counts["total"] - counts["counted"])))
+    return svg.stacked_bars(rows, series, "Findings by gate and severity")
+
+
+def _trend_point(run: Mapping[str, Any], current: bool) -> svg.TrendPoint:
+    commit = run["subject"]["commit"]
+    detail = run["started_at"] + (f" {commit[:10]}" if commit else "")
+    return svg.TrendPoint(run["started_at"][5:10], detail, run["summary"]["counted"], run["status"], current)
+
+
+@dataclass(frozen=True)
+class Trend:
+    points: tuple[svg.TrendPoint, ...]
+    """The runs charted: the last MAX_TREND_RUNS, this one last."""
+    runs_total: int
+    chart: Markup | None
+    """None without previous runs."""
+
+
+def _trend(verdict: Mapping[str, Any], history: History) -> Trend:
+    key = (verdict["started_at"], verdict["subject"]["commit"])
+    previous = [r for r in history.runs if (r["started_at"], r["subject"]["commit"]) != key]
+    points = [_trend_point(r, False) for r in previous] + [_trend_point(verdict, True)]
+    shown = tuple(points[-MAX_TREND_RUNS:])
+    chart = svg.trend(shown, "Counted findings per run", "counted") if previous else None
+    return Trend(shown, len(points), chart)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("gates.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["duration"] = duration
+    return env
+
+
+def render(verdict: Mapping[str, Any], history: History | None = None) -> str:
+    history = history or History((), 0)
+    trend = _trend(verdict, history)
+    script_hash = base64.b64encode(hashlib.sha256(_PRINT_SCRIPT.encode()).digest()).decode()
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            verdict=verdict,
+            subject=verdict["subject"],
+            policy=verdict["policy"],
+            gates=[_gate_view(g) for g in verdict["gates"]],
+            severities=_SEVERITIES_DESC,
+            waivers=expiries(verdict),
+            expiring_days=expiring_window(verdict),
+            governance=verdict.get("governance"),  # absent in verdicts written before it was recorded
+            bars=_bars(verdict),
+            trend=trend.chart,
+            points=trend.points,
+            runs_total=trend.runs_total,
+            history_skipped=history.skipped,
+            colours={**svg.STATUS_COLOURS, **{f"sev-{k}": v for k, v in svg.SEVERITY_COLOURS.items()}},
+            print_script=Markup(_PRINT_SCRIPT),  # a constant of this module, never data
+            script_hash=script_hash,
+            max_findings=MAX_FINDINGS_PER_GATE,
+        )
+    )
