@@ -455,4 +455,9 @@ def test_markdown_has_the_same_decision_and_gate_table() -> None:
     assert "## ❌ gates verdict: **FAIL**" in text
     for g in verdict["gates"]:
         assert f"| {g['name']} | " in text
-    assert "| sast | ❌ fail | 2 | 0 | 1 | 0 | 1 | 0 | 2 | 1 | 1.2s |" in text
+    assert "| New | Existing | Waived | Time | Reason |" in text
+    # counted, crit high med low info, new, existing, waived, time, reason: the HTML row's numbers
+    assert "| sast | ❌ fail | 2 | 0 | 1 | 0 | 1 | 0 | 2 | 1 | 1 | 1.2s | 1 finding(s) at or above" in text
+    assert "tag" not in text.split("\n")[2]
+    verdict["subject"]["tag"] = "v1.4.0"
+    assert "on `release/1.4`, tag `v1.4.0`" in markdown.render(verdict)

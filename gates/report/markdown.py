@@ -35,7 +35,8 @@ def render(verdict: Mapping[str, Any]) -> str:
         "",
         f"- Subject: `{cell(subject['path'])}`"
         + (f" at `{subject['commit'][:12]}`" if subject["commit"] else "")
-        + (f" on `{cell(subject['branch'])}`" if subject["branch"] else ""),
+        + (f" on `{cell(subject['branch'])}`" if subject["branch"] else "")
+        + (f", tag `{cell(subject['tag'])}`" if subject.get("tag") else ""),  # when release control adds it
         f"- Policy: `{cell(policy['name'])}` ({policy['digest'][:19]}…)"
         + (
             f", overrides: {cell(', '.join(policy['applied_overrides']))}"
@@ -46,16 +47,16 @@ def render(verdict: Mapping[str, Any]) -> str:
         "",
         "| Gate | Status | Counted | "
         + " | ".join(s.capitalize() for s in reversed(SEVERITIES))
-        + " | New | Waived | Time | Reason |",
-        "|---|---|---:|" + "---:|" * len(SEVERITIES) + "---:|---:|---:|---|",
+        + " | New | Existing | Waived | Time | Reason |",
+        "|---|---|---:|" + "---:|" * len(SEVERITIES) + "---:|---:|---:|---:|---|",
     ]
     for gate in verdict["gates"]:
         counts = gate["counts"]
         out.append(
             f"| {cell(gate['name'])} | {_ICONS[gate['status']]} {gate['status']} | {counts['counted']} | "
             + " | ".join(str(counts["by_severity"][s]) for s in reversed(SEVERITIES))
-            + f" | {counts['new']} | {counts['waived']} | {gate['duration_s']:.1f}s"
-            + f" | {cell(gate['reason'])} |"
+            + f" | {counts['new']} | {counts['total'] - counts['new']} | {counts['waived']}"
+            + f" | {gate['duration_s']:.1f}s | {cell(gate['reason'])} |"
         )
     counted = [(g["name"], f) for g in verdict["gates"] for f in g["findings"] if f["counted"]]
     if counted:
@@ -73,6 +74,20 @@ def render(verdict: Mapping[str, Any]) -> str:
             )
         if len(counted) > MAX_LISTED_FINDINGS:
             out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
+    vex = [(g["name"], f) for g in verdict["gates"] for f in g["findings"] if (f["waived"] or {}).get("kind") == "vex"]
+    if vex:
+        out += [
+            "",
+            f"### Not affected, by VEX statement ({len(vex)})",
+            "",
+            "| Gate | Rule | Location | Statement | Reason |",
+            "|---|---|---|---|---|",
+        ]
+        for gate_name, f in vex[:MAX_LISTED_FINDINGS]:
+            out.append(
+                f"| {cell(gate_name)} | {cell(f['rule'])} | {cell(_where(f))} | {cell(f['waived']['source'])} | "
+                f"{cell(f['waived']['reason'])} |"
+            )
     governance = verdict.get("governance")  # absent in verdicts written before it was recorded
     if governance is not None and governance["reasons"]:
         out += ["", f"### {_ICONS[governance['status']]} Waiver ledger ({governance['status']})", ""]
