@@ -404,6 +404,14 @@ def test_history_is_for_html_only_and_must_be_a_folder(
     assert run_cli("report", source, "--format", "html", "--history", tmp_path / "missing").code == 2
 
 
+def test_a_finding_suppressed_by_a_vex_statement_says_so() -> None:
+    verdict = release_verdict()
+    vex = {"kind": "vex", "reason": "code_not_reachable", "source": "vex.json:12", "status": "not_affected"}
+    verdict["gates"][1]["findings"][1]["waived"] = vex  # a VEX statement has no owner or expiry
+    text = inner_text(html.render(verdict))
+    assert "not affected VEX vex.json:12: code_not_reachable" in text
+
+
 def test_tag_is_shown_when_the_subject_carries_one() -> None:
     verdict = release_verdict()
     assert re.search(r"<dt>Tag</dt><dd><span class=\"none\">none</span></dd>", html.render(verdict))
