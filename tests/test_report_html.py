@@ -318,6 +318,34 @@ def test_waivers_expired_and_expiring_are_marked_relative_to_the_run() -> None:
     assert "EXPIRED 5 days before this run" in later and "expires in 6 days" in later
 
 
+def test_the_policys_expiry_window_and_the_ledgers_reasons_are_shown() -> None:
+    verdict = release_verdict()
+    verdict["policy"]["governance"] = {
+        "max_waiver_days": None,
+        "expiring_within_days": 20,
+        "unused_waivers": "warn",
+        "inline_suppressions": True,
+    }
+    verdict["governance"] = {
+        "status": "warn",
+        "reasons": ["waiver sast B101 (gates.yaml:9) matched no finding"],
+    }
+    verdicts.validate(verdict, "governance verdict")
+    page = html.render(verdict)
+    rows = re.findall(
+        r'<tr class="(expired|expiring|ok)">\s*<td>sast</td>\s*<td class="mono">(B\d+)</td>', page
+    )
+    assert rows == [
+        ("expired", "B311"),
+        ("expiring", "B403"),
+        ("ok", "B105"),
+        ("ok", "B101"),
+    ]  # 19 <= 20 < 30
+    assert "expiring within 20 days of this run" in page
+    why = inner_text(page).split("Repository", 1)[0]
+    assert "warn waivers : waiver sast B101 (gates.yaml:9) matched no finding" in why
+
+
 def test_xss_in_finding_text_stays_inert() -> None:
     verdict = release_verdict(message=XSS)
     sast = verdict["gates"][0]
