@@ -39,3 +39,19 @@ def test_mypy_is_clean() -> None:
         [sys.executable, "-m", "mypy", "--no-error-summary"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_base_install_needs_no_extra_to_start() -> None:
+    """`pip install governance-gates` without extras must give a working `gates` command: a module
+    an extra brings is imported only when its gate or command runs."""
+    extras = ["packageurl", "cyclonedx", "pip_audit", "presidio_analyzer", "spacy", "scipy",
+              "cryptography", "license_expression", "detect_secrets", "tldextract"]  # fmt: skip
+    code = (
+        "import sys\n"
+        f"for name in {extras!r}: sys.modules[name] = None\n"
+        "from gates.__main__ import main\n"
+        "raise SystemExit(main(['list', '--json']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert '"sast"' in proc.stdout

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import click
 
-from gates.osv.mirror import MirrorServer, OsvDatabase
-
 
 @click.group(name="osv-mirror")
 def osv_mirror() -> None:
@@ -28,6 +26,9 @@ def serve(database: Path, host: str, port: int) -> int:
     Prints the base URL: give it as `osv_url` in the policy, or in GATES_OSV_URL. pip-audit's
     `--osv-url` is the base URL followed by /v1/query.
     """
+    # The mirror needs the supply-chain extra; importing it here keeps the base install working.
+    from gates.osv.mirror import MirrorServer, OsvDatabase
+
     db = OsvDatabase.load(database)
     server = MirrorServer(db, host, port)
     click.echo(f"serving {len(db.records)} OSV records from {database} at {server.url}", err=True)
