@@ -43,6 +43,7 @@ def test_clean_repository_passes_with_exit_0_and_writes_every_output(
         "findings.json",
         "gates.sarif",
         "junit.xml",
+        "report.html",
         "report.md",
         "verdict.json",
     ]
