@@ -28,7 +28,7 @@ from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
-from gates.report import FORMATS
+from gates.report import DEFAULT_FORMATS, FORMATS
 from gates.report import html as html_report
 from gates.schemas import load_schema
 from gates.util.atomic import write_all, write_text
@@ -116,7 +116,7 @@ def cli() -> None:
     "formats",
     multiple=True,
     type=FORMAT_CHOICE,
-    help="Report to write besides verdict.json (repeatable) [default: all].",
+    help="Report to write besides verdict.json (repeatable) [default: json, sarif, junit, md, html].",
 )
 @click.option("--no-cache", is_flag=True, help="Run every gate afresh.")
 @click.option(
@@ -162,7 +162,7 @@ def run(
     click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
     with Progress(sys.stderr) as progress:
         verdict, collections = pipeline.run(request, policy, registry, progress.update)
-    written = pipeline.write_outputs(out, verdict, formats or sorted(FORMATS), collections)
+    written = pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS, collections)
     if default_out:
         # The output folder ignores itself, so git (and the gates' dirty check) never see it.
         write_text(out / ".gitignore", "# written by gates\n*\n")

@@ -116,3 +116,22 @@ def test_every_sarif_result_has_a_file_location_for_github(failing_run: Path) ->
     assert uris[0] == "gates.yaml"  # the policy file that made it count, inside the repository
     assert uris[1] == "requirements.txt"
     assert results[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "pkg:pypi/jinja2@2.10"
+
+
+def test_gitlab_sast_and_code_quality_reports(failing_run: Path, run_cli: Callable[..., CliResult]) -> None:
+    verdict = failing_run / "verdict.json"
+    sast = json.loads(run_cli("report", verdict, "--format", "gitlab-sast").out)
+    assert sast["scan"]["type"] == "sast" and sast["scan"]["status"] == "success"
+    assert sast["scan"]["start_time"].count(":") == 2 and not sast["scan"]["start_time"].endswith("Z")
+    by_rule = {v["identifiers"][0]["value"]: v for v in sast["vulnerabilities"]}
+    assert "B403" not in by_rule  # waived in the policy: a reviewed exception
+    b602 = by_rule["B602"]
+    assert b602["severity"] == "High"
+    assert b602["location"] == {"file": "app/run.py", "start_line": 5}
+    assert {"type": "cwe", "name": "CWE-78", "value": "CWE-78"} in b602["identifiers"]
+
+    quality = json.loads(run_cli("report", verdict, "--format", "codequality").out)
+    issue = next(i for i in quality if i["check_name"] == "sast/B602")
+    assert issue["severity"] == "critical"
+    assert issue["location"] == {"path": "app/run.py", "lines": {"begin": 5}}
+    assert len({i["fingerprint"] for i in quality}) == len(quality)

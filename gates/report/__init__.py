@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gates.report import html, junit, markdown, sarif
+from gates.report import codequality, gitlab_sast, html, junit, markdown, sarif
 from gates.util.atomic import dump_json
 
 
@@ -25,5 +25,10 @@ FORMATS: Mapping[str, ReportFormat] = {
         ReportFormat("junit", "junit.xml", junit.render),
         ReportFormat("md", "report.md", markdown.render),
         ReportFormat("html", "report.html", html.render),
+        ReportFormat("gitlab-sast", "gl-sast-report.json", gitlab_sast.render),
+        ReportFormat("codequality", "gl-code-quality-report.json", codequality.render),
     )
 }
+
+# What `gates run` writes when no --format is given; the GitLab formats are asked for by name.
+DEFAULT_FORMATS: tuple[str, ...] = ("json", "sarif", "junit", "md", "html")

@@ -1,7 +1,7 @@
 """SARIF 2.1.0: one run per gate, for GitHub code scanning and any SARIF viewer.
 
-Waived findings carry an external suppression with the waiver's reason; findings compared with a
-baseline carry `baselineState`; `security-severity` lets GitHub rank them.
+Waived findings carry an external suppression with the reason of the waiver (or VEX statement);
+findings compared with a baseline carry `baselineState`; `security-severity` lets GitHub rank them.
 
 GitHub code scanning rejects an upload with more than 20 runs or more than 25,000 results in a run.
 A run keeps the findings that count first, most severe first, and says in a notification and in
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from gates.model import Severity
+from gates.report.anchor import file_of
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -30,27 +30,10 @@ Placed = tuple[str, str, Mapping[str, Any]]
 """(gate, rule id in the run, finding)."""
 
 
-def _anchor(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
-    """The file a finding without a path is shown at. GitHub code scanning rejects a whole upload
-    when one result has no file location, so findings about a component or a URL are anchored to
-    the manifest the gate names, else to the policy file that made them count."""
-    manifest = finding["properties"].get("manifest")
-    if isinstance(manifest, str) and manifest:
-        return manifest
-    source = str(verdict["policy"]["source"])
-    if source.startswith("builtin:"):
-        return "gates.yaml"
-    root = Path(verdict["subject"]["path"])
-    policy = Path(source)
-    if policy.is_absolute():
-        return policy.relative_to(root).as_posix() if root in policy.parents else policy.name
-    return policy.as_posix()
-
-
 def _location(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
     where = finding["location"]
     physical: dict[str, Any] = {
-        "artifactLocation": {"uri": where["path"] or _anchor(finding, verdict), "uriBaseId": "SRCROOT"}
+        "artifactLocation": {"uri": file_of(finding, verdict), "uriBaseId": "SRCROOT"}
     }
     if where["path"] and where["line"]:
         physical["region"] = {"startLine": where["line"]}
@@ -80,12 +63,13 @@ def _result(
         result["baselineState"] = "new" if finding["new"] else "unchanged"
     if finding["waived"] is not None:
         waiver = finding["waived"]
+        origin = (  # a VEX statement in the repository, or a policy waiver
+            waiver["source"]
+            if waiver.get("kind") == "vex"
+            else f"owner {waiver['owner']}, expires {waiver['expires']}"
+        )
         result["suppressions"] = [
-            {
-                "kind": "external",
-                "state": "accepted",
-                "justification": f"{waiver['reason']} (owner {waiver['owner']}, expires {waiver['expires']})",
-            }
+            {"kind": "external", "state": "accepted", "justification": f"{waiver['reason']} ({origin})"}
         ]
     return result
 
