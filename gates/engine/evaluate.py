@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
 from gates.plugins.registry import Registry
 from gates.policy.model import Governance, Policy, Waiver
 from gates.util.files import path_selected
+
+SUPPRESSION_PROPERTY = "suppressed_by"
+"""A gate's `evaluate` may attest in this finding property that evidence in the repository (a VEX
+statement) suppresses the finding; the engine records it like a waiver and does not count it."""
 
 
 @dataclass(frozen=True)
@@ -24,14 +28,28 @@ class JudgedFinding:
     new: bool
     waiver: Waiver | None
     counted: bool
+    suppression: Mapping[str, JSON] | None = None
+    """Evidence a gate attested (see SUPPRESSION_PROPERTY); a policy waiver takes precedence."""
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None or self.suppression is not None
 
     def to_json(self) -> dict[str, JSON]:
         data = self.finding.to_json()
         del data["gate"]
         data["new"] = self.new
         data["counted"] = self.counted
-        data["waived"] = self.waiver.to_json() if self.waiver is not None else None
+        data["waived"] = self.waiver.to_json() if self.waiver is not None else self.suppression
         return data
+
+
+def _attested(finding: Finding) -> tuple[Finding, Mapping[str, JSON] | None]:
+    """The finding without its attested suppression, and that suppression."""
+    if SUPPRESSION_PROPERTY not in finding.properties:
+        return finding, None
+    rest = {k: v for k, v in finding.properties.items() if k != SUPPRESSION_PROPERTY}
+    return replace(finding, properties=rest), finding.properties[SUPPRESSION_PROPERTY]
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,7 @@ class GateOutcome:
             "total": len(self.findings),
             "counted": sum(counted.values()),
             "new": sum(1 for j in self.findings if j.new),
-            "waived": sum(1 for j in self.findings if j.waiver is not None),
+            "waived": sum(1 for j in self.findings if j.waived),
             "by_severity": {s: counted.get(s, 0) for s in SEVERITIES},
         }
 
@@ -115,10 +133,11 @@ def evaluate_gate(
     known = baseline.get(name, frozenset()) if baseline is not None else None
     judged = []
     for finding in sorted(kept, key=Finding.sort_key):
+        finding, suppression = _attested(finding)
         waiver = next((w for w in waivers if w.applies_to(finding)), None)
         new = known is None or finding.fingerprint not in known
-        counted = waiver is None and (new or not settings["new_only"])
-        judged.append(JudgedFinding(finding, new, waiver, counted))
+        counted = waiver is None and suppression is None and (new or not settings["new_only"])
+        judged.append(JudgedFinding(finding, new, waiver, counted, suppression))
     status, reason = _decide([j.finding for j in judged if j.counted], settings)
     if status is Status.FAIL and mode == "warn":
         status, reason = Status.WARN, f"{reason} (mode warn)"

@@ -13,6 +13,7 @@ timeout_s)::
         # osv_database: ../osv-pypi   # or serve this OSV checkout / export zip on loopback itself
         default_severity: high        # for advisories without a CVSS v3 vector or rating
         ignore_unfixed: false         # true: advisories with no fixed version do not count
+        vex: [vex/*.openvex.json, vex/app.cdx.json]   # VEX documents in the repository (globs)
         fail_on: high
     waivers:
       - {gate: vulnerabilities, rule: CVE-2019-10906, reason: "sandbox unused", owner: web,
@@ -26,6 +27,13 @@ from the advisory's CVSS v3 vector (base score), else its database rating, else
 Air-gapped: `gates osv-mirror serve DIR` serves a local OSV database over the OSV API. When the
 database cannot be reached the gate errors (it never passes), naming these settings. Components
 that cannot be audited (no or invalid version, not found by the service) are `unaudited` (medium).
+
+VEX (CycloneDX VEX or OpenVEX JSON, see `gates.osv.vex`): a finding covered by a `not_affected`
+statement with a justification is waived by that statement, which the verdict records in the
+finding's `waived` (kind `vex`: document, line, justification, author, timestamp); any other
+statement covering it is shown in its `vex` property. A `not_affected` statement without a
+justification suppresses nothing and is a `vex-unjustified` finding (medium) at its line. A VEX
+document that is not valid JSON, CycloneDX or OpenVEX is an input error (exit 2) naming its line.
 """
 
 from __future__ import annotations
@@ -45,8 +53,9 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gates.engine.evaluate import SUPPRESSION_PROPERTY
 from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
-from gates.osv import cvss
+from gates.osv import cvss, vex
 from gates.osv.mirror import OsvDatabase, start_mirror
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
@@ -91,6 +100,29 @@ def _unaudited(component: Component, why: str) -> Finding:
         fingerprint=fingerprint("vulnerabilities", "unaudited", component.ref),
         properties={"package": component.name, "version": component.version, "purl": component.purl},
     )
+
+
+def _unjustified(statement: vex.Statement) -> Finding:
+    return Finding(
+        gate="vulnerabilities",
+        rule="vex-unjustified",
+        severity=Severity.MEDIUM,
+        message=f"VEX statement {statement.status} for {statement.vulnerability} gives no justification: "
+        "it suppresses nothing",
+        location=Location(path=statement.path, line=statement.line),
+        fingerprint=fingerprint(
+            "vulnerabilities", "vex-unjustified", statement.path, statement.vulnerability, *statement.products
+        ),
+        properties={"vex": statement.to_json()},
+    )
+
+
+def _with_vex(finding: Finding, statements: Sequence[vex.Statement]) -> Finding:
+    """The finding with the VEX statement that decides for it, if any, in its `vex` property."""
+    statement = vex.applicable(statements, (finding.rule, *finding.aliases), finding.location.logical)
+    if statement is None:
+        return finding
+    return dataclasses.replace(finding, properties={**finding.properties, "vex": statement.to_json()})
 
 
 def _osv_base(ctx: CollectContext) -> str:
@@ -229,6 +261,7 @@ class VulnerabilitiesGate:
         "osv_database": {"type": "string", "minLength": 1},
         "default_severity": {"enum": list(SEVERITIES)},
         "ignore_unfixed": {"type": "boolean"},
+        "vex": {"type": "array", "items": {"type": "string", "minLength": 1}},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -241,8 +274,10 @@ class VulnerabilitiesGate:
         return None  # the advisory database changes without the repository changing
 
     def collect(self, ctx: CollectContext) -> Collected:
+        documents = vex.load(ctx.root, ctx.settings.get("vex", []))  # before auditing: exit 2 fast
+        statements = [s for d in documents for s in d.statements]
         provided = provide(ctx)
-        findings: list[Finding] = []
+        findings: list[Finding] = [_unjustified(s) for s in statements if s.unjustified]
         by_pin: dict[str, Component] = {}
         for component in provided.sbom.components:
             name = _pypi(component)
@@ -253,7 +288,12 @@ class VulnerabilitiesGate:
             except InvalidVersion:
                 findings.append(_unaudited(component, f"no exact version ({component.version or 'none'})"))
         service = str(ctx.settings.get("service", "osv"))
-        stats: dict[str, Any] = {"source": provided.description, "service": service, "audited": len(by_pin)}
+        stats: dict[str, Any] = {
+            "source": provided.description,
+            "service": service,
+            "audited": len(by_pin),
+            "vex": [d.to_json() for d in documents],
+        }
         if not by_pin:
             return Collected(findings, stats)
         with _database_url(ctx) as base:
@@ -272,7 +312,9 @@ class VulnerabilitiesGate:
             if "skip_reason" in dependency:
                 findings.append(_unaudited(component, str(dependency["skip_reason"])))
             for vuln in dependency.get("vulns", []):
-                findings.append(_finding(dependency, vuln, component, records.get(_ids(vuln))))
+                findings.append(
+                    _with_vex(_finding(dependency, vuln, component, records.get(_ids(vuln))), statements)
+                )
         stats["advisories"] = len(advisories)
         return Collected(findings, stats)
 
@@ -281,8 +323,14 @@ class VulnerabilitiesGate:
         kept = []
         for finding in findings:
             props = finding.properties
-            if settings.get("ignore_unfixed") and finding.rule != "unaudited" and not props["fixed_versions"]:
+            if settings.get("ignore_unfixed") and props.get("fixed_versions") == []:
                 continue
+            statement = props.get("vex")
+            if statement is not None and statement["suppresses"]:
+                rest = {k: v for k, v in props.items() if k != "vex"}
+                finding = dataclasses.replace(
+                    finding, properties={**rest, SUPPRESSION_PROPERTY: vex.suppression(statement)}
+                )
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
             kept.append(finding)

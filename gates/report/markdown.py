@@ -74,7 +74,12 @@ def render(verdict: Mapping[str, Any]) -> str:
             )
         if len(counted) > MAX_LISTED_FINDINGS:
             out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
-    vex = [(g["name"], f) for g in verdict["gates"] for f in g["findings"] if (f["waived"] or {}).get("kind") == "vex"]
+    vex = [
+        (g["name"], f)
+        for g in verdict["gates"]
+        for f in g["findings"]
+        if (f["waived"] or {}).get("kind") == "vex"
+    ]
     if vex:
         out += [
             "",
@@ -84,9 +89,10 @@ def render(verdict: Mapping[str, Any]) -> str:
             "|---|---|---|---|---|",
         ]
         for gate_name, f in vex[:MAX_LISTED_FINDINGS]:
+            vouched = f["waived"]
             out.append(
-                f"| {cell(gate_name)} | {cell(f['rule'])} | {cell(_where(f))} | {cell(f['waived']['source'])} | "
-                f"{cell(f['waived']['reason'])} |"
+                f"| {cell(gate_name)} | {cell(f['rule'])} | {cell(_where(f))} | {cell(vouched['source'])} | "
+                f"{cell(vouched['reason'])} |"
             )
     governance = verdict.get("governance")  # absent in verdicts written before it was recorded
     if governance is not None and governance["reasons"]:

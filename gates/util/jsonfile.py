@@ -30,6 +30,10 @@ class LoadedJson:
         except InputError:
             return None  # valid JSON the YAML loader rejects (tab indentation, duplicate keys)
 
+    def line_of(self, path: Path_) -> int | None:
+        """The 1-based line of the value at `path` (or of its nearest ancestor), if known."""
+        return self._lines.line_of(path) if self._lines is not None else None
+
     def where(self, path: Path_) -> str:
         """`file:line` of the value at `path` (or of its nearest ancestor), else just `file`."""
         return self._lines.where(path) if self._lines is not None else self.source
