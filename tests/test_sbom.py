@@ -181,7 +181,10 @@ def test_poetry_lock_is_read_offline(tmp_path: Path) -> None:
 
 def test_auto_source_prefers_lock_files_then_requirements_then_pyproject(tmp_path: Path) -> None:
     root = _project(tmp_path / "app", {})
-    assert resolve_source(root, {}).kind == "environment"
+    assert resolve_source(root, {}).kind == "none"  # no manifest: no dependency, not the environment
+    ctx = CollectContext(root=root, settings={}, out_dir=root / "out", deadline=time.monotonic() + 120)
+    empty = SbomGate().collect(ctx)
+    assert empty.stats["components"] == 0 and empty.stats["valid"]
     _project(root, {"pyproject.toml": "[project]\nname='x'\nversion='1'\n"})
     assert resolve_source(root, {}).kind == "pyproject"
     _project(root, {"requirements.txt": "x==1\n"})

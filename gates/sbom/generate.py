@@ -39,7 +39,7 @@ _LIST_DISTRIBUTIONS = (
 @dataclass(frozen=True)
 class SbomSource:
     kind: str
-    """file, environment, requirements, poetry, pipenv or pyproject."""
+    """file, environment, requirements, poetry, pipenv, pyproject, or none (auto found no manifest)."""
     path: Path
     """The SBOM file, requirements file, project directory, pyproject.toml or Python interpreter."""
     pyproject: Path | None = None
@@ -62,7 +62,9 @@ def _auto(root: Path) -> tuple[str, Path]:
     ):
         if (root / name).is_file():
             return kind, root / name if kind in ("requirements", "pyproject") else root
-    return "environment", Path(sys.executable)
+    # No manifest: the repository declares no Python dependency, so the SBOM lists none. The
+    # interpreter's environment is not the repository's; inventory it with `source: environment`.
+    return "none", root
 
 
 def resolve_source(root: Path, settings: Mapping[str, Any]) -> SbomSource:
@@ -101,6 +103,8 @@ def input_digest(source: SbomSource, timeout: float) -> str:
     elif source.kind in ("poetry", "pipenv"):
         lock = "poetry.lock" if source.kind == "poetry" else "Pipfile.lock"
         material = _hash_files(source.path / lock, source.path / "pyproject.toml", source.pyproject)
+    elif source.kind == "none":
+        material = ""
     else:
         material = _hash_files(source.path, source.pyproject)
     key = f"{source.kind}\0{source.spec_version}\0{material}"
@@ -129,6 +133,8 @@ def generate(source: SbomSource, timeout: float) -> bytes:
         args = [source.kind, str(source.path)]
     elif source.kind == "requirements":
         args = ["requirements", str(source.path)]
+    elif source.kind == "none":
+        args, stdin = ["requirements", "-"], ""
     else:  # pyproject: its dependencies, read as a requirements file
         args, stdin = ["requirements", "-"], _pyproject_requirements(source.path)
     if source.pyproject is not None and source.kind != "poetry":
