@@ -65,7 +65,9 @@ def test_a_known_vulnerable_pin_fails_with_advisory_aliases_and_fixed_versions(
     results = [r for run in sarif["runs"] for r in run["results"] if r["ruleId"] == "PYSEC-2019-217"]
     assert results[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "pkg:pypi/jinja2@2.10"
     assert results[0]["properties"]["fixed_versions"] == ["2.10.1"]
-    assert (root / "out" / "sbom.cdx.json").is_file()
+    physical = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert physical == "requirements.txt"  # GitHub shows the finding at the file that pins it
+    assert not (root / "out" / "sbom.cdx.json").exists()  # the release artefact is the sbom gate's
 
 
 def test_the_fixed_version_passes(tmp_path: Path, run_cli: Callable[..., CliResult], mirror_env: str) -> None:

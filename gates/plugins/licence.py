@@ -148,7 +148,8 @@ class LicenceGate:
         records.append(_record(_PROJECT, project, [declared] if declared else project.licences, source))
         named = sum(1 for c in sbom.components if c.licences)
         return Collected(
-            records, {"source": source, "components": len(sbom.components), "with_licence": named}
+            provided.anchor(records),
+            {"source": source, "components": len(sbom.components), "with_licence": named},
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:

@@ -202,7 +202,9 @@ class SbomGate:
             "sha256": sbom.digest,
         }
         return Collected(
-            findings=findings, stats=stats, artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8")}
+            findings=provided.anchor(findings),
+            stats=stats,
+            artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8")},
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:

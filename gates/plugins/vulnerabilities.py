@@ -295,7 +295,7 @@ class VulnerabilitiesGate:
             "vex": [d.to_json() for d in documents],
         }
         if not by_pin:
-            return Collected(findings, stats)
+            return Collected(provided.anchor(findings), stats)
         with _database_url(ctx) as base:
             dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
             advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
@@ -316,7 +316,7 @@ class VulnerabilitiesGate:
                     _with_vex(_finding(dependency, vuln, component, records.get(_ids(vuln))), statements)
                 )
         stats["advisories"] = len(advisories)
-        return Collected(findings, stats)
+        return Collected(provided.anchor(findings), stats)
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         default = Severity(settings.get("default_severity", "high"))

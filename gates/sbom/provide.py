@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
+from gates.model import Finding
 from gates.plugins.interface import CollectContext
 from gates.sbom.generate import KINDS, SbomSource, generate, input_digest, resolve_source
 from gates.sbom.read import Sbom, parse_sbom
@@ -44,6 +46,31 @@ class ProvidedSbom:
     source: SbomSource
     description: str
     """The source as the report shows it: `requirements:requirements.txt`, `file:bom.json`."""
+    manifest: str | None
+    """The repository file the components come from (lock, requirements, pyproject, SBOM file)."""
+
+    def anchor(self, findings: Sequence[Finding]) -> list[Finding]:
+        """The findings, naming the manifest so that formats which need a file (SARIF for GitHub,
+        GitLab's reports) show a component's finding at the file that declares it."""
+        if self.manifest is None:
+            return list(findings)
+        return [
+            f
+            if "manifest" in f.properties
+            else replace(f, properties={**f.properties, "manifest": self.manifest})
+            for f in findings
+        ]
+
+
+_LOCK_FILES = {"poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
+
+
+def _manifest(source: SbomSource, root: Path) -> str | None:
+    path = source.path / _LOCK_FILES[source.kind] if source.kind in _LOCK_FILES else source.path
+    try:
+        return path.resolve().relative_to(root).as_posix() if path.is_file() else None
+    except ValueError:  # outside the repository (an interpreter, an SBOM elsewhere)
+        return None
 
 
 _memo: dict[str, Sbom] = {}
@@ -76,4 +103,5 @@ def provide(ctx: CollectContext) -> ProvidedSbom:
                 raw = generate(source, ctx.remaining())
                 sbom = parse_sbom(raw, f"cyclonedx-py {source.describe(ctx.root.resolve())}")
             _memo[key] = sbom
-    return ProvidedSbom(sbom, source, source.describe(ctx.root.resolve()))
+    root = ctx.root.resolve()
+    return ProvidedSbom(sbom, source, source.describe(root), _manifest(source, root))
