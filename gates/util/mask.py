@@ -24,3 +24,18 @@ def salted_hash(value: str, salt: str) -> str:
     """A keyed hash of a value: the same value under the same salt always matches (for waivers and
     baselines), but the hash cannot be reversed by guessing common values without the salt."""
     return hmac.new(salt.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def mask_digits(value: str, keep: int = 2) -> str:
+    """`***-***-**42`: every letter and digit but the last `keep` becomes `*` and separators stay,
+    so the shape of a phone, card or account number shows but not the number."""
+    value = value.strip()
+    alnum = sum(c.isalnum() for c in value)
+    out: list[str] = []
+    for c in value:
+        if c.isalnum():
+            alnum -= 1
+            out.append(c if alnum < keep else "*")
+        else:
+            out.append(c)
+    return "".join(out)

@@ -1,0 +1,71 @@
+"""Allow-lists: values that look like PII but are documentation examples or the policy allows."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import cached_property
+
+from gates.pii.config import ScanConfig
+
+# RFC 2606 / RFC 6761 reserve these for documentation and tests.
+_EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+_EXAMPLE_TLDS = ("test", "example", "invalid", "localhost")
+# RFC 5737 (IPv4) and RFC 3849 (IPv6) documentation ranges.
+_EXAMPLE_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+# Card numbers published by payment processors for testing, SSNs the SSA lists as invalid because
+# they were printed in advertisements, and the IBANs of the ISO 13616 / ECBS documentation.
+_EXAMPLE_VALUES = {
+    "CREDIT_CARD": {
+        "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
+        "5555555555554444", "5105105105105100", "2223003122003222", "378282246310005",
+        "371449635398431", "6011111111111117", "6011000990139424", "3056930009020004",
+        "30569309025904", "38520000023237", "3566002020360505", "6200000000000005",
+    },
+    "US_SSN": {"078051120", "219099999"},
+    "IBAN_CODE": {
+        "DE89370400440532013000", "GB82WEST12345698765432", "GB29NWBK60161331926819",
+        "FR1420041010050500013M02606", "NL91ABNA0417164300", "CH9300762011623852957",
+    },
+}  # fmt: skip
+_NANP_FICTIONAL = re.compile(r"1?\d{3}555\d{4}")
+"""North American numbers with the 555 exchange, the convention for fictional numbers."""
+
+
+def _compact(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
+def _documentation_example(entity: str, value: str) -> bool:
+    if entity == "EMAIL_ADDRESS":
+        domain = value.rpartition("@")[2].lower().rstrip(".")
+        return domain.rsplit(".", 1)[-1] in _EXAMPLE_TLDS or any(
+            domain == d or domain.endswith("." + d) for d in _EXAMPLE_DOMAINS
+        )
+    if entity == "IP_ADDRESS":
+        try:
+            address = ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
+        except ValueError:
+            return False
+        return any(address in network for network in _EXAMPLE_NETWORKS)
+    if entity == "PHONE_NUMBER":
+        return _NANP_FICTIONAL.fullmatch(re.sub(r"\D", "", value)) is not None
+    return _compact(value) in _EXAMPLE_VALUES.get(entity, set())
+
+
+class AllowList:
+    def __init__(self, config: ScanConfig) -> None:
+        self._config = config
+
+    @cached_property
+    def _regexes(self) -> list[re.Pattern[str]]:
+        return [re.compile(r) for r in self._config.allow_regexes]
+
+    def allows(self, entity: str, value: str) -> bool:
+        return (
+            value in self._config.allow_values
+            or any(r.fullmatch(value) for r in self._regexes)
+            or (self._config.documentation_examples and _documentation_example(entity, value))
+        )

@@ -1,0 +1,272 @@
+"""Presidio, offline, and the fast path that runs it only where the pre-filter found candidates.
+
+Importing this module imports Presidio and spaCy (about a second), so only the scan imports it, and
+only when some file has candidates.
+
+By default the spaCy pipeline is built here: a blank English tokenizer plus a component that uses
+the lower-cased token as its lemma, so that Presidio's context enhancement (a score boost when a
+recognizer's context word is among the five keywords before a match) works without a model.
+Pattern entities then never need spaCy to *find* a value: phase 1 runs the selected recognizers
+once over the candidate windows of a file; phase 2 runs the whole `AnalyzerEngine.analyze()` (context
+enhancement, thresholds, de-duplication) on a short window before each hit, keeping only the spans
+phase 1 found. With `spacy_model`, NER entities need the model over whole texts, so each file goes
+through one `analyze()` call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import spacy
+import tldextract
+import tldextract.tldextract
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer, SpacyRecognizer
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from gates.pii.allow import AllowList
+from gates.pii.candidates import (
+    PHONE_MARGIN,
+    SparseText,
+    candidate_spans,
+    phone_text,
+    snap_back,
+    snap_forward,
+    windows,
+)
+from gates.pii.config import Hit, ScanConfig
+from gates.pii.lines import LineIndex
+from gates.plugins.interface import GateError
+from gates.util.mask import mask_digits, mask_value, salted_hash
+
+LANGUAGE = "en"
+CONTEXT_PREFIX = 120
+"""Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
+GROUP_CHARS = 4000
+MAX_TEXT_CHARS = 100_000_000
+"""spaCy refuses texts over a million characters by default (for the parser's memory); the gate's
+own limit is max_file_bytes."""
+
+
+@Language.component("gates_lower_lemma")
+def _lower_lemma(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = token.norm_
+    return doc
+
+
+def _offline() -> None:
+    """tldextract (e-mail validation) would fetch the public suffix list on first use; its bundled
+    snapshot is enough and keeps the gate offline and deterministic."""
+    tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # Presidio logs at WARNING for every language a recognizer lacks; the gate reports its own way.
+    for name in ("presidio-analyzer", "tldextract"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _pipeline(model: str | None) -> Language:
+    if model is None:
+        nlp = spacy.blank(LANGUAGE)
+        nlp.add_pipe("gates_lower_lemma")
+    elif not (spacy.util.is_package(model) or Path(model).exists()):
+        raise GateError(
+            f"spacy_model {model!r} is not installed: pip install it or point spacy_model at a "
+            "saved pipeline directory (the gate never downloads models)"
+        )
+    else:
+        try:
+            nlp = spacy.load(model)
+        except (OSError, ValueError) as e:
+            raise GateError(f"spacy_model {model!r} could not be loaded: {e}") from e
+    nlp.max_length = MAX_TEXT_CHARS
+    return nlp
+
+
+def build_engine(config: ScanConfig) -> AnalyzerEngine:
+    _offline()
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "gates"}])
+    # Set, not load()ed: SpacyNlpEngine.load() would download a missing model.
+    nlp_engine.nlp = {LANGUAGE: _pipeline(config.spacy_model)}  # type: ignore[assignment]
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
+    for custom in config.recognizers:
+        registry.add_recognizer(
+            PatternRecognizer(
+                supported_entity=custom.entity,
+                name=custom.name,
+                patterns=[Pattern(custom.name, custom.regex, custom.score)],
+                context=list(custom.context),
+            )
+        )
+    engine = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
+    patterns = {
+        entity
+        for r in registry.recognizers
+        if not isinstance(r, SpacyRecognizer)
+        for entity in r.supported_entities
+    }
+    supported = set(engine.get_supported_entities(LANGUAGE))
+    for entity in config.entities:
+        if entity not in supported:
+            raise GateError(f"entity {entity!r} has no Presidio recognizer (add one in recognizers)")
+        if entity not in patterns and config.spacy_model is None:
+            raise GateError(f"entity {entity!r} needs a spaCy NER model: set spacy_model")
+    return engine
+
+
+_DIGIT_SHAPES = {"PHONE_NUMBER": 2, "CREDIT_CARD": 2, "US_SSN": 2, "IBAN_CODE": 2, "IP_ADDRESS": 0}
+
+
+def _preview(entity: str, value: str) -> str:
+    keep = _DIGIT_SHAPES.get(entity)
+    return mask_value(value) if keep is None else mask_digits(value, keep)
+
+
+class Scanner:
+    """Scans texts with one engine; built once per process."""
+
+    def __init__(self, config: ScanConfig, *, fast: bool = True) -> None:
+        """`fast=False` is the naive call, one `analyze()` per file (the benchmark's reference)."""
+        self.config = config
+        self.engine = build_engine(config)
+        self.allow = AllowList(config)
+        self._fast = fast and config.spacy_model is None
+        selected = self.engine.registry.get_recognizers(language=LANGUAGE, entities=list(config.entities))
+        self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
+        custom_names = {c.name for c in config.recognizers}
+        self._custom: list[EntityRecognizer] = [r for r in self._recognizers if r.name in custom_names]  # type: ignore[has-type]
+        enhancer = self.engine.context_aware_enhancer
+        self._boost = enhancer.context_similarity_factor
+        self._boost_floor = enhancer.min_score_with_context_similarity
+
+    def scan(self, path: str, text: str) -> list[Hit]:
+        results = self._fast_results(text) if self._fast else self._analyze(text)
+        kept = [r for r in results if r.score >= self.config.min_scores[r.entity_type]]
+        if not kept:
+            return []
+        lines = LineIndex(text)
+        hits = []
+        for r in sorted(kept, key=lambda r: (r.start, r.end, r.entity_type)):
+            value = text[r.start : r.end]
+            if self.allow.allows(r.entity_type, value):
+                continue
+            hits.append(
+                Hit(
+                    path=path,
+                    entity=r.entity_type,
+                    start=r.start,
+                    end=r.end,
+                    line=lines.line(r.start),
+                    score=round(r.score, 4),
+                    preview=_preview(r.entity_type, value),
+                    value_hash=salted_hash(value, self.config.salt),
+                )
+            )
+        return hits
+
+    def _analyze(self, text: str) -> list[RecognizerResult]:
+        return self.engine.analyze(
+            text=text,
+            language=LANGUAGE,
+            entities=list(self.config.entities),
+            score_threshold=self.config.threshold,
+        )
+
+    def _boosted(self, result: RecognizerResult, recognizer: EntityRecognizer) -> float:
+        """The best score context enhancement could give a raw result."""
+        if not recognizer.context:
+            return result.score
+        return min(1.0, max(result.score + self._boost, self._boost_floor))
+
+    def _fast_results(self, text: str) -> list[RecognizerResult]:
+        spans = candidate_spans(text)
+        for custom in self._custom:
+            # A custom regex may match anywhere: its own raw matches are its candidates.
+            found = custom.analyze(text, list(self.config.entities), None)  # type: ignore[arg-type]
+            spans += [(r.start, r.end) for r in found]
+        if not spans:
+            return []
+        sparse = SparseText.build(text, windows(text, spans))
+        phones: SparseText | None = None
+        sure: list[RecognizerResult] = []
+        borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
+        for recognizer in self._recognizers:
+            target = sparse
+            if isinstance(recognizer, PhoneRecognizer):
+                # phonenumbers costs per digit cluster and region: it gets only the clusters
+                # that can hold a number.
+                if phones is None:
+                    masked, clusters = phone_text(text)
+                    phones = SparseText.build(masked, windows(masked, clusters, PHONE_MARGIN))
+                target = phones
+            # Pattern and phone recognizers do not use NLP artifacts (the type hint says otherwise).
+            found = recognizer.analyze(target.text, list(self.config.entities), None)  # type: ignore[arg-type]
+            for r in found or ():
+                threshold = self.config.min_scores.get(r.entity_type)
+                if threshold is None or self._boosted(r, recognizer) < threshold:
+                    continue
+                r.start, r.end = target.original(r.start), target.original(r.start) + r.end - r.start
+                r.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = recognizer.id
+                if r.score >= threshold:
+                    sure.append(r)
+                else:
+                    borderline.append((r, recognizer))
+        results = sure + self._with_context(text, borderline)
+        return EntityRecognizer.remove_duplicates([r for r in results if r.score >= self.config.threshold])
+
+    def _with_context(
+        self, text: str, borderline: Sequence[tuple[RecognizerResult, EntityRecognizer]]
+    ) -> list[RecognizerResult]:
+        """Phase 2, for the results that only context words can lift to the threshold: Presidio's
+        context enhancer on the text just before them (it looks five keywords back), tokenized
+        by the pipeline. Results already above the threshold keep their recognizer's score:
+        tokenizing around every hit of a PII-dense file would cost more than the whole scan."""
+        out: list[RecognizerResult] = []
+        ordered = sorted(borderline, key=lambda pair: pair[0].start)
+        for lo, hi, members in _groups(text, [(r.start, r.end) for r, _ in ordered]):
+            group = [ordered[i] for i in members]
+            shifted = []
+            for r, _ in group:
+                copy = RecognizerResult(
+                    r.entity_type, r.start - lo, r.end - lo, r.score,
+                    r.analysis_explanation, dict(r.recognition_metadata),
+                )  # fmt: skip
+                shifted.append(copy)
+            enhanced = self.engine.context_aware_enhancer.enhance_using_context(
+                text=text[lo:hi],
+                raw_results=shifted,
+                nlp_artifacts=self.engine.nlp_engine.process_text(text[lo:hi], LANGUAGE),
+                recognizers=[rec for _, rec in group],
+            )
+            for r in enhanced:
+                r.start += lo
+                r.end += lo
+                out.append(r)
+        return out
+
+
+def _groups(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int, list[int]]]:
+    """Windows for phase 2 with the indexes of the sorted spans each serves: CONTEXT_PREFIX
+    characters before each span, merged while they stay under GROUP_CHARS (windows may overlap;
+    every span is in exactly one)."""
+    groups: list[tuple[int, int, list[int]]] = []
+    for i, (start, end) in enumerate(spans):
+        lo = snap_back(text, start - CONTEXT_PREFIX) if start > CONTEXT_PREFIX else 0
+        hi = snap_forward(text, end)
+        if groups and lo <= groups[-1][1] and hi - groups[-1][0] <= GROUP_CHARS:
+            last = groups[-1]
+            groups[-1] = (last[0], max(hi, last[1]), [*last[2], i])
+        else:
+            groups.append((lo, hi, [i]))
+    return groups

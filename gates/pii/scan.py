@@ -1,0 +1,145 @@
+"""Scanning a list of repository files: skipping what is not text, and sharing work across cores.
+
+The first pass reads every file and runs the candidate regex only; Presidio is imported when a file
+has candidates (or the policy needs every file: custom recognizers, a spaCy model). A large input is
+cut into chunks that worker processes (spawned, each building its analyzer once) and this process
+scan together: this process takes chunks from the end of the queue while the workers start, so a
+pool that is not worth its start-up costs little.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gates.pii.candidates import has_candidates
+from gates.pii.config import Hit, ScanConfig
+from gates.plugins.interface import GateError
+from gates.util.files import RepoFile, SkippedFile, read_text
+
+if TYPE_CHECKING:
+    from gates.pii.analyzer import Scanner
+
+PARALLEL_MIN_BYTES = 4_000_000
+"""Below this, one process is faster than starting a worker (importing Presidio takes ~1 s)."""
+CHUNK_BYTES = 1_000_000
+
+
+@dataclass
+class ScanResult:
+    hits: list[Hit] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    files: int = 0
+    bytes: int = 0
+    presidio_files: int = 0
+    """Files that had candidates and went through Presidio."""
+    workers: int = 1
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise GateError("pii: timed out (raise timeout_s or narrow include/exclude)")
+
+
+def _scan_files(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> list[Hit]:
+    hits: list[Hit] = []
+    for file in files:
+        _check_deadline(deadline)
+        try:
+            text = read_text(file)
+        except SkippedFile:
+            continue  # changed since the first pass; it was counted there
+        hits += scanner.scan(file.path, text)
+    return hits
+
+
+_WORKER: Scanner | None = None
+
+
+def _init_worker(config: ScanConfig) -> None:
+    from gates.pii.analyzer import Scanner
+
+    global _WORKER
+    _WORKER = Scanner(config)
+
+
+def _worker_scan(files: Sequence[RepoFile], deadline: float) -> list[Hit]:
+    assert _WORKER is not None, "initializer did not run"
+    return _scan_files(_WORKER, files, deadline)
+
+
+def chunks(files: Sequence[RepoFile], size: int = CHUNK_BYTES) -> list[list[RepoFile]]:
+    """Consecutive groups of about `size` bytes, the biggest first so that no straggler is last."""
+    out: list[list[RepoFile]] = []
+    current: list[RepoFile] = []
+    total = 0
+    for f in sorted(files, key=lambda f: -f.size):
+        current.append(f)
+        total += f.size
+        if total >= size:
+            out.append(current)
+            current, total = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
+def _scan_parallel(config: ScanConfig, work: Sequence[RepoFile], workers: int, deadline: float) -> list[Hit]:
+    from gates.pii.analyzer import Scanner
+
+    parts = chunks(work)
+    pool = ProcessPoolExecutor(
+        max_workers=workers - 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(config,),
+    )
+    try:
+        futures: list[Future[list[Hit]]] = [pool.submit(_worker_scan, part, deadline) for part in parts]
+        scanner = Scanner(config)
+        hits: list[Hit] = []
+        for part, future in zip(reversed(parts), reversed(futures), strict=True):
+            if future.cancel():
+                hits += _scan_files(scanner, part, deadline)
+        for future in futures:
+            if not future.cancelled():
+                hits += future.result(timeout=max(0.0, deadline - time.monotonic()))
+        return hits
+    except FuturesTimeout as e:
+        raise GateError("pii: timed out (raise timeout_s or narrow include/exclude)") from e
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
+    result = ScanResult()
+    every_file = bool(config.recognizers) or config.spacy_model is not None
+    work: list[RepoFile] = []
+    for file in files:
+        try:
+            text = read_text(file)
+        except SkippedFile as e:
+            result.skipped[e.reason] += 1
+            continue
+        result.files += 1
+        result.bytes += file.size
+        if every_file or has_candidates(text):
+            work.append(file)
+    result.presidio_files = len(work)
+    if not work:
+        return result
+    if workers > 1 and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
+        result.workers = workers
+        result.hits = _scan_parallel(config, work, workers, deadline)
+    else:
+        from gates.pii.analyzer import Scanner
+
+        result.hits = _scan_files(Scanner(config), work, deadline)
+    result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
+    return result

@@ -1,0 +1,225 @@
+"""PII gate: personal data in the repository's text files, found with Presidio.
+
+Solution assets (dashboards, workflow JSON, notebooks, fixtures, sample data, docs) leak customer
+data more often than code does. The gate scans every text file of the repository with Presidio's
+recognizers and fails the release when personal data is present, under the policy.
+
+Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, timeout_s)::
+
+    gates:
+      pii:
+        fail_on: medium
+        entities: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS]
+        min_score: {default: 0.4, US_SSN: 0.5}   # or one number for every entity
+        max_file_bytes: 2000000                  # larger files are skipped and counted
+        allow:
+          values: ["support@acme.io"]            # exact values that are not PII here
+          regexes: ['.*@acme\\.io']               # matched against the whole value
+          documentation_examples: true           # example.com, RFC 5737/3849 IPs, 555 numbers,
+                                                 # published test cards and IBANs
+        recognizers:                             # custom regex recognizers (Presidio patterns)
+          - {name: employee_id, entity: EMPLOYEE_ID, regex: 'EMP-\\d{6}', score: 0.6,
+             context: [employee, staff]}
+        severity: {IP_ADDRESS: info}             # overrides the table below
+        spacy_model: en_core_web_sm              # installed package or saved pipeline directory
+        salt: null                               # or env GATES_PII_SALT
+        jobs: null                               # processes; default: every available core
+
+Entities are Presidio's names. Without `spacy_model` the gate uses a tokenizer-only spaCy pipeline
+built locally (no model download) and Presidio's pattern recognizers; with it, NER entities such as
+PERSON and LOCATION can be listed too. A named model that is not installed is an `error`.
+
+Severity by entity: CREDIT_CARD, US_SSN, IBAN_CODE high; EMAIL_ADDRESS, PHONE_NUMBER, PERSON and
+custom entities medium; IP_ADDRESS, LOCATION and other NER entities low.
+
+Binary files, files over `max_file_bytes`, non-UTF-8 files and symlinks pointing outside the
+repository are never scanned; they are counted in the gate's stats under `skipped`. Findings point to
+the file and line (for JSON, YAML, CSV and notebooks too: the text is scanned as it is stored).
+
+The matched value never leaves the scanner: a finding carries the entity (its rule), score, line, a
+masked preview (`j***@***.com`, `***-***-**00`) and `value_hash`, an HMAC of the value under the
+salt. The fingerprint is built from path, entity and that hash, so a waiver or baseline matches the
+same value without storing it. The default salt is a constant, so hashes match between runs,
+machines and shallow CI clones; anyone holding a verdict can then test guesses (a phone number is
+cheap to guess), so set a secret salt (`GATES_PII_SALT` from the CI's secret store) for anything
+shared outside the team.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gates.model import Finding, Location, Severity, fingerprint
+from gates.pii.config import CustomRecognizer, Hit, ScanConfig
+from gates.pii.scan import scan
+from gates.plugins.interface import CollectContext, Collected, ToolMissing
+from gates.util.files import FileSelection, digest_files, select_files
+from gates.util.proc import distribution_version
+
+DEFAULT_ENTITIES = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "IP_ADDRESS",
+)
+DEFAULT_MIN_SCORE = 0.4
+DEFAULT_MAX_FILE_BYTES = 2_000_000
+DEFAULT_SALT = "gates-pii-default-salt"
+SEVERITY: Mapping[str, Severity] = {
+    "CREDIT_CARD": Severity.HIGH,
+    "US_SSN": Severity.HIGH,
+    "IBAN_CODE": Severity.HIGH,
+    "EMAIL_ADDRESS": Severity.MEDIUM,
+    "PHONE_NUMBER": Severity.MEDIUM,
+    "PERSON": Severity.MEDIUM,
+    "IP_ADDRESS": Severity.LOW,
+    "LOCATION": Severity.LOW,
+    "NRP": Severity.LOW,
+    "ORGANIZATION": Severity.LOW,
+    "DATE_TIME": Severity.LOW,
+}
+_SEVERITY_NAMES = [s.value for s in Severity]
+
+_SCORE = {"type": "number", "minimum": 0, "maximum": 1}
+SETTINGS_SCHEMA: Mapping[str, Any] = {
+    "entities": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    "min_score": {
+        "oneOf": [_SCORE, {"type": "object", "additionalProperties": _SCORE}],
+    },
+    "max_file_bytes": {"type": "integer", "minimum": 1},
+    "allow": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "values": {"type": "array", "items": {"type": "string"}},
+            "regexes": {"type": "array", "items": {"type": "string", "format": "regex"}},
+            "documentation_examples": {"type": "boolean"},
+        },
+    },
+    "recognizers": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "entity", "regex"],
+            "properties": {
+                "name": {"type": "string"},
+                "entity": {"type": "string"},
+                "regex": {"type": "string"},
+                "score": _SCORE,
+                "context": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+    "severity": {"type": "object", "additionalProperties": {"enum": _SEVERITY_NAMES}},
+    "spacy_model": {"type": ["string", "null"]},
+    "salt": {"type": ["string", "null"]},
+    "jobs": {"type": ["integer", "null"], "minimum": 1},
+}
+
+
+def scan_config(settings: Mapping[str, Any]) -> ScanConfig:
+    entities = tuple(settings.get("entities") or DEFAULT_ENTITIES)
+    min_score = settings.get("min_score", DEFAULT_MIN_SCORE)
+    if isinstance(min_score, Mapping):
+        default = float(min_score.get("default", DEFAULT_MIN_SCORE))
+        scores = {e: float(min_score.get(e, default)) for e in entities}
+    else:
+        scores = dict.fromkeys(entities, float(min_score))
+    allow = settings.get("allow") or {}
+    return ScanConfig(
+        entities=entities,
+        min_scores=scores,
+        recognizers=tuple(
+            CustomRecognizer(
+                name=r["name"],
+                entity=r["entity"],
+                regex=r["regex"],
+                score=float(r.get("score", 0.6)),
+                context=tuple(r.get("context", ())),
+            )
+            for r in settings.get("recognizers") or ()
+        ),
+        allow_values=frozenset(allow.get("values", ())),
+        allow_regexes=tuple(allow.get("regexes", ())),
+        documentation_examples=bool(allow.get("documentation_examples", True)),
+        spacy_model=settings.get("spacy_model"),
+        salt=settings.get("salt") or os.environ.get("GATES_PII_SALT") or DEFAULT_SALT,
+    )
+
+
+def _finding(hit: Hit) -> Finding:
+    return Finding(
+        gate="pii",
+        rule=hit.entity,
+        severity=SEVERITY.get(hit.entity, Severity.MEDIUM),
+        message=f"{hit.entity} {hit.preview} (score {hit.score:.2f})",
+        location=Location(path=hit.path, line=hit.line),
+        fingerprint=fingerprint("pii", hit.path, hit.entity, hit.value_hash),
+        properties={
+            "entity": hit.entity,
+            "score": hit.score,
+            "preview": hit.preview,
+            "value_hash": hit.value_hash,
+        },
+    )
+
+
+class PiiGate:
+    name = "pii"
+    version = "1.0.0"
+    description = "Personal data (e-mails, phones, cards, IBANs, SSNs, IPs...) in text files"
+    settings_schema = SETTINGS_SCHEMA
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {d: distribution_version(d) for d in ("presidio-analyzer", "spacy", "tldextract")}
+
+    def _files(self, ctx: CollectContext) -> FileSelection:
+        return select_files(
+            ctx.root,
+            include=ctx.settings.get("include", ()),
+            exclude=ctx.settings.get("exclude", ()),
+            only_paths=ctx.only_paths,
+            max_bytes=int(ctx.settings.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
+        )
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        config = scan_config(ctx.settings)
+        return digest_files(
+            self._files(ctx).files, self.version, sorted(self.tool_versions().items()), config
+        )
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        if importlib.util.find_spec("presidio_analyzer") is None:
+            raise ToolMissing("presidio-analyzer is not installed: pip install 'governance-gates[pii]'")
+        config = scan_config(ctx.settings)
+        selection = self._files(ctx)
+        result = scan(
+            selection.files,
+            config,
+            workers=ctx.settings.get("jobs") or os.cpu_count() or 1,
+            deadline=ctx.deadline,
+        )
+        skipped = selection.skipped + result.skipped
+        return Collected(
+            findings=[_finding(h) for h in result.hits],
+            stats={
+                "files": result.files,
+                "bytes": result.bytes,
+                "presidio_files": result.presidio_files,
+                "skipped": dict(sorted(skipped.items())),
+                "processes": result.workers,
+            },
+        )
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        overrides = {k: Severity(v) for k, v in (settings.get("severity") or {}).items()}
+        return [
+            dataclasses.replace(f, severity=overrides[f.rule]) if f.rule in overrides else f for f in findings
+        ]
