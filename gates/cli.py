@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -376,4 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GatesError as e:
         click.echo(f"gates: error: {e}", err=True)
         return 2
+    except Exception as e:
+        # A bug in gates itself: Python's own exit status (1) would read as "the gates failed".
+        # It is an error, which never passes; the traceback is for the bug report.
+        traceback.print_exc()
+        click.echo(f"gates: internal error: {type(e).__name__}: {e}", err=True)
+        return 3
     return int(result) if isinstance(result, int) else 0

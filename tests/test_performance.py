@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -262,10 +263,12 @@ def test_real_pytest_benchmark_json(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     # --benchmark-json keeps raw samples; a file saved by --benchmark-save keeps only stats.
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_b.py",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "test_b.py",
          "--benchmark-min-rounds=10", "--benchmark-max-time=0.01", "--benchmark-warmup=off",
          "--benchmark-json=raw.json", "--benchmark-save=stats", "--benchmark-storage=store"],
         cwd=tmp_path, check=True, capture_output=True,
+        # Not the xdist worker's environment: pytest-benchmark would think it runs distributed.
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONHASHSEED"))},
     )  # fmt: skip
     raw = collect(tmp_path, {"results": ["raw.json"], "format": "pytest-benchmark"})
     (result,) = raw

@@ -336,3 +336,19 @@ def test_cache_keeps_a_bounded_number_of_entries_per_gate(
         repo.write("app.py", f"VALUE = {i}\n")
         assert run_cli("run", repo.root, "--format", "json").code == 0
     assert len(list((repo.root / ".gates" / "cache").glob("sast-*.json"))) == KEEP_PER_GATE
+
+
+def test_an_internal_error_exits_3_not_1(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gates.engine import pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in gates")
+
+    monkeypatch.setattr(pipeline, "decide", broken)
+    repo = make_repo({"app.py": CLEAN_CODE, "gates.yaml": SAST_ONLY})
+    result = run_cli("run", repo.root)
+    assert result.code == 3
+    assert "gates: internal error: RuntimeError: a bug in gates" in result.err
+    assert not (repo.root / ".gates" / "verdict.json").exists()
