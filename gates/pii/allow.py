@@ -38,18 +38,22 @@ def _compact(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
 
+def _documentation_address(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
+    except ValueError:
+        return False
+    return any(address in network for network in _EXAMPLE_NETWORKS)
+
+
 def _documentation_example(entity: str, value: str) -> bool:
+    if _documentation_address(value):
+        return True  # whatever took it for PII (phonenumbers reads 203.0.113.254 as a number)
     if entity == "EMAIL_ADDRESS":
         domain = value.rpartition("@")[2].lower().rstrip(".")
         return domain.rsplit(".", 1)[-1] in _EXAMPLE_TLDS or any(
             domain == d or domain.endswith("." + d) for d in _EXAMPLE_DOMAINS
         )
-    if entity == "IP_ADDRESS":
-        try:
-            address = ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
-        except ValueError:
-            return False
-        return any(address in network for network in _EXAMPLE_NETWORKS)
     if entity == "PHONE_NUMBER":
         return _NANP_FICTIONAL.fullmatch(re.sub(r"\D", "", value)) is not None
     return _compact(value) in _EXAMPLE_VALUES.get(entity, set())

@@ -1,0 +1,312 @@
+"""The PII gate with real Presidio on files the tests write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gates.model import Severity
+from gates.pii import scan as scan_module
+from gates.pii.analyzer import Scanner
+from gates.pii.config import ScanConfig
+from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.plugins.pii import DEFAULT_ENTITIES, PiiGate, scan_config
+from gates.util.files import select_files
+from tests.conftest import Repo
+
+# Raw values the tests plant; none of them may appear in any output.
+EMAIL = "jane.roe@acme-corp.io"
+PHONE = "+1 415 867 5309"
+CARD = "4556 7375 8689 9855"  # passes Luhn
+BAD_CARD = "4556 7375 8689 9856"  # fails Luhn
+IBAN = "GB33BUKB20201555555555"
+SSN = "536-90-4399"
+IPV4 = "172.16.254.77"
+IPV6 = "fe80::1ff:fe23:4567:890a"
+RAW_VALUES = (EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6, "867 5309", "8689 9855", "90-4399")
+
+LEAKY_FILES = {
+    "notes.md": f"""\
+        # Support log
+        Customer wrote from {EMAIL} and asked us to call {PHONE}.
+        Paid with card {CARD}; the other card {BAD_CARD} was a typo.
+        Refund to IBAN {IBAN}. Her SSN: {SSN}
+        Server {IPV4} and {IPV6} logged it.
+        """,
+}
+
+
+def collect(root: Path, **settings: Any) -> Collected:
+    ctx = CollectContext(
+        root=root,
+        settings={"max_file_bytes": 2_000_000, **settings},
+        out_dir=root / ".gates",
+        deadline=time.monotonic() + 300,
+    )
+    return PiiGate().collect(ctx)
+
+
+def by_rule(collected: Collected) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for f in collected.findings:
+        out.setdefault(f.rule, []).append(f)
+    return out
+
+
+def test_finds_each_entity_with_line_and_masked_preview(
+    make_repo: Callable[..., Repo],
+) -> None:
+    repo = make_repo(LEAKY_FILES)
+    found = by_rule(collect(repo.root))
+    assert sorted(found) == sorted(DEFAULT_ENTITIES)
+    lines = {rule: sorted(f.location.line for f in fs) for rule, fs in found.items()}
+    assert lines.pop("PHONE_NUMBER")[0] == 2  # phonenumbers also sees one in the IPv6 address
+    assert lines == {
+        "EMAIL_ADDRESS": [2],
+        "CREDIT_CARD": [3],  # the card failing Luhn is not reported
+        "IBAN_CODE": [4],
+        "US_SSN": [4],
+        "IP_ADDRESS": [5, 5],
+    }
+    email = found["EMAIL_ADDRESS"][0]
+    assert email.properties["preview"] == "j***@***.io"
+    assert email.message == "EMAIL_ADDRESS j***@***.io (score 1.00)"
+    assert found["CREDIT_CARD"][0].properties["preview"] == "**** **** **** **55"
+    assert found["CREDIT_CARD"][0].severity is Severity.HIGH
+    assert found["IP_ADDRESS"][0].severity is Severity.LOW
+    for finding in (f for fs in found.values() for f in fs):
+        dumped = json.dumps(finding.to_json())
+        assert not any(raw in dumped for raw in RAW_VALUES), dumped
+
+
+def test_fingerprint_follows_value_hash_and_salt(make_repo: Callable[..., Repo]) -> None:
+    repo = make_repo({"a.txt": f"mail {EMAIL}\n", "b.txt": f"\n\nagain {EMAIL}\n"})
+    first = collect(repo.root).findings
+    again = collect(repo.root).findings
+    salted = collect(repo.root, salt="team-secret").findings
+    assert [f.fingerprint for f in first] == [f.fingerprint for f in again]
+    hashes = {f.properties["value_hash"] for f in first}
+    assert len(hashes) == 1  # the same value in two files
+    assert len({f.fingerprint for f in first}) == 2  # but two places
+    assert {f.properties["value_hash"] for f in salted}.isdisjoint(hashes)
+
+
+def test_documentation_examples_and_allow_lists_pass(make_repo: Callable[..., Repo]) -> None:
+    examples = """\
+        Write to support@example.com or ops@mail.example.org, call (212) 555-0142.
+        Test card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00.
+        Hosts 192.0.2.10, 198.51.100.7, 203.0.113.254 and 2001:db8::42.
+        """
+    repo = make_repo({"README.md": examples, "team.txt": f"lead {EMAIL}\nint alice@acme.io\n"})
+    result = collect(repo.root, include=["README.md"])
+    assert result.findings == []
+    result = collect(
+        repo.root,
+        include=["README.md"],
+        allow={"documentation_examples": False},
+    )
+    assert {f.rule for f in result.findings} == {
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "IP_ADDRESS",
+    }
+    allowed = collect(
+        repo.root,
+        include=["team.txt"],
+        allow={"values": [EMAIL], "regexes": [r".*@acme\.io"]},
+    )
+    assert allowed.findings == []
+    assert len(collect(repo.root, include=["team.txt"]).findings) == 2
+
+
+def test_skips_binary_huge_non_utf8_and_outside_symlinks(
+    make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = make_repo({"ok.txt": f"{EMAIL}\n"})
+    (repo.root / "blob.bin").write_bytes(b"\x00\x01" + EMAIL.encode() + b"\x00")
+    (repo.root / "latin1.txt").write_bytes(f"caf\xe9 {EMAIL}".encode("latin-1"))
+    (repo.root / "huge.txt").write_text(f"{EMAIL}\n" * 40_000, encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text(f"{EMAIL}\n", encoding="utf-8")
+    (repo.root / "link.txt").symlink_to(outside)
+    (repo.root / "inner-link.txt").symlink_to(repo.root / "ok.txt")
+    result = collect(repo.root, max_file_bytes=100_000)
+    assert [f.location.path for f in result.findings] == ["ok.txt"]
+    assert result.stats["skipped"] == {
+        "binary": 1,
+        "not_utf8": 1,
+        "too_large": 1,
+        "symlink": 1,
+        "symlink_outside": 1,
+    }
+    assert result.stats["files"] == 1
+
+
+def test_structured_files_report_the_line(make_repo: Callable[..., Repo]) -> None:
+    records = [{"id": i, "owner": f"user{i}@corp.io" if i == 3 else "n/a"} for i in range(5)]
+    notebook = {
+        "cells": [{"cell_type": "code", "source": ["x = 1\n", f"send('{EMAIL}')\n"]}],
+        "metadata": {},
+    }
+    repo = make_repo(
+        {
+            "data/records.json": json.dumps(records, indent=2),
+            "data/people.csv": f"id,email\n1,n/a\n2,{EMAIL}\n",
+            "flows/flow.yaml": f"steps:\n  - notify:\n      to: {EMAIL}\n",
+            "analysis.ipynb": json.dumps(notebook, indent=1),
+        }
+    )
+    where = {(f.location.path, f.location.line) for f in collect(repo.root).findings}
+    assert where == {
+        ("data/records.json", 16),
+        ("data/people.csv", 3),
+        ("flows/flow.yaml", 3),
+        ("analysis.ipynb", 7),
+    }
+
+
+def test_custom_recognizer_uses_context_words(make_repo: Callable[..., Repo]) -> None:
+    repo = make_repo(
+        {
+            "hr.txt": "employee badge EMP-123456 issued\n",
+            "misc.txt": "order EMP-654321 shipped\n",
+        }
+    )
+    recognizer = {
+        "name": "employee_id",
+        "entity": "EMPLOYEE_ID",
+        "regex": r"EMP-\d{6}",
+        "score": 0.3,
+        "context": ["employee"],
+    }
+    result = collect(repo.root, entities=["EMPLOYEE_ID"], recognizers=[recognizer], min_score=0.5)
+    # 0.3 alone is under 0.5; "employee" within the five words before lifts it by 0.35.
+    assert [(f.location.path, f.properties["score"]) for f in result.findings] == [("hr.txt", 0.65)]
+    assert result.findings[0].severity is Severity.MEDIUM
+
+
+def test_min_score_per_entity_and_severity_override(make_repo: Callable[..., Repo]) -> None:
+    repo = make_repo(LEAKY_FILES)
+    result = collect(repo.root, min_score={"default": 0.4, "PHONE_NUMBER": 0.9})
+    assert "PHONE_NUMBER" not in by_rule(result)
+    settings: Mapping[str, Any] = {"severity": {"IP_ADDRESS": "high"}}
+    evaluated = PiiGate().evaluate(result.findings, settings)
+    assert {f.severity for f in evaluated if f.rule == "IP_ADDRESS"} == {Severity.HIGH}
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"spacy_model": "xx_no_such_model_sm"}, "is not installed"),
+        ({"entities": ["PERSON"]}, "needs a spaCy NER model"),
+        ({"entities": ["NOT_AN_ENTITY"]}, "has no Presidio recognizer"),
+    ],
+)
+def test_configuration_errors_are_gate_errors(
+    make_repo: Callable[..., Repo], settings: dict[str, Any], reason: str
+) -> None:
+    repo = make_repo(LEAKY_FILES)
+    with pytest.raises(GateError, match=reason):
+        collect(repo.root, **settings)
+
+
+# Parity traps from real repositories: a four-digit pager number, an IP inside a longer run of
+# digits, numbers glued to letters, an extension, dates and numeric tables.
+PARITY_TEXT = """\
+pager #1645, libdnf5 5.2.0.0 and build 10.0.0.1.2; fax 030 1234567 or +49 30 901820.
+hex 0x8881: 18, sha 3f2a1b0c9d8e7f6a5b4c, id_9876543210x, call 415-867-5309x12 today
+stamp 2024-09-10T10:33:00Z, ssn 078051125, zip 94105-1234, card 4556737586899855
+table = [1376, 4204, 1311, 1420, 3206, 25, 2317]; v6 ::1 and [2001:4860:4860::8888]:53
+mail a.b+c@sub.mail-host.co.uk, (02) 9876 5432, 020 7946 0018, 1-800-555-0199
+"""
+
+
+def test_fast_path_agrees_with_naive_analyze() -> None:
+    config = ScanConfig(
+        entities=DEFAULT_ENTITIES,
+        min_scores=dict.fromkeys(DEFAULT_ENTITIES, 0.4),
+        documentation_examples=False,
+        salt="t",
+    )
+    fast = Scanner(config).scan("t.txt", PARITY_TEXT * 3)
+    naive = Scanner(config, fast=False).scan("t.txt", PARITY_TEXT * 3)
+    assert len(naive) > 20
+    assert [(h.entity, h.start, h.end) for h in fast] == [(h.entity, h.start, h.end) for h in naive]
+
+
+def test_process_pool_matches_one_process(
+    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo({f"f{i}.txt": PARITY_TEXT + f"u{i}@corp.io\n" for i in range(6)})
+    files = select_files(repo.root).files
+    config = scan_config({})
+    one = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 1)
+    two = scan_module.scan(files, config, workers=2, deadline=time.monotonic() + 300)
+    assert two.workers == 2
+    assert two.hits == one.hits
+    assert len(one.hits) > 6
+
+
+def test_presidio_is_imported_only_when_there_are_candidates(
+    make_repo: Callable[..., Repo],
+) -> None:
+    clean = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
+    leaky = make_repo({"a.txt": f"{EMAIL}\n"})
+    probe = """\
+import sys, time
+from pathlib import Path
+from gates.plugins.interface import CollectContext
+from gates.plugins.pii import PiiGate
+root = Path(sys.argv[1])
+ctx = CollectContext(root=root, settings={}, out_dir=root, deadline=time.monotonic() + 60)
+found = PiiGate().collect(ctx).findings
+print(len(found), "presidio_analyzer" in sys.modules)
+"""
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, str(repo.root)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        ).stdout.split()
+        for repo in (clean, leaky)
+    ]
+    assert outputs == [["0", "False"], ["1", "True"]]
+
+
+def test_no_output_of_gates_run_holds_a_raw_value(make_repo: Callable[..., Repo], tmp_path: Path) -> None:
+    repo = make_repo(
+        {
+            **LEAKY_FILES,
+            "data/customers.json": json.dumps([{"email": EMAIL, "phone": PHONE, "ip": IPV4}]),
+        }
+    )
+    out = tmp_path / "out"
+    formats = ["json", "sarif", "junit", "md"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "gates", "run", str(repo.root), "--only", "pii", "--out", str(out)]
+        + [arg for f in formats for arg in ("--format", f)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1, proc.stderr  # cards and SSNs fail the default policy
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) >= len(formats)
+    verdict = json.loads((out / "verdict.json").read_text(encoding="utf-8"))
+    assert "EMAIL_ADDRESS" in json.dumps(verdict)
+    for text in [proc.stdout, proc.stderr, *(p.read_text(encoding="utf-8") for p in written)]:
+        leaked = [raw for raw in RAW_VALUES if raw in text]
+        assert leaked == []
