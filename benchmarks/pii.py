@@ -12,14 +12,19 @@ not. `--naive-mb` limits the naive run to the first files (by path) up to N MB; 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from gates.pii.config import ScanConfig
-from gates.pii.scan import scan
-from gates.plugins.pii import DEFAULT_ENTITIES
-from gates.util.files import SkippedFile, read_text, select_files
+# Python puts this folder first on sys.path, where benchmarks/secrets.py shadows the standard library
+# module numpy needs (through spaCy).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from gates.pii.config import ScanConfig  # noqa: E402 (after the sys.path fix)
+from gates.pii.scan import scan  # noqa: E402
+from gates.plugins.pii import DEFAULT_ENTITIES  # noqa: E402
+from gates.util.files import SkippedFile, read_text, select_files  # noqa: E402
 
 
 def main() -> None:

@@ -221,13 +221,15 @@ def test_configuration_errors_are_gate_errors(
 
 
 # Parity traps from real repositories: a four-digit pager number, an IP inside a longer run of
-# digits, numbers glued to letters, an extension, dates and numeric tables.
+# digits, numbers glued to letters, an extension, time stamps (phonenumbers rejects a date and hour
+# followed by ":mm"), numeric tables.
 PARITY_TEXT = """\
 pager #1645, libdnf5 5.2.0.0 and build 10.0.0.1.2; fax 030 1234567 or +49 30 901820.
 hex 0x8881: 18, sha 3f2a1b0c9d8e7f6a5b4c, id_9876543210x, call 415-867-5309x12 today
 stamp 2024-09-10T10:33:00Z, ssn 078051125, zip 94105-1234, card 4556737586899855
 table = [1376, 4204, 1311, 1420, 3206, 25, 2317]; v6 ::1 and [2001:4860:4860::8888]:53
 mail a.b+c@sub.mail-host.co.uk, (02) 9876 5432, 020 7946 0018, 1-800-555-0199
+Login expires in 12 hours at 2020-11-12 01:53:16-05:00, "created": "2016-10-28 23:44:00.0"
 """
 
 

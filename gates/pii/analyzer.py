@@ -4,7 +4,7 @@ Importing this module imports Presidio and spaCy (about a second), so only the s
 only when some file has candidates.
 
 By default the spaCy pipeline is built here: a blank English tokenizer plus a component that uses
-the lower-cased token as its lemma, so that Presidio's context enhancement (a score boost when a
+the lower-cased token text as its lemma, so that Presidio's context enhancement (a score boost when a
 recognizer's context word is among the five keywords before a match) works without a model.
 Pattern entities then never need spaCy to *find* a value: phase 1 runs the selected recognizers
 once over the candidate windows of a file; phase 2 runs the whole `AnalyzerEngine.analyze()` (context
@@ -15,6 +15,7 @@ through one `analyze()` call.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,10 +38,10 @@ from spacy.tokens import Doc
 
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
-    PHONE_MARGIN,
     SparseText,
     candidate_spans,
     phone_text,
+    phone_unit,
     snap_back,
     snap_forward,
     windows,
@@ -54,6 +55,7 @@ LANGUAGE = "en"
 CONTEXT_PREFIX = 120
 """Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
 GROUP_CHARS = 4000
+PHONE_CACHE_SIZE = 200_000
 MAX_TEXT_CHARS = 100_000_000
 """spaCy refuses texts over a million characters by default (for the parser's memory); the gate's
 own limit is max_file_bytes."""
@@ -62,7 +64,7 @@ own limit is max_file_bytes."""
 @Language.component("gates_lower_lemma")
 def _lower_lemma(doc: Doc) -> Doc:
     for token in doc:
-        token.lemma_ = token.norm_
+        token.lemma_ = token.lower_
     return doc
 
 
@@ -146,6 +148,7 @@ class Scanner:
         self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
         custom_names = {c.name for c in config.recognizers}
         self._custom: list[EntityRecognizer] = [r for r in self._recognizers if r.name in custom_names]  # type: ignore[has-type]
+        self._phone_cache: dict[str, list[RecognizerResult]] = {}
         enhancer = self.engine.context_aware_enhancer
         self._boost = enhancer.context_similarity_factor
         self._boost_floor = enhancer.min_score_with_context_similarity
@@ -198,32 +201,54 @@ class Scanner:
         if not spans:
             return []
         sparse = SparseText.build(text, windows(text, spans))
-        phones: SparseText | None = None
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
         for recognizer in self._recognizers:
-            target = sparse
             if isinstance(recognizer, PhoneRecognizer):
-                # phonenumbers costs per digit cluster and region: it gets only the clusters
-                # that can hold a number.
-                if phones is None:
-                    masked, clusters = phone_text(text)
-                    phones = SparseText.build(masked, windows(masked, clusters, PHONE_MARGIN))
-                target = phones
-            # Pattern and phone recognizers do not use NLP artifacts (the type hint says otherwise).
-            found = recognizer.analyze(target.text, list(self.config.entities), None)  # type: ignore[arg-type]
+                found = self._phones(recognizer, text)
+            else:
+                # Pattern recognizers do not use NLP artifacts (the type hint says otherwise).
+                found = recognizer.analyze(sparse.text, list(self.config.entities), None)  # type: ignore[arg-type]
+                for r in found or ():
+                    r.start, r.end = sparse.original(r.start), sparse.original(r.start) + r.end - r.start
             for r in found or ():
                 threshold = self.config.min_scores.get(r.entity_type)
                 if threshold is None or self._boosted(r, recognizer) < threshold:
                     continue
-                r.start, r.end = target.original(r.start), target.original(r.start) + r.end - r.start
                 r.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = recognizer.id
                 if r.score >= threshold:
                     sure.append(r)
-                else:
+                elif self._context_nearby(text, r, recognizer):
                     borderline.append((r, recognizer))
         results = sure + self._with_context(text, borderline)
         return EntityRecognizer.remove_duplicates([r for r in results if r.score >= self.config.threshold])
+
+    def _phones(self, recognizer: PhoneRecognizer, text: str) -> list[RecognizerResult]:
+        """The phone recognizer on each digit cluster that can hold a number, through a cache of
+        units: phonenumbers costs per cluster and region, and code repeats its numbers."""
+        masked, clusters = phone_text(text)
+        out: list[RecognizerResult] = []
+        for start, end in clusters:
+            offset, unit = phone_unit(text, masked, start, end)
+            cached = self._phone_cache.get(unit)
+            if cached is None:
+                if len(self._phone_cache) > PHONE_CACHE_SIZE:
+                    self._phone_cache.clear()
+                cached = recognizer.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
+                self._phone_cache[unit] = cached
+            for r in cached:
+                if offset + r.start < end and offset + r.end > start:
+                    out.append(_shifted(r, offset))
+        return out
+
+    @staticmethod
+    def _context_nearby(text: str, result: RecognizerResult, recognizer: EntityRecognizer) -> bool:
+        """Whether a context word occurs before the result at all: keywords are lower-cased tokens
+        and Presidio matches context words as substrings of them, so without one in the text
+        before it no tokenization can lift the result."""
+        lo = max(0, result.start - CONTEXT_PREFIX)
+        before = text[snap_back(text, lo) if lo else 0 : result.end].lower()
+        return any(word.lower() in before for word in recognizer.context)
 
     def _with_context(
         self, text: str, borderline: Sequence[tuple[RecognizerResult, EntityRecognizer]]
@@ -254,6 +279,17 @@ class Scanner:
                 r.end += lo
                 out.append(r)
         return out
+
+
+def _shifted(result: RecognizerResult, offset: int) -> RecognizerResult:
+    return RecognizerResult(
+        result.entity_type,
+        result.start + offset,
+        result.end + offset,
+        result.score,
+        copy.deepcopy(result.analysis_explanation),
+        dict(result.recognition_metadata),
+    )
 
 
 def _groups(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int, list[int]]]:

@@ -38,8 +38,8 @@ _PHONE_PUNCTUATION = (
 _DIGIT_CLUSTER = re.compile(rf"\d+(?:[{_PHONE_PUNCTUATION}]{{1,4}}\d+)*")
 _DIGIT_RUN = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
-PHONE_MARGIN = 16
-"""Room for a leading `+` or `(`, a trailing `)` and an extension (` x 123`)."""
+_PHONE_LEAD = re.compile(rf"[+\uff0b{_PHONE_PUNCTUATION}]{{1,8}}$")
+_EXTENSION_AHEAD = re.compile(r"[\s,;:.#-]{0,3}(?:e?xt|x|#|;|anexo|доб)", re.IGNORECASE)
 
 
 def _glue(c: str) -> bool:
@@ -72,6 +72,26 @@ def phone_text(text: str) -> tuple[str, list[tuple[int, int]]]:
             pos = end
     parts.append(text[pos:])
     return "".join(parts), keep
+
+
+def phone_unit(text: str, masked: str, start: int, end: int) -> tuple[int, str]:
+    """The text phonenumbers needs to judge one cluster the way it would in the whole file, as
+    (offset, text): leading `+`/brackets/punctuation and the character before them, three
+    characters after (a letter, or the `:00` that marks a time stamp, taken from `text` as blanked
+    digits would hide it), more when an extension may follow. Letters and spaces before it are
+    normalised, so that equal units share one result."""
+    lead = _PHONE_LEAD.search(masked, max(0, start - 8), start)
+    lo = lead.start() if lead else start
+    ahead = 30 if _EXTENSION_AHEAD.match(text, end) else 3
+    unit = masked[lo:end] + text[end : end + ahead]
+    if lo == 0:
+        return lo, unit
+    before = masked[lo - 1]
+    if before.isascii() and before.isalpha():
+        before = "a"
+    elif before.isspace():
+        before = " "
+    return lo - 1, before + unit
 
 
 def candidate_spans(text: str) -> list[tuple[int, int]]:
