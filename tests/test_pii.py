@@ -312,3 +312,27 @@ def test_no_output_of_gates_run_holds_a_raw_value(make_repo: Callable[..., Repo]
     for text in [proc.stdout, proc.stderr, *(p.read_text(encoding="utf-8") for p in written)]:
         leaked = [raw for raw in RAW_VALUES if raw in text]
         assert leaked == []
+
+
+def test_inline_marker_is_honoured_only_while_governance_allows_it(make_repo: Callable[..., Repo]) -> None:
+    repo = make_repo(
+        {
+            "fixtures/users.csv": (
+                "name,email\n"
+                "Jane,jane.roe@acme-mail.de  # pragma: allowlist pii\n"
+                "John,john.smith@acme-mail.de\n"
+                "local,127.0.0.1 and 0.0.0.0 and ::1\n"
+            )
+        }
+    )
+    collected = collect(repo.root, entities=["EMAIL_ADDRESS", "IP_ADDRESS"])
+    assert collected.stats["inline_marked"] == 1
+    assert {(f.rule, f.location.line) for f in collected.findings} == {
+        ("EMAIL_ADDRESS", 2),
+        ("EMAIL_ADDRESS", 3),
+    }  # loopback and "any" addresses name no one
+    gate = PiiGate()
+    counted = gate.evaluate(collected.findings, {"allow_inline_suppressions": True})
+    assert [f.location.line for f in counted] == [3]
+    everything = gate.evaluate(collected.findings, {"allow_inline_suppressions": False})
+    assert [f.location.line for f in everything] == [2, 3]

@@ -43,7 +43,8 @@ def _documentation_address(value: str) -> bool:
         address = ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
     except ValueError:
         return False
-    return any(address in network for network in _EXAMPLE_NETWORKS)
+    # Loopback and "any" addresses name a machine's own interface, never a person.
+    return address.is_loopback or address.is_unspecified or any(address in n for n in _EXAMPLE_NETWORKS)
 
 
 def _documentation_example(entity: str, value: str) -> bool:

@@ -46,7 +46,7 @@ from gates.pii.candidates import (
     snap_forward,
     windows,
 )
-from gates.pii.config import Hit, ScanConfig
+from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
 from gates.plugins.interface import GateError
 from gates.util.mask import mask_digits, mask_value, salted_hash
@@ -135,6 +135,12 @@ def _preview(entity: str, value: str) -> str:
     return mask_value(value) if keep is None else mask_digits(value, keep)
 
 
+def _line_around(text: str, start: int, end: int) -> str:
+    """The whole line (or lines) a match stands on."""
+    line_end = text.find("\n", end)
+    return text[text.rfind("\n", 0, start) + 1 : len(text) if line_end < 0 else line_end]
+
+
 class Scanner:
     """Scans texts with one engine; built once per process."""
 
@@ -174,6 +180,7 @@ class Scanner:
                     score=round(r.score, 4),
                     preview=_preview(r.entity_type, value),
                     value_hash=salted_hash(value, self.config.salt),
+                    marked=INLINE_MARKER in _line_around(text, r.start, r.end),
                 )
             )
         return hits

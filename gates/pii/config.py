@@ -32,6 +32,10 @@ class ScanConfig:
         return min(self.min_scores.values())
 
 
+INLINE_MARKER = "pragma: allowlist pii"
+"""Marks a line whose values are reviewed test or sample data (like detect-secrets' marker)."""
+
+
 @dataclass(frozen=True)
 class Hit:
     """One detected value, already masked: the raw value never leaves the scanning process."""
@@ -44,3 +48,5 @@ class Hit:
     score: float
     preview: str
     value_hash: str
+    marked: bool = False
+    """The line carries INLINE_MARKER: a reviewed exception, honoured when the policy allows."""

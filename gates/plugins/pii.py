@@ -167,6 +167,7 @@ def _finding(hit: Hit) -> Finding:
             "score": hit.score,
             "preview": hit.preview,
             "value_hash": hit.value_hash,
+            **({"inline_marker": True} if hit.marked else {}),
         },
     )
 
@@ -215,11 +216,17 @@ class PiiGate:
                 "presidio_files": result.presidio_files,
                 "skipped": dict(sorted(skipped.items())),
                 "processes": result.workers,
+                "inline_marked": sum(1 for h in result.hits if h.marked),
             },
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         overrides = {k: Severity(v) for k, v in (settings.get("severity") or {}).items()}
+        # A line marked `pragma: allowlist pii` is a reviewed exception, unless governance turned
+        # inline suppressions off so that only the policy's waivers count.
+        inline = bool(settings.get("allow_inline_suppressions", True))
         return [
-            dataclasses.replace(f, severity=overrides[f.rule]) if f.rule in overrides else f for f in findings
+            dataclasses.replace(f, severity=overrides[f.rule]) if f.rule in overrides else f
+            for f in findings
+            if not (inline and f.properties.get("inline_marker"))
         ]

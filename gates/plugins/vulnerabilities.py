@@ -132,11 +132,16 @@ def _osv_base(ctx: CollectContext) -> str:
 
 @contextmanager
 def _database_url(ctx: CollectContext) -> Iterator[str]:
-    """The OSV base URL to audit against; a configured `osv_database` is served for the run."""
-    if "osv_database" not in ctx.settings:
+    """The OSV base URL to audit against; an `osv_database` (policy, or `--input
+    vulnerabilities.osv_database=DIR` relative to the working folder) is served for the run."""
+    if "osv_database" in ctx.options:
+        database = Path(ctx.options["osv_database"]).resolve()
+    elif "osv_database" in ctx.settings:
+        database = ctx.root / ctx.settings["osv_database"]
+    else:
         yield _osv_base(ctx)
         return
-    server = start_mirror(OsvDatabase.load(ctx.root / ctx.settings["osv_database"]))
+    server = start_mirror(OsvDatabase.load(database))
     try:
         yield server.url
     finally:
