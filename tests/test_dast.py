@@ -343,7 +343,7 @@ ZAP_REPORT = {
                             "uri": "https://staging.example.com/?token=abcdef123456",
                             "method": "GET",
                             "param": "token",
-                            "evidence": "abcdef123456",
+                            "evidence": "abcdef123456",  # pragma: allowlist secret
                         }
                     ],
                 },
@@ -369,13 +369,18 @@ def test_zap_import(tmp_path: Path) -> None:
     assert summary == [
         ("DAST-HDR-CSP", "medium", "https://staging.example.com/"),
         ("DAST-HDR-CSP", "medium", "https://staging.example.com/login"),
-        ("ZAP-10024", "low", f"https://staging.example.com/?token={mask_value('abcdef123456')}"),
+        (
+            "ZAP-10024",
+            "low",
+            f"https://staging.example.com/?token={mask_value('abcdef123456')}",  # pragma: allowlist secret
+        ),
     ]  # the false positive (confidence 0) is dropped
     csp = findings[0]
     assert csp.aliases == ("ZAP-10038", "CWE-693")
     leak = next(f for f in findings if f.rule == "ZAP-10024")
     assert leak.properties["evidence"] == mask_value("abcdef123456")
-    assert "abcdef123456" not in json.dumps(leak.to_json())  # the token in the URL is masked too
+    # The token in the URL is masked too.
+    assert "abcdef123456" not in json.dumps(leak.to_json())  # pragma: allowlist secret
     # One policy for both: disabling the built-in rule also drops ZAP's equivalent.
     assert [f.rule for f in GATE.evaluate(findings, {"disabled_rules": ["DAST-HDR-CSP"]})] == ["ZAP-10024"]
     assert GATE.evaluate(findings, {"disabled_rules": ["ZAP-*"]}) == []

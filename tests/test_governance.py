@@ -19,7 +19,7 @@ from gates.report import sarif
 from gates.verdict import validate
 from tests.conftest import VULNERABLE_CODE, CliResult, Repo
 
-TODAY_EPOCH = "1780272000"  # 2026-06-01T00:00:00Z
+TODAY_EPOCH = "1780272000"  # pragma: allowlist pii; 2026-06-01T00:00:00Z
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
 

@@ -19,7 +19,8 @@ POLICY_PACKAGE = REPO_ROOT / "tests" / "policy_package"
 
 
 def gates(*args: str | Path, site: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(site), "SOURCE_DATE_EPOCH": "1780272000"}  # 2026-06-01
+    today = "1780272000"  # pragma: allowlist pii; 2026-06-01T00:00:00Z
+    env = {**os.environ, "PYTHONPATH": str(site), "SOURCE_DATE_EPOCH": today}
     return subprocess.run(
         [sys.executable, "-m", "gates", *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd
     )

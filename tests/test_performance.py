@@ -235,7 +235,7 @@ def test_the_artefact_is_the_next_baseline(tmp_path: Path) -> None:
 
 
 def test_command_mode_measures_a_real_command(tmp_path: Path) -> None:
-    script = "b = bytearray(80 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
+    script = "b = bytearray(80 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"  # pragma: allowlist pii
     settings: dict[str, Any] = {
         "command": {"name": "alloc", "argv": [sys.executable, "-c", script], "runs": 3, "warmup": 1},
         "budgets": {"alloc.peak_memory": {"peak_mb": 40}, "alloc": {"max_s": 60}},

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from gates.release import envelope as dsse
 from tests.conftest import CLEAN_CODE, VULNERABLE_CODE, CliResult, Repo
 
-SECRET = "ci-shared-secret-0123456789"
+SECRET = "ci-shared-secret-of-the-tests"  # pragma: allowlist secret
 PUBLISH = [sys.executable, "-c", "open('published', 'w').write('ok')"]
 POLICY = "version: 1\ngates:\n  sast: {fail_on: high}\n"
 SIGNED_POLICY = POLICY + "release:\n  require_signature: true\n"

@@ -17,9 +17,9 @@ from gates.verdict import validate
 from tests.conftest import CliResult, Repo
 
 AWS_KEY = "AKIA" + "J3QXWZ7VB2NPLKQA"
-BASIC_AUTH_PASSWORD = "s3cr3t" + "P4ssw0rd"
+BASIC_AUTH_PASSWORD = "s3cr3t" + "P4ssw0rd"  # pragma: allowlist secret
 ENTROPY = "q8Hf3ZrT0pLx9WmVb2Kc" + "N7sYd4GjE1aUoR6tIwQe"
-PRIVATE_KEY_BODY = "MIIEowIBAAKCAQEAz7c1" + "q9Xb0FQw2VJr8kqZ3YbT"
+PRIVATE_KEY_BODY = "MIIEowIBAAKCAQEAz7c1" + "q9Xb0FQw2VJr8kqZ3YbT"  # pragma: allowlist secret
 RAW = (AWS_KEY, BASIC_AUTH_PASSWORD, ENTROPY, PRIVATE_KEY_BODY)
 
 FILES = {
@@ -125,7 +125,8 @@ def test_corrupt_baseline_is_invalid_input_with_its_line(
     repo = make_repo({"a.py": "x = 1\n"})
     repo.write(
         ".secrets.baseline",
-        '{\n  "results": {\n    "a.py": [{"type": "X", "hashed_secret": "nothex"}]\n  }\n}\n',
+        '{\n  "results": {\n    "a.py": [{"type": "X", '
+        '"hashed_secret": "nothex"}]\n  }\n}\n',  # pragma: allowlist secret
     )
     repo.write("gates.yaml", "version: 1\ngates:\n  secrets: {baseline: .secrets.baseline}\n")
     result = run_cli("run", repo.root)

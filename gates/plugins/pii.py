@@ -13,7 +13,7 @@ Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, e
         min_score: {default: 0.4, US_SSN: 0.5}   # or one number for every entity
         max_file_bytes: 2000000                  # larger files are skipped and counted
         allow:
-          values: ["support@acme.io"]            # exact values that are not PII here
+          values: ["support@acme.io"]            # pragma: allowlist pii (not PII here)
           regexes: ['.*@acme\\.io']               # matched against the whole value
           documentation_examples: true           # example.com, RFC 5737/3849 IPs, 555 numbers,
                                                  # published test cards and IBANs
