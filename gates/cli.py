@@ -65,13 +65,19 @@ def _inputs(values: Sequence[str]) -> dict[str, dict[str, str]]:
     return parsed
 
 
+def _names(values: Sequence[str]) -> tuple[str, ...]:
+    """Repeatable options that also take comma-separated lists (one CI matrix value, several names)."""
+    return tuple(name for value in values for name in value.split(",") if name)
+
+
 def _summary_lines(verdict: dict[str, Any]) -> list[str]:
     lines = []
     for gate in verdict["gates"]:
         c = gate["counts"]
         cached = ", cached" if gate["cached"] else ""
+        label = verdicts.gate_label(gate)
         lines.append(
-            f"  {gate['name']:<16} {gate['status'].upper():<7} {c['counted']} counted, {c['waived']} waived, "
+            f"  {label:<16} {gate['status'].upper():<7} {c['counted']} counted, {c['waived']} waived, "
             f"{c['total']} total ({gate['duration_s']:.1f}s{cached}): {gate['reason']}"
         )
     for waiver in verdict["waivers"]:
@@ -105,7 +111,15 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Policy file or shipped policy name [default: PATH/gates.yaml, else 'default'].",
 )
-@click.option("--only", multiple=True, metavar="NAME", help="Run only this gate (repeatable).")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this gate (repeatable or a,b).")
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    metavar="NAME",
+    help="Monorepo: run only this project of the policy's paths: sections (repeatable or a,b; "
+    "'.' is the files outside every project) [default: every project and the rest].",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -138,6 +152,7 @@ def run(
     path: Path,
     policy_file: Path | None,
     only: tuple[str, ...],
+    projects: tuple[str, ...],
     out_dir: Path | None,
     formats: tuple[str, ...],
     no_cache: bool,
@@ -155,15 +170,27 @@ def run(
     request = pipeline.RunRequest(
         root=root,
         out_dir=out,
-        only=only,
+        only=_names(only),
         use_cache=not no_cache,
         baseline=baseline,
         inputs=_inputs(inputs),
+        projects=_names(projects),
     )
     click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
     with Progress(sys.stderr) as progress:
-        verdict, collections = pipeline.run(request, policy, registry, progress.update)
-    written = pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS, collections)
+        verdict, runs = pipeline.run_projects(request, policy, registry, progress.update)
+    if len(runs) == 1:
+        written = pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS, runs[0].collections)
+    else:
+        # Each project's verdict, findings.json and artefacts (an SBOM) in its own folder.
+        written = [
+            path
+            for r in runs
+            for path in pipeline.write_outputs(
+                out / "projects" / (r.project or "_top"), r.verdict, (), r.collections
+            )
+        ]
+        written += pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS)
     if default_out:
         # The output folder ignores itself, so git (and the gates' dirty check) never see it.
         write_text(out / ".gitignore", "# written by gates\n*\n")

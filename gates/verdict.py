@@ -82,8 +82,11 @@ def build(
     duration_s: float,
     scope: Sequence[str] | None,
     baseline: Mapping[str, JSON] | None,
+    project: str | None = None,
 ) -> dict[str, JSON]:
-    gates = [_gate_json(o) for o in outcomes]
+    """`project`: the monorepo project (policy `paths:` section) the outcomes judge; its gate
+    entries carry its name, so that reports and `gates merge` keep projects apart."""
+    gates = [{**_gate_json(o), **({"project": project} if project else {})} for o in outcomes]
     governance = _governance(ledger, policy_summary)
     verdict: dict[str, JSON] = {
         "verdict_version": VERDICT_VERSION,
@@ -100,6 +103,8 @@ def build(
         "governance": governance,
         "summary": _summary(gates),
     }
+    if project:
+        verdict["project"] = project
     validate(verdict, "verdict")
     return verdict
 
@@ -132,8 +137,11 @@ def load_json(path: Path) -> Any:
 
 
 def baseline_fingerprints(verdict: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Per gate, the fingerprints a baseline verdict knew, waived or not."""
-    return {g["name"]: frozenset(f["fingerprint"] for f in g["findings"]) for g in verdict["gates"]}
+    """Per gate, the fingerprints a baseline verdict knew, waived or not (in any project)."""
+    known: dict[str, set[str]] = {}
+    for gate in verdict["gates"]:
+        known.setdefault(gate["name"], set()).update(f["fingerprint"] for f in gate["findings"])
+    return {name: frozenset(prints) for name, prints in known.items()}
 
 
 def baseline_summary(verdict: Mapping[str, Any], path: Path) -> dict[str, JSON]:
@@ -144,15 +152,37 @@ def baseline_summary(verdict: Mapping[str, Any], path: Path) -> dict[str, JSON]:
     }
 
 
-def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
-    """One verdict from verdicts that separate jobs produced with `gates run --only`.
+def _key(gate: Mapping[str, Any]) -> tuple[str, str]:
+    """Gate entries are unique by (project, gate); "" is the top level of the policy."""
+    return gate.get("project", ""), gate["name"]
 
-    The parts must come from the same policy and commit. A gate the policy enables or requires that
-    no part carries becomes an error (fail closed), so a job that never ran cannot pass silently;
-    so does a required gate that a part skipped.
+
+def gate_label(gate: Mapping[str, Any]) -> str:
+    """How reports name a gate entry: `api/sast` for a monorepo project's gate, else `sast`."""
+    return f"{gate['project']}/{gate['name']}" if gate.get("project") else str(gate["name"])
+
+
+def _expected(policy: Mapping[str, Any]) -> dict[tuple[str, str], bool]:
+    """Every (project, gate) the policy enables or requires, with whether it is required."""
+    scopes = [("", policy), *((p["name"], p) for p in policy.get("projects", []))]
+    return {
+        (project, name): name in scope.get("required_gates", [])
+        for project, scope in scopes
+        for name in {*scope["enabled_gates"], *scope.get("required_gates", [])}
+    }
+
+
+def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True) -> dict[str, JSON]:
+    """One verdict from verdicts that separate jobs produced with `gates run --only` or
+    `--project` (monorepo projects of the same policy).
+
+    The parts must come from the same policy and commit. A gate the policy enables or requires, in
+    any of its projects, that no part carries becomes an error (fail closed), so a job that never
+    ran cannot pass silently; so does a required gate that a part skipped. `complete=False` skips
+    that check: the result is itself a part, for a later merge.
     """
     first_path, first = parts[0]
-    gates: dict[str, Mapping[str, Any]] = {}
+    gates: dict[tuple[str, str], Mapping[str, Any]] = {}
     for path, part in parts:
         for key in ("digest", "branch", "environment"):
             if part["policy"].get(key) != first["policy"].get(key):
@@ -166,16 +196,15 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
                 f"{first_path} for {first['subject'].get('commit')}"
             )
         for gate in part["gates"]:
-            if gate["name"] in gates:
-                raise InputError(f"{path}: gate {gate['name']!r} is also in another part")
-            gates[gate["name"]] = gate
-    required = first["policy"].get("required_gates", [])
-    for name in sorted({*first["policy"]["enabled_gates"], *required}):
-        if name not in gates:
-            which = "required gate" if name in required else "gate"
-            gates[name] = _gate_json(
+            if _key(gate) in gates:
+                raise InputError(f"{path}: gate {gate_label(gate)!r} is also in another part")
+            gates[_key(gate)] = gate
+    for slot, required in sorted(_expected(first["policy"]).items()) if complete else ():
+        if slot not in gates:
+            which = "required gate" if required else "gate"
+            missing = _gate_json(
                 GateOutcome(
-                    name,
+                    slot[1],
                     "enforce",
                     Status.ERROR,
                     f"no result: no merged part carried this {which} (fail closed)",
@@ -183,13 +212,14 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
                     None,
                 )
             )
-        elif name in required and gates[name]["status"] == Status.SKIPPED.value:
-            gates[name] = {
-                **gates[name],
+            gates[slot] = {**missing, **({"project": slot[0]} if slot[0] else {})}
+        elif required and gates[slot]["status"] == Status.SKIPPED.value:
+            gates[slot] = {
+                **gates[slot],
                 "status": Status.ERROR.value,
-                "reason": f"required gate did not run: {gates[name]['reason']} (fail closed)",
+                "reason": f"required gate did not run: {gates[slot]['reason']} (fail closed)",
             }
-    ordered = [dict(gates[name]) for name in sorted(gates)]
+    ordered = [dict(gates[slot]) for slot in sorted(gates)]
     ledger = _merge_ledgers([p["waivers"] for _, p in parts])
     governance = _governance(ledger, first["policy"])
     starts = [dt.datetime.fromisoformat(p["started_at"].replace("Z", "+00:00")) for _, p in parts]
@@ -206,6 +236,9 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str, JSON]:
         "governance": governance,
         "summary": _summary(ordered),
     }
+    projects = {p.get("project") for _, p in parts}
+    if len(projects) == 1 and None not in projects:
+        verdict["project"] = projects.pop()
     validate(verdict, "merged verdict")
     return verdict
 
@@ -220,7 +253,11 @@ def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[
             key = json.dumps(waiver, sort_keys=True)
             if key in merged:
                 merged[key]["matched"] += entry["matched"]
-                merged[key]["status"] = min(merged[key]["status"], entry["status"], key=LEDGER_STATUSES.index)
+                statuses = [merged[key]["status"], entry["status"]]
+                if merged[key]["matched"]:
+                    # A top-level waiver one project used is not unused because another had no match.
+                    statuses = [s for s in statuses if s != "unused"]
+                merged[key]["status"] = min(statuses, key=LEDGER_STATUSES.index)
             else:
                 merged[key] = dict(entry)
     return list(merged.values())

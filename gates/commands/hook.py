@@ -73,7 +73,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
     if unknown:
         installed = ", ".join(registry.names())
         raise InputError(f"--only {', '.join(unknown)}: unknown gate (installed: {installed})")
-    enabled = [name for name in only if name in policy.enabled()]
+    enabled = [name for name in only if name in policy.enabled_anywhere()]
     if not files or not enabled:
         return 0
     with tempfile.TemporaryDirectory(prefix="gates-hook-") as out:
@@ -84,7 +84,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
             use_cache=False,
             only_paths=_relative(root, files),
         )
-        verdict, _ = pipeline.run(request, policy, registry)
+        verdict, _ = pipeline.run_projects(request, policy, registry)
     for line in _problem_lines(verdict):
         click.echo(line)
     return verdicts.exit_code(verdict)

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.report import FORMATS
 from gates.util.atomic import dump_json, write_all
+from gates.util.files import select_files
 from gates.util.git import subject as git_subject
 
 FINDINGS_FILE = "findings.json"
@@ -45,6 +46,21 @@ class RunRequest:
     baseline: Path | None = None
     inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     only_paths: tuple[str, ...] | None = None
+    projects: tuple[str, ...] = ()
+    """`--project` names (ROOT_SCOPE for the files outside every project); empty: every scope."""
+
+
+ROOT_SCOPE = "."
+"""`--project .`: the files of a monorepo outside every project folder, judged by the top level."""
+
+
+@dataclass(frozen=True)
+class ScopeRun:
+    """What one scope (a project, or the top level) of a monorepo run produced."""
+
+    project: str | None
+    verdict: dict[str, JSON]
+    collections: list[Collection]
 
 
 def select_gates(policy: Policy, registry: Registry, only: Sequence[str]) -> list[str] | None:
@@ -92,7 +108,26 @@ def decide(
         duration_s=duration_s,
         scope=scope,
         baseline=baseline_info,
+        project=policy.project.name if policy.project is not None else None,
     )
+
+
+def scope_files(policy: Policy, root: Path, only_paths: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The repository files a monorepo scope's gates may read (None: no restriction). Gates keep
+    the repository root as their root, so paths, waivers and SARIF stay repository-relative."""
+    if not policy.top_level().projects:
+        return only_paths
+    candidates = only_paths if only_paths is not None else [f.path for f in select_files(root).files]
+    return tuple(path for path in candidates if policy.in_scope(path))
+
+
+def _within_scope(collection: Collection, policy: Policy) -> Collection:
+    """Drop findings located in another scope's files (a gate that reads a manifest or a report
+    outside the project): each file's findings are judged by exactly one scope."""
+    kept = tuple(
+        f for f in collection.findings if f.location.path is None or policy.in_scope(f.location.path)
+    )
+    return collection if len(kept) == len(collection.findings) else replace(collection, findings=kept)
 
 
 def run(
@@ -109,11 +144,13 @@ def run(
         root=request.root,
         out_dir=request.out_dir,
         use_cache=request.use_cache,
-        only_paths=request.only_paths,
+        only_paths=scope_files(policy, request.root, request.only_paths),
         inputs=request.inputs,
     )
     names = scope if scope is not None else policy.enabled()
     collections = runner.collect(names, policy, registry, options, progress)
+    if policy.top_level().projects:
+        collections = [_within_scope(c, policy) for c in collections]
     verdict = decide(
         policy,
         registry,
@@ -125,6 +162,59 @@ def run(
         time.monotonic() - clock,
     )
     return verdict, collections
+
+
+def _labelled(
+    progress: runner.ProgressCallback | None, project: str | None
+) -> runner.ProgressCallback | None:
+    if progress is None or project is None:
+        return progress
+    return lambda gate, collection: progress(f"{project}/{gate}", collection)
+
+
+def run_projects(
+    request: RunRequest,
+    policy: Policy,
+    registry: Registry,
+    progress: runner.ProgressCallback | None = None,
+) -> tuple[dict[str, JSON], list[ScopeRun]]:
+    """A monorepo run: each scope `request.projects` names (all of them when empty) in turn, then
+    one verdict merged from theirs. `--only` keeps, in each scope, the named gates it enables.
+    The merged verdict fails closed on a missing (project, gate) only when every scope and gate ran;
+    a partial one is a part for `gates merge`."""
+    top = policy.top_level()
+    every: list[str | None] = [None, *(p.name for p in top.projects)]
+    if request.projects and not top.projects:
+        raise InputError(f"--project: the policy {top.name!r} has no paths: sections")
+    names = {None if n == ROOT_SCOPE else n for n in request.projects}
+    scoped = [top.scoped(n) for n in sorted(names, key=lambda n: (n is not None, n or ""))] or [
+        top.scoped(n) for n in every
+    ]
+    if not top.projects:
+        select_gates(top, registry, request.only)
+    for name in request.only:
+        if not any(name in p.enabled() for p in scoped):
+            select_gates(top, registry, [name])  # an unknown gate: the usual error
+            raise InputError(
+                f"--only {name}: no selected project of the policy {top.name!r} enables this gate"
+            )
+    runs = []
+    for scope_policy in scoped:
+        only = tuple(n for n in request.only if n in scope_policy.enabled())
+        if request.only and not only:
+            continue
+        project = scope_policy.project.name if scope_policy.project is not None else None
+        verdict, collections = run(
+            replace(request, only=only), scope_policy, registry, _labelled(progress, project)
+        )
+        runs.append(ScopeRun(project, verdict, collections))
+    if len(runs) == 1:
+        return runs[0].verdict, runs
+    complete = not request.only and len(scoped) == len(every)
+    merged = verdicts.merge(
+        [(Path(f"project {r.project or ROOT_SCOPE}"), r.verdict) for r in runs], complete=complete
+    )
+    return merged, runs
 
 
 def render_reports(verdict: Mapping[str, Any], formats: Sequence[str], out_dir: Path) -> dict[Path, str]:

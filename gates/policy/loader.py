@@ -26,6 +26,7 @@ from gates.policy.model import (
     Governance,
     Policy,
     PolicyContext,
+    Project,
     ReleaseRules,
     Waiver,
 )
@@ -119,12 +120,19 @@ def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
     data = loaded.data
     if not isinstance(data, dict):
         raise InputError(f"{loaded.where(())}: a policy must be a mapping with at least 'version: 1'")
+    for glob, section in (data.get("paths") or {}).items():
+        if isinstance(section, dict) and "paths" in section:
+            raise InputError(f"{loaded.where(('paths', glob, 'paths'))}: a paths section cannot nest paths")
     _first_error(loaded, data, load_schema("policy"), ())
+    sections: list[Path_] = [("paths", glob) for glob in data.get("paths", {})]
+    for base in sections:
+        project_folder(str(base[1]), loaded.where(base))
     known = registry.names()
     blocks: list[tuple[Path_, Mapping[str, Any]]] = [(("gates",), data.get("gates", {}))]
     blocks += [
         (("overrides", i, "gates"), o.get("gates", {})) for i, o in enumerate(data.get("overrides", []))
     ]
+    blocks += [((*base, "gates"), data["paths"][base[1]].get("gates", {})) for base in sections]
     strict_defaults = {**_gate_schema(registry, ""), "additionalProperties": False}
     for base, gates in blocks:
         for name, settings in gates.items():
@@ -134,13 +142,13 @@ def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
                     f"(installed: {', '.join(known) or 'none'})"
                 )
             _first_error(loaded, settings, _gate_schema(registry, name), (*base, name))
-    for base in [("defaults",)] + [
+    for base in [("defaults",), *((*b, "defaults") for b in sections)] + [
         ("overrides", i, "defaults") for i in range(len(data.get("overrides", [])))
     ]:
         block = _get(data, base)
         if block is not None:
             _first_error(loaded, block, strict_defaults, base)
-    waiver_lists: list[Path_] = [("waivers",)] + [
+    waiver_lists: list[Path_] = [("waivers",), *((*b, "waivers") for b in sections)] + [
         ("overrides", i, "waivers") for i in range(len(data.get("overrides", [])))
     ]
     for base in waiver_lists:
@@ -185,6 +193,9 @@ def _tag_waivers(loaded: LoadedYaml, data: dict[str, Any]) -> None:
     for j, override in enumerate(data.get("overrides", [])):
         for i, waiver in enumerate(override.get("waivers", [])):
             waiver["source"] = loaded.where(("overrides", j, "waivers", i))
+    for glob, section in data.get("paths", {}).items():
+        for i, waiver in enumerate(section.get("waivers", [])):
+            waiver["source"] = loaded.where(("paths", glob, "waivers", i))
 
 
 def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> dict[str, Any]:
@@ -238,6 +249,11 @@ def _without_sources(document: Mapping[str, Any]) -> dict[str, Any]:
     stripped["overrides"] = [
         {**o, "waivers": strip(o.get("waivers", []))} for o in document.get("overrides", [])
     ]
+    if "paths" in document:
+        stripped["paths"] = {
+            glob: {**section, "waivers": strip(section.get("waivers", []))}
+            for glob, section in document["paths"].items()
+        }
     return stripped
 
 
@@ -252,15 +268,18 @@ def build_policy(document: Mapping[str, Any], source: str, name: str, context: P
             body = {k: v for k, v in override.items() if k not in ("when", "name")}
             effective = _merge(effective, body, accumulate=True)
             applied.append(override.get("name", f"overrides[{index}]"))
-    defaults = {**BUILTIN_GATE_DEFAULTS, **({"mode": effective["mode"]} if "mode" in effective else {})}
-    defaults = _merge(defaults, effective.get("defaults", {}), accumulate=False)
     governance = Governance.from_json(effective.get("governance", {}))
-    # Gates that honour markers in code (# nosec...) read this; the governance block decides it.
-    defaults["allow_inline_suppressions"] = governance.inline_suppressions
-    gates = {
-        gate: _merge(defaults, settings, accumulate=False)
-        for gate, settings in effective.get("gates", {}).items()
-    }
+    sections = effective.pop("paths", {})
+    gates, waivers = _scope(effective, governance)
+    projects = []
+    for glob, section in sections.items():
+        folder = project_folder(glob, f"{source}: paths: {glob}")
+        body = {k: v for k, v in section.items() if k != "name"}
+        project_gates, project_waivers = _scope(_merge(effective, body, accumulate=True), governance)
+        projects.append(
+            Project(section.get("name", folder.replace("/", "-")), folder, project_gates, project_waivers)
+        )
+    _check_projects(projects, source)
     return Policy(
         name=name,
         source=source,
@@ -269,10 +288,50 @@ def build_policy(document: Mapping[str, Any], source: str, name: str, context: P
         context=context,
         applied_overrides=tuple(applied),
         gates=gates,
-        waivers=tuple(_waiver(w) for w in effective.get("waivers", [])),
+        waivers=waivers,
         release=ReleaseRules.from_json(effective.get("release", {})),
         governance=governance,
+        projects=tuple(sorted(projects, key=lambda p: p.name)),
     )
+
+
+def _scope(
+    effective: Mapping[str, Any], governance: Governance
+) -> tuple[dict[str, dict[str, Any]], tuple[Waiver, ...]]:
+    """Gate settings (defaults filled in) and waivers of the top level or of one project."""
+    defaults = {**BUILTIN_GATE_DEFAULTS, **({"mode": effective["mode"]} if "mode" in effective else {})}
+    defaults = _merge(defaults, effective.get("defaults", {}), accumulate=False)
+    # Gates that honour markers in code (# nosec...) read this; the governance block decides it.
+    defaults["allow_inline_suppressions"] = governance.inline_suppressions
+    gates = {
+        gate: _merge(defaults, settings, accumulate=False)
+        for gate, settings in effective.get("gates", {}).items()
+    }
+    return gates, tuple(_waiver(w) for w in effective.get("waivers", []))
+
+
+def project_folder(glob: str, where: str) -> str:
+    """The folder a `paths:` key names: `services/api/**` -> `services/api`."""
+    folder = glob.removesuffix("/**")
+    parts = folder.split("/")
+    if folder == glob or any(c in folder for c in "*?[]!\\") or any(p in ("", ".", "..") for p in parts):
+        raise InputError(f"{where}: a project is a folder: write it as services/api/**, not {glob!r}")
+    return folder
+
+
+def _check_projects(projects: Sequence[Project], source: str) -> None:
+    for a in projects:
+        for b in projects:
+            if a is b:
+                continue
+            if a.name == b.name:
+                raise InputError(
+                    f"{source}: paths: {a.folder}/** and {b.folder}/** are both named {a.name!r}"
+                )
+            if a.contains(b.folder):
+                raise InputError(
+                    f"{source}: paths: {b.folder}/** lies inside {a.folder}/**: a file belongs to one project"
+                )
 
 
 def find_policy_file(root: Path) -> Path | None:

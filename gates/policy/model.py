@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from gates.errors import InputError
 from gates.model import JSON, Finding
 from gates.util.files import path_selected
 
@@ -136,6 +137,36 @@ class Governance:
         }
 
 
+def _enabled(gates: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return sorted(name for name, s in gates.items() if s["mode"] != "off")
+
+
+def _required(gates: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return sorted(name for name, s in gates.items() if s["required"])
+
+
+@dataclass(frozen=True)
+class Project:
+    """One `paths:` section of a monorepo policy: a folder and the gates that judge it."""
+
+    name: str
+    folder: str
+    """Repository-relative, without a trailing slash (`services/api`)."""
+    gates: Mapping[str, Mapping[str, Any]]
+    waivers: tuple[Waiver, ...]
+
+    def contains(self, path: str) -> bool:
+        return path.startswith(self.folder + "/")
+
+    def summary(self) -> dict[str, JSON]:
+        return {
+            "name": self.name,
+            "path": f"{self.folder}/**",
+            "enabled_gates": _enabled(self.gates),
+            "required_gates": _required(self.gates),
+        }
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
@@ -151,13 +182,46 @@ class Policy:
     waivers: tuple[Waiver, ...]
     release: ReleaseRules = ReleaseRules()
     governance: Governance = Governance()
+    projects: tuple[Project, ...] = ()
+    """The `paths:` sections, by name. With projects, `gates` and `waivers` judge the files outside
+    every project folder, unless the policy is scoped to one project (`scoped`)."""
+    project: Project | None = None
+    """The project this policy is scoped to; None: the top level."""
+    whole: Policy | None = None
+    """The unscoped policy, when this one is scoped to a project."""
 
     def enabled(self) -> list[str]:
-        return sorted(name for name, s in self.gates.items() if s["mode"] != "off")
+        return _enabled(self.gates)
 
     def required(self) -> list[str]:
         """Gates that must run: one that is off, errors or is missing makes the verdict an error."""
-        return sorted(name for name, s in self.gates.items() if s["required"])
+        return _required(self.gates)
+
+    def enabled_anywhere(self) -> list[str]:
+        """The gates enabled at the top level or in any project."""
+        top = self.top_level()
+        return sorted({*top.enabled(), *(g for p in top.projects for g in _enabled(p.gates))})
+
+    def top_level(self) -> Policy:
+        """The policy for the files outside every project folder."""
+        return self.whole if self.whole is not None else self
+
+    def scoped(self, name: str | None) -> Policy:
+        """The policy one project's files are judged by (None: the top level)."""
+        top = self.top_level()
+        if name is None:
+            return top
+        for project in top.projects:
+            if project.name == name:
+                return replace(top, gates=project.gates, waivers=project.waivers, project=project, whole=top)
+        known = ", ".join(p.name for p in top.projects) or "none: it has no paths: sections"
+        raise InputError(f"--project {name}: the policy {top.name!r} has no such project (projects: {known})")
+
+    def in_scope(self, path: str) -> bool:
+        """Whether a repository path belongs to the scope of this policy."""
+        if self.project is not None:
+            return self.project.contains(path)
+        return not any(p.contains(path) for p in self.projects)
 
     def effective_document(self) -> dict[str, Any]:
         """The policy as it applies here, for `gates policy show`."""
@@ -171,18 +235,37 @@ class Policy:
             "gates": {name: dict(settings) for name, settings in sorted(self.gates.items())},
             "waivers": [w.to_json() for w in self.waivers],
             "governance": self.governance.to_json(),
+            **(
+                {
+                    "projects": {
+                        p.name: {
+                            "path": f"{p.folder}/**",
+                            "gates": {name: dict(settings) for name, settings in sorted(p.gates.items())},
+                            "waivers": [w.to_json() for w in p.waivers],
+                        }
+                        for p in self.projects
+                    }
+                }
+                if self.projects
+                else {}
+            ),
         }
 
     def summary(self) -> dict[str, JSON]:
-        """What the verdict records of the policy."""
-        return {
+        """What the verdict records of the policy: the same for every project it is scoped to, so
+        that `gates merge` can tell which (project, gate) results it expects."""
+        top = self.top_level()
+        summary: dict[str, JSON] = {
             "name": self.name,
             "source": self.source,
             "digest": f"sha256:{self.digest}",
             "branch": self.context.branch,
             "environment": self.context.environment,
             "applied_overrides": list(self.applied_overrides),
-            "enabled_gates": self.enabled(),
-            "required_gates": self.required(),
+            "enabled_gates": top.enabled(),
+            "required_gates": top.required(),
             "governance": self.governance.to_json(),
         }
+        if top.projects:
+            summary["projects"] = [p.summary() for p in top.projects]
+        return summary

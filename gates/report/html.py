@@ -192,7 +192,9 @@ def _bars(verdict: Mapping[str, Any]) -> Markup:
     for gate in verdict["gates"]:
         counts = gate["counts"]
         by_severity = tuple(counts["by_severity"].get(s, 0) for s in _SEVERITIES_DESC)
-        rows.append(svg.BarRow(gate["name"], (*by_severity, counts["total"] - counts["counted"])))
+        rows.append(
+            svg.BarRow(verdicts.gate_label(gate), (*by_severity, counts["total"] - counts["counted"]))
+        )
     return svg.stacked_bars(rows, series, "Findings by gate and severity")
 
 
@@ -231,6 +233,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["duration"] = duration
+    env.filters["label"] = verdicts.gate_label
     return env
 
 

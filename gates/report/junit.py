@@ -1,4 +1,5 @@
-"""JUnit XML: one testcase per gate, so any CI shows gates as tests (fail -> failure, error -> error)."""
+"""JUnit XML: one testcase per gate, so any CI shows gates as tests (fail -> failure, error -> error);
+one testsuite per monorepo project."""
 
 from __future__ import annotations
 
@@ -19,25 +20,27 @@ def _details(gate: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render(verdict: Mapping[str, Any]) -> str:
-    gates = verdict["gates"]
+def _suite(parent: ET.Element, name: str, gates: list[Mapping[str, Any]], time: float, started: str) -> None:
     count = {s: sum(1 for g in gates if g["status"] == s) for s in ("fail", "error", "skipped")}
-    attrs = {
-        "name": f"gates ({verdict['policy']['name']})",
-        "tests": str(len(gates)),
-        "failures": str(count["fail"]),
-        "errors": str(count["error"]),
-        "skipped": str(count["skipped"]),
-        "time": f"{verdict['duration_s']:.3f}",
-        "timestamp": verdict["started_at"],
-    }
-    suites = ET.Element("testsuites", {k: attrs[k] for k in ("name", "tests", "failures", "errors", "time")})
-    suite = ET.SubElement(suites, "testsuite", attrs)
+    suite = ET.SubElement(
+        parent,
+        "testsuite",
+        {
+            "name": name,
+            "tests": str(len(gates)),
+            "failures": str(count["fail"]),
+            "errors": str(count["error"]),
+            "skipped": str(count["skipped"]),
+            "time": f"{time:.3f}",
+            "timestamp": started,
+        },
+    )
     for gate in gates:
+        classname = f"gates.{gate['project']}" if gate.get("project") else "gates"
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": "gates", "name": gate["name"], "time": f"{gate['duration_s']:.3f}"},
+            {"classname": classname, "name": gate["name"], "time": f"{gate['duration_s']:.3f}"},
         )
         if gate["status"] == "fail":
             ET.SubElement(case, "failure", {"message": gate["reason"], "type": "fail"}).text = _details(gate)
@@ -47,5 +50,28 @@ def render(verdict: Mapping[str, Any]) -> str:
             ET.SubElement(case, "skipped", {"message": gate["reason"]})
         else:
             ET.SubElement(case, "system-out").text = f"{gate['status']}: {_details(gate)}"
+
+
+def render(verdict: Mapping[str, Any]) -> str:
+    gates = verdict["gates"]
+    count = {s: sum(1 for g in gates if g["status"] == s) for s in ("fail", "error")}
+    top = f"gates ({verdict['policy']['name']})"
+    suites = ET.Element(
+        "testsuites",
+        {
+            "name": top,
+            "tests": str(len(gates)),
+            "failures": str(count["fail"]),
+            "errors": str(count["error"]),
+            "time": f"{verdict['duration_s']:.3f}",
+        },
+    )
+    # One suite for the top level of the policy, then one per monorepo project (gates:<project>).
+    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    for gate in gates:
+        groups.setdefault(gate.get("project"), []).append(gate)
+    for project, members in groups.items():
+        time = verdict["duration_s"] if len(groups) == 1 else sum(g["duration_s"] for g in members)
+        _suite(suites, f"gates:{project}" if project else top, members, time, verdict["started_at"])
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gates.model import SEVERITIES
+from gates.verdict import gate_label
 
 _ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
 MAX_LISTED_FINDINGS = 50
@@ -53,12 +54,12 @@ def render(verdict: Mapping[str, Any]) -> str:
     for gate in verdict["gates"]:
         counts = gate["counts"]
         out.append(
-            f"| {cell(gate['name'])} | {_ICONS[gate['status']]} {gate['status']} | {counts['counted']} | "
+            f"| {cell(gate_label(gate))} | {_ICONS[gate['status']]} {gate['status']} | {counts['counted']} | "
             + " | ".join(str(counts["by_severity"][s]) for s in reversed(SEVERITIES))
             + f" | {counts['new']} | {counts['total'] - counts['new']} | {counts['waived']}"
             + f" | {gate['duration_s']:.1f}s | {cell(gate['reason'])} |"
         )
-    counted = [(g["name"], f) for g in verdict["gates"] for f in g["findings"] if f["counted"]]
+    counted = [(gate_label(g), f) for g in verdict["gates"] for f in g["findings"] if f["counted"]]
     if counted:
         out += [
             "",
@@ -75,7 +76,7 @@ def render(verdict: Mapping[str, Any]) -> str:
         if len(counted) > MAX_LISTED_FINDINGS:
             out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
     vex = [
-        (g["name"], f)
+        (gate_label(g), f)
         for g in verdict["gates"]
         for f in g["findings"]
         if (f["waived"] or {}).get("kind") == "vex"

@@ -1,4 +1,5 @@
-"""SARIF 2.1.0: one run per gate, for GitHub code scanning and any SARIF viewer.
+"""SARIF 2.1.0: one run per gate (per project and gate in a monorepo), for GitHub code scanning
+and any SARIF viewer.
 
 Waived findings carry an external suppression with the reason of the waiver (or VEX statement);
 findings compared with a baseline carry `baselineState`; `security-severity` lets GitHub rank them.
@@ -18,6 +19,7 @@ from typing import Any
 
 from gates.model import Severity
 from gates.report.anchor import file_of
+from gates.verdict import gate_label
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -27,7 +29,7 @@ MAX_RUNS = 20
 MAX_RESULTS_PER_RUN = 25_000
 
 Placed = tuple[str, str, Mapping[str, Any]]
-"""(gate, rule id in the run, finding)."""
+"""(gate label, rule id in the run, finding)."""
 
 
 def _location(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,14 +119,14 @@ def _run(gate: Mapping[str, Any], placed: list[Placed], verdict: Mapping[str, An
     return {
         "tool": {
             "driver": {
-                "name": f"gates-{gate['name']}",
+                "name": f"gates-{gate_label(gate).replace('/', '-')}",
                 "version": gate["version"] or "unknown",
                 "informationUri": "https://pypi.org/project/governance-gates/",
                 "rules": [rules[k] for k in sorted(rules)],
                 "properties": {"tool_versions": gate["tool_versions"]},
             }
         },
-        "automationDetails": {"id": f"gates/{gate['name']}/"},
+        "automationDetails": {"id": f"gates/{gate_label(gate)}/"},
         "originalUriBaseIds": {"SRCROOT": {"uri": "file:///" + verdict["subject"]["path"].lstrip("/") + "/"}},
         "invocations": [invocation],
         "results": [_result(gate_name, rule_id, f, verdict) for gate_name, rule_id, f in kept],
@@ -137,18 +139,20 @@ def _combined(gates: list[Mapping[str, Any]]) -> tuple[dict[str, Any], list[Plac
     gate = {
         "name": "combined",
         "status": max((g["status"] for g in gates), key=("pass", "warn", "fail", "error").index),
-        "reason": "; ".join(f"{g['name']}: {g['status']}: {g['reason']}" for g in gates),
+        "reason": "; ".join(f"{gate_label(g)}: {g['status']}: {g['reason']}" for g in gates),
         "version": None,
         "tool_versions": {k: v for g in gates for k, v in g["tool_versions"].items()},
     }
-    placed: list[Placed] = [(g["name"], f"{g['name']}/{f['rule']}", f) for g in gates for f in g["findings"]]
+    placed: list[Placed] = [
+        (gate_label(g), f"{gate_label(g)}/{f['rule']}", f) for g in gates for f in g["findings"]
+    ]
     return gate, placed
 
 
 def render(verdict: Mapping[str, Any]) -> str:
     gates = [g for g in verdict["gates"] if g["status"] != "skipped"]
     runs: list[tuple[Mapping[str, Any], list[Placed]]] = [
-        (g, [(g["name"], f["rule"], f) for f in g["findings"]]) for g in gates
+        (g, [(gate_label(g), f["rule"], f) for f in g["findings"]]) for g in gates
     ]
     if len(runs) > MAX_RUNS:
         runs = [*runs[: MAX_RUNS - 1], _combined(gates[MAX_RUNS - 1 :])]
