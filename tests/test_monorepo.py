@@ -398,3 +398,13 @@ def test_chunked_plans_cover_every_project_gate_exactly_once(
         matrix = json.loads(result.out)["include"]
         assert len(matrix) <= max_jobs
         assert sorted(_expand(matrix, enabled)) == expected, split
+
+
+def test_a_verdict_of_one_project_cannot_release_the_repository(
+    monorepo: Repo, run_cli: Callable[..., CliResult]
+) -> None:
+    (web_part,) = run_parts(monorepo, run_cli, ["services-web"])
+    assert load(web_part)["status"] == "pass"
+    result = run_cli("verify", web_part, "--repo", monorepo.root)
+    assert result.code == 1
+    assert "the verdict does not cover the gates api/sast, sast" in result.err

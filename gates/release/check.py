@@ -184,7 +184,13 @@ def _policy(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
             f"the verdict applied overrides {recorded['applied_overrides']} (branch {recorded['branch']!r}), "
             f"this release applies {list(policy.applied_overrides)} (branch {policy.context.branch!r})"
         )
-    missing = sorted(set(policy.enabled()) - {g["name"] for g in verdict["gates"]})
+    # Every (project, gate) the policy enables: a verdict of one project, one gate or one chunk of a
+    # CI matrix cannot release the whole repository.
+    top = policy.top_level()
+    expected: set[tuple[str | None, str]] = {(None, g) for g in top.enabled()}
+    expected |= {(p.name, g) for p in top.projects for g in top.scoped(p.name).enabled()}
+    covered = {(g.get("project"), g["name"]) for g in verdict["gates"]}
+    missing = sorted(f"{p}/{g}" if p else g for p, g in expected - covered)
     if missing:
         reasons.append(
             f"the verdict does not cover the gates {', '.join(missing)} (merge the parts with gates merge)"
