@@ -16,6 +16,7 @@ import yaml
 from gates import __version__
 from gates import verdict as verdicts
 from gates.commands.hook import hook
+from gates.commands.options import policy_option
 from gates.commands.osv_mirror import osv_mirror
 from gates.commands.plan import plan
 from gates.commands.policy_test import policy_test
@@ -105,12 +106,7 @@ def cli() -> None:
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(path_type=Path),
-    help="Policy file or shipped policy name [default: PATH/gates.yaml, else 'default'].",
-)
+@policy_option("PATH")
 @click.option("--only", multiple=True, metavar="NAME", help="Run only this gate (repeatable or a,b).")
 @click.option(
     "--project",
@@ -199,7 +195,7 @@ def run(
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("findings", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--policy", "policy_file", type=click.Path(path_type=Path), required=True)
+@policy_option(None)
 @click.option("--only", multiple=True, metavar="NAME", help="Evaluate only this gate (repeatable).")
 @click.option(
     "--out",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -93,6 +95,21 @@ def make_repo(tmp_path: Path) -> Callable[..., Repo]:
         return repo
 
     return factory
+
+
+def pip_install_copy(source: Path, tmp: Path) -> Path:
+    """Install a package of the tests with pip into a folder of its own and return that folder, for
+    PYTHONPATH. It is built from a copy, so no build artefacts land in the source tree, and offline:
+    no build isolation, no dependencies."""
+    copy = tmp / "src" / source.name
+    shutil.copytree(source, copy)
+    site = tmp / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(copy)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return site
 
 
 @dataclass

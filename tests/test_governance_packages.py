@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, VULNERABLE_CODE, Repo
+from tests.conftest import REPO_ROOT, VULNERABLE_CODE, Repo, pip_install_copy
 
 POLICY_PACKAGE = REPO_ROOT / "tests" / "policy_package"
 
@@ -28,29 +27,8 @@ def gates(*args: str | Path, site: Path, cwd: Path | None = None) -> subprocess.
 
 @pytest.fixture(scope="module")
 def policy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example policy package installed by pip into its own folder (offline: no build isolation);
-    built from a copy so that no build artefacts land in the source tree."""
-    source = tmp_path_factory.mktemp("src") / "policy_package"
-    shutil.copytree(POLICY_PACKAGE, source)
-    site = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return site
+    """The example policy package, installed by pip like an organisation's."""
+    return pip_install_copy(POLICY_PACKAGE, tmp_path_factory.mktemp("policies"))
 
 
 def test_a_repository_extends_the_packaged_baseline(

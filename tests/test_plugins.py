@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, Repo
+from tests.conftest import REPO_ROOT, Repo, pip_install_copy
 
 EXAMPLE_PLUGIN = REPO_ROOT / "tests" / "example_plugin"
 
@@ -25,26 +25,8 @@ def gates(*args: str | Path, site: Path, cwd: Path | None = None) -> subprocess.
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin installed by pip into its own folder (no network: build isolation off)."""
-    site = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(EXAMPLE_PLUGIN),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return site
+    """The example plugin, installed by pip like a third party's."""
+    return pip_install_copy(EXAMPLE_PLUGIN, tmp_path_factory.mktemp("plugin"))
 
 
 def test_installed_plugin_is_listed_and_runs_under_the_policy(

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from gates import verdict as verdicts
+from gates.commands.options import policy_option
 from gates.engine import pipeline
 from gates.errors import InputError
 from gates.plugins.registry import load_registry
@@ -56,12 +57,7 @@ def _problem_lines(verdict: Mapping[str, Any]) -> list[str]:
 @click.command(name="hook")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--only", multiple=True, required=True, metavar="NAME", help="Gate to run (repeatable).")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(path_type=Path),
-    help="Policy file or shipped policy name [default: gates.yaml, else 'default'].",
-)
+@policy_option(".")
 @click.option("--branch", help="Branch for policy overrides [default: from CI or git].")
 def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | None, branch: str | None) -> int:
     """Run gates on the given files only (for pre-commit); print findings, write nothing."""

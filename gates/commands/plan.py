@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from gates.commands.options import policy_option
 from gates.engine.pipeline import ROOT_SCOPE
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
@@ -178,12 +179,7 @@ def gitlab_child_pipeline(plan: Sequence[Job], policy_arg: str, path: str) -> st
 
 @click.command(name="plan")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(path_type=Path),
-    help="Policy file or shipped policy name [default: PATH/gates.yaml, else 'default'].",
-)
+@policy_option("PATH")
 @click.option(
     "--format",
     "fmt",

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from gates.commands.options import policy_option
 from gates.engine.pipeline import now
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
@@ -42,12 +43,7 @@ def verification_options(command: F) -> F:
             show_default=True,
             help="The git repository the verdict must be for.",
         ),
-        click.option(
-            "--policy",
-            "policy_file",
-            type=click.Path(path_type=Path),
-            help="Policy file or shipped name [default: REPO/gates.yaml, else 'default'].",
-        ),
+        policy_option("REPO"),
         click.option("--branch", help="Branch for policy overrides [default: from CI or git]."),
         click.option(
             "--env", "environment", help="Environment for policy overrides [default: the verdict's]."

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from gates import verdict as verdicts
+from gates.commands.options import policy_option
 from gates.engine.evaluate import waiver_date_status
 from gates.engine.pipeline import now
 from gates.plugins.registry import load_registry
@@ -58,12 +59,7 @@ def _table(ledger: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 _OPTIONS = [
-    click.option(
-        "--policy",
-        "policy_file",
-        type=click.Path(path_type=Path),
-        help="Policy file or name [default: ./gates.yaml, else 'default'].",
-    ),
+    policy_option("."),
     click.option(
         "--verdict",
         "verdict_file",
