@@ -163,3 +163,18 @@ def test_cvss_v3_base_scores(vector: str, score: float, rating: Severity) -> Non
 def test_cvss_vectors_it_cannot_score_give_none() -> None:
     assert cvss.base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N") is None
     assert cvss.base_score("CVSS:3.1/AV:N") is None
+
+
+def test_pypi_names_are_served_in_canonical_form_as_osv_does(tmp_path: Path) -> None:
+    """pip-audit matches fixed versions by the canonical name; a database may spell it otherwise."""
+    from gates.osv.mirror import OsvDatabase
+
+    record = tmp_path / "db" / "X-1.json"
+    record.parent.mkdir()
+    record.write_text(
+        '{"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"name": "Jinja2",'
+        ' "ecosystem": "PyPI"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},'
+        ' {"fixed": "2.10.1"}]}]}]}'
+    )
+    (served,) = OsvDatabase.load(tmp_path / "db").query("PyPI", "jinja2", "2.10")
+    assert served["affected"][0]["package"]["name"] == "jinja2"

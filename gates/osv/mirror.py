@@ -81,6 +81,16 @@ def _parse_record(text: str, source: str) -> Record | None:
                 data[key] = _timestamp(data[key])
             except ValueError as e:
                 raise InputError(f"{source}: {key}: {e}") from e
+    # The OSV API serves PyPI names in canonical form and pip-audit compares them with the
+    # canonical name: a database that spells a package "Jinja2" would otherwise lose its fixed versions.
+    for affected in data.get("affected") or []:
+        package = affected.get("package") if isinstance(affected, dict) else None
+        if (
+            isinstance(package, dict)
+            and package.get("ecosystem") == "PyPI"
+            and isinstance(package.get("name"), str)
+        ):
+            package["name"] = str(canonicalize_name(package["name"]))
     return data
 
 
