@@ -246,6 +246,61 @@ def test_fast_path_agrees_with_naive_analyze() -> None:
     assert [(h.entity, h.start, h.end) for h in fast] == [(h.entity, h.start, h.end) for h in naive]
 
 
+# Units like the ones the gate gives the phone recognizer (a digit cluster and a few characters
+# around it), where a region's matcher finds a number by each path gates.pii.phone reasons about.
+PHONE_TRAPS = (
+    "#1645",  # German numbers of four digits, no other region
+    ",1680, 31",
+    " 030 1234567.",  # national prefix
+    "(+49 30 901820)",  # `+` before a known country code: the same in every region
+    " +0 30 901820, ",  # `+` before no country code: parsed as a national number
+    " ++49 30 901820",
+    " 0049 30 901820",  # international prefixes
+    " 011 44 20 7946 0018",
+    " 00 972 3 123 4567",
+    " 415-867-5309x12 ",  # extensions
+    " 415-867-5309 ext. 12",
+    " 1x2x3x4 030-9018-20 ext 5",  # letters the matcher may read as keypad digits
+    " 123456789012345678901234567890 030 901820",  # over 20 digits in a row
+    ": 1573677174.105,\n",  # time stamps, IPs, dates
+    ",10.210.246.220,58",
+    "'2024-09-10T10:33:00Z",
+    " 1-800-555-0199, (02) 9876 5432",
+)
+
+
+@pytest.mark.parametrize("text", PHONE_TRAPS)
+def test_phone_regions_skipped_only_where_they_cannot_match(text: str) -> None:
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from gates.pii.phone import RegionFilter
+
+    full = PhoneRecognizer()
+    regions = RegionFilter(full.supported_regions)
+    narrowed = PhoneRecognizer(supported_regions=regions.possible(text))
+    spans = [(r.start, r.end) for r in full.analyze(text, ["PHONE_NUMBER"])]
+    assert [(r.start, r.end) for r in narrowed.analyze(text, ["PHONE_NUMBER"])] == spans
+    # Each region alone, too: a skipped region finds nothing, or only `+` numbers another runs.
+    for region in set(full.supported_regions) - set(regions.possible(text)):
+        alone = PhoneRecognizer(supported_regions=(region,)).analyze(text, ["PHONE_NUMBER"])
+        assert {(r.start, r.end) for r in alone} <= set(spans)
+
+
+def test_phone_traps_find_numbers_and_skip_regions() -> None:
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from gates.pii.phone import RegionFilter
+
+    full = PhoneRecognizer()
+    regions = RegionFilter(full.supported_regions)
+    found = [text for text in PHONE_TRAPS if full.analyze(text, ["PHONE_NUMBER"])]
+    assert len(found) >= len(PHONE_TRAPS) - 4
+    narrowed = [text for text in PHONE_TRAPS if len(regions.possible(text)) < len(full.supported_regions)]
+    assert len(narrowed) >= len(PHONE_TRAPS) // 2
+    assert regions.possible("v1.2") == ()
+    assert regions.possible("#1645") == ("DE",)
+
+
 def test_process_pool_matches_one_process(
     make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
 ) -> None:

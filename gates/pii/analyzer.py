@@ -48,6 +48,7 @@ from gates.pii.candidates import (
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
+from gates.pii.phone import RegionFilter
 from gates.plugins.interface import GateError
 from gates.util.mask import mask_digits, mask_value, salted_hash
 
@@ -155,6 +156,9 @@ class Scanner:
         custom_names = {c.name for c in config.recognizers}
         self._custom: list[EntityRecognizer] = [r for r in self._recognizers if r.name in custom_names]  # type: ignore[has-type]
         self._phone_cache: dict[str, list[RecognizerResult]] = {}
+        self._phone_regions: dict[tuple[str, ...], PhoneRecognizer] = {}
+        phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
+        self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
         enhancer = self.engine.context_aware_enhancer
         self._boost = enhancer.context_similarity_factor
         self._boost_floor = enhancer.min_score_with_context_similarity
@@ -241,12 +245,24 @@ class Scanner:
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:
                     self._phone_cache.clear()
-                cached = recognizer.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
+                narrowed = self._phone_recognizer(recognizer, unit)
+                cached = narrowed.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
                 self._phone_cache[unit] = cached
             for r in cached:
                 if offset + r.start < end and offset + r.end > start:
                     out.append(_shifted(r, offset))
         return out
+
+    def _phone_recognizer(self, recognizer: PhoneRecognizer, unit: str) -> PhoneRecognizer:
+        """The recognizer restricted to the regions whose matcher may find a number in `unit`
+        (gates.pii.phone says why the others cannot): its own object, with fewer regions."""
+        regions = self._region_filter.possible(unit)
+        narrowed = self._phone_regions.get(regions)
+        if narrowed is None:
+            narrowed = copy.copy(recognizer)
+            narrowed.supported_regions = regions
+            self._phone_regions[regions] = narrowed
+        return narrowed
 
     @staticmethod
     def _context_nearby(text: str, result: RecognizerResult, recognizer: EntityRecognizer) -> bool:

@@ -1,0 +1,176 @@
+"""Which regions of Presidio's phone recognizer can find a number in a piece of text at all.
+
+`PhoneRecognizer` runs phonenumbers' matcher once per region (8 by default), and the matcher parses
+every digit cluster for each: that is most of the gate's time. Its results are kept only at
+leniency VALID, where a match needs `is_valid_number()`, and that needs the national significant
+number (NSN) to fully match the `general_desc` pattern of one of the regions sharing its country
+code, with a length among that description's possible lengths. Where the NSN can come from is
+narrow (phonenumbers' `parse()` only ever drops characters, except in the cases excluded below):
+
+- default country (no `+`, no international prefix): the country code is the region's, and the NSN
+  is a contiguous part of the text's digits (`parse()` strips extensions, punctuation, the country
+  code and national prefixes from the ends) that ends where a run of digits ends (every cut the
+  matcher makes is at a non-digit, except that its pattern takes at most 20 digits in a row), so a
+  region none of whose general patterns matches such a part cannot match;
+- international prefix of the region (`00`, `011`...): the prefix itself, then a country code and
+  an NSN of some country, which together take at least `_INTERNATIONAL_DIGITS` digits;
+- `+`: a number written with `+` and a known country code is parsed the same way whatever the
+  region (only a `+` before an unknown country code falls back to the region, and the other cases
+  cover that): regions that can match nothing else all return the same matches, so one of them
+  runs for all;
+- three ASCII letters that the matcher lets into a candidate (`x` separators and extension words,
+  in any case): phonenumbers then reads letters as keypad digits, so nothing is skipped;
+- national prefix transform rules may add digits: regions whose rules do are never narrowed by
+  pattern, and the lengths allow for what they add.
+
+Skipping a region that could not have matched leaves the union of the other regions' matches, so
+the recognizer's own `analyze()` on the remaining regions returns exactly what it returns on all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
+
+_MIN_NSN = 2
+"""phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
+_PLUS = ("+", "\uff0b")
+_CANDIDATE_LETTERS = frozenset("aeinostxAEINOSTX")
+"""The ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
+_BACKREFERENCE = re.compile(r"\\\d|\$\d")
+_DIGIT_RUN = re.compile(r"\d+")
+_MATCHER_BLOCK = 20
+"""The most digits in a row phonenumbers' matcher pattern takes (_DIGIT_BLOCK_LIMIT)."""
+
+
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+    "pager", "uan", "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+"""The descriptions `is_valid_number()` tries after the general one: a valid number matches one."""
+
+
+def _pattern(desc: PhoneNumberDesc | None) -> str | None:
+    return desc.national_number_pattern if desc else None
+
+
+def _metadata(country_code: int) -> list[PhoneMetadata]:
+    found = (
+        PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+        for region in COUNTRY_CODE_TO_REGION_CODE[country_code]
+    )
+    return [m for m in found if m is not None]
+
+
+def _main_metadata(country_code: int) -> PhoneMetadata | None:
+    region = phonenumbers.region_code_for_country_code(country_code)
+    return PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+
+
+def _added_digits(metadata: PhoneMetadata | None) -> int:
+    """Digits a national prefix transform rule writes besides the groups it copies."""
+    rule = (metadata.national_prefix_transform_rule if metadata else None) or ""
+    return sum(c.isdigit() for c in _BACKREFERENCE.sub("", rule))
+
+
+def _shortest_nsn(country_code: int) -> int:
+    return min(
+        (
+            min(m.general_desc.possible_length or (), default=_MIN_NSN)
+            for m in _metadata(country_code)
+            if m.general_desc
+        ),
+        default=_MIN_NSN,
+    )
+
+
+def _shortest_match(pattern: str, limit: int = 4) -> int:
+    """The fewest digits `pattern` accepts (at least `limit` if it accepts no shorter string)."""
+    compiled = re.compile(pattern)
+    for n in range(1, limit):
+        if any(compiled.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=n)):
+            return n
+    return limit
+
+
+def _international_digits() -> int:
+    """The fewest digits a country code and a valid NSN of that country take together."""
+    return min(
+        len(str(cc)) + max(0, _shortest_nsn(cc) - _added_digits(_main_metadata(cc)))
+        for cc in COUNTRY_CODE_TO_REGION_CODE
+    )
+
+
+@dataclass(frozen=True)
+class _Region:
+    name: str
+    national: re.Pattern[str] | None
+    """Any general description of the country's regions, at the end; None: no narrowing by pattern."""
+    national_digits: int
+    international_prefix: re.Pattern[str] | None
+    international_digits: int
+
+
+def _region(name: str, international: int) -> _Region | None:
+    metadata = PhoneMetadata.metadata_for_region(name)
+    if metadata is None:
+        return None  # unknown to phonenumbers: always run (it only finds `+` numbers there)
+    cc = metadata.country_code
+    assert cc is not None, "every region's metadata has its country code"
+    main = _main_metadata(cc)
+    transforms = any(m and m.national_prefix_transform_rule for m in (metadata, main))
+    patterns = [p for m in _metadata(cc) for desc in _TYPES if (p := _pattern(getattr(m, desc)))]
+    # No description at all: nothing of this country is ever valid ("(?!)" never matches).
+    national = (
+        None if transforms else re.compile("(?:{})$".format("|".join(f"(?:{p})" for p in patterns) or "(?!)"))
+    )
+    prefix = metadata.international_prefix
+    return _Region(
+        name=name,
+        national=national,
+        national_digits=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
+        international_prefix=re.compile(prefix) if prefix else None,
+        international_digits=(_shortest_match(prefix) if prefix else 0) + international,
+    )
+
+
+class RegionFilter:
+    """Built once per process (a few milliseconds over phonenumbers' metadata)."""
+
+    def __init__(self, regions: Iterable[str]) -> None:
+        self.regions = tuple(regions)
+        international = _international_digits()
+        self._known = [r for r in (_region(name, international) for name in self.regions) if r]
+        known = {r.name for r in self._known}
+        self._unknown = tuple(name for name in self.regions if name not in known)
+
+    def possible(self, text: str) -> tuple[str, ...]:
+        """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
+        if sum(c in _CANDIDATE_LETTERS for c in text) >= 3:
+            return self.regions
+        runs = [phonenumbers.normalize_digits_only(m.group()) for m in _DIGIT_RUN.finditer(text)]
+        digits = "".join(runs)
+        ends = (
+            None if any(len(r) > _MATCHER_BLOCK for r in runs) else list(itertools.accumulate(map(len, runs)))
+        )
+        kept = {r.name for r in self._known if _may_match(r, digits, ends)}
+        if any(p in text for p in _PLUS):
+            # One region that can only find `+` numbers stands for all of them.
+            kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
+        return tuple(name for name in self.regions if name in kept or name in self._unknown)
+
+
+def _may_match(region: _Region, digits: str, ends: list[int] | None) -> bool:
+    """`ends`: where the runs of digits end in `digits` (None: anywhere)."""
+    if len(digits) >= region.national_digits:
+        if region.national is None or ends is None:
+            return True
+        if any(region.national.search(digits, 0, end) for end in ends):
+            return True
+    idd = region.international_prefix.search(digits) if region.international_prefix else None
+    return idd is not None and len(digits) - idd.start() >= region.international_digits
