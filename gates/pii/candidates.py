@@ -62,16 +62,22 @@ def phone_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     pos = 0
     for m in _DIGIT_CLUSTER.finditer(text):
         start, end = m.span()
-        runs = [r.end() - r.start() for r in _DIGIT_RUN.finditer(m.group())]
-        first = 1 if start > 0 and _glue(text[start - 1]) else 0
-        last = len(runs) - 1 if end < len(text) and _glue(text[end]) else len(runs)
-        if sum(runs[first:last]) >= 4:
+        # Fewer than four characters hold fewer than four digits (most clusters in code).
+        if end - start >= 4 and _holds_number(text, start, end, m.group()):
             keep.append((start, end))
         else:
             parts += [text[pos:start], _DIGIT.sub("_", m.group())]
             pos = end
     parts.append(text[pos:])
     return "".join(parts), keep
+
+
+def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
+    # Most clusters are one run of digits: no second regex pass for them.
+    runs = [len(cluster)] if cluster.isdecimal() else [len(r) for r in _DIGIT_RUN.findall(cluster)]
+    first = 1 if start > 0 and _glue(text[start - 1]) else 0
+    last = len(runs) - 1 if end < len(text) and _glue(text[end]) else len(runs)
+    return sum(runs[first:last]) >= 4
 
 
 def phone_unit(text: str, masked: str, start: int, end: int) -> tuple[int, str]:
@@ -116,10 +122,20 @@ def snap_forward(text: str, pos: int, limit: int = SNAP) -> int:
 
 
 def windows(text: str, spans: Iterable[tuple[int, int]], margin: int = MARGIN) -> list[tuple[int, int]]:
-    """Merged, snapped windows covering every span with `margin` characters of context."""
-    merged: list[tuple[int, int]] = []
+    """Merged, snapped windows covering every span with `margin` characters of context.
+
+    Spans whose margins touch are grouped first and only the group's edges are snapped (snapping
+    costs a search for whitespace; a dense file has one span every few characters): snapping
+    never moves an edge inwards, so this covers the same text as snapping every span."""
+    groups: list[list[int]] = []
     for start, end in sorted(spans):
-        lo = snap_back(text, max(0, start - margin)) if start > margin else 0
+        if groups and start - margin <= groups[-1][1] + margin:
+            groups[-1][1] = max(groups[-1][1], end)
+        else:
+            groups.append([start, end])
+    merged: list[tuple[int, int]] = []
+    for start, end in groups:
+        lo = snap_back(text, start - margin) if start > margin else 0
         hi = snap_forward(text, end + margin)
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
