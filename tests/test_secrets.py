@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gates.report import FORMATS
 from gates.verdict import validate
 from tests.conftest import CliResult, Repo
 
@@ -49,8 +50,12 @@ def secrets_gate(root: Path) -> dict[str, Any]:
 
 def test_finds_each_kind_of_secret_and_never_writes_one_anywhere(make_repo: Callable[..., Repo]) -> None:
     repo = make_repo({**FILES, "gates.yaml": POLICY})
+    every_format = [arg for name in sorted(FORMATS) for arg in ("--format", name)]
     proc = subprocess.run(
-        [sys.executable, "-m", "gates", "run", str(repo.root)], capture_output=True, text=True, env=os.environ
+        [sys.executable, "-m", "gates", "run", str(repo.root), *every_format],
+        capture_output=True,
+        text=True,
+        env=os.environ,
     )
     assert proc.returncode == 1, proc.stderr
     gate = secrets_gate(repo.root)
@@ -70,7 +75,7 @@ def test_finds_each_kind_of_secret_and_never_writes_one_anywhere(make_repo: Call
         for p in (repo.root / ".gates").rglob("*")
         if p.is_file()
     ]
-    assert len(outputs) >= 7  # verdict, findings, sarif, junit, md, cache entry, stdout, stderr
+    assert len(outputs) >= len(FORMATS) + 4  # every format, findings, cache entry, stdout, stderr
     for raw in RAW:
         assert not any(raw in text for text in outputs), raw
 
