@@ -28,7 +28,7 @@ from typing import Any
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.files import FileSelection, RepoFile, digest_files, select_files
-from gates.util.proc import distribution_version, python_tool, run_tools_parallel
+from gates.util.proc import distribution_version, last_line, python_tool, run_tools_parallel
 
 _CONFIDENCE = ("low", "medium", "high")
 # One process scans ~4 MB/s; below this many bytes a second process costs more than it saves.
@@ -147,7 +147,7 @@ class SastGate:
             try:
                 report = json.loads(run.stdout)
             except json.JSONDecodeError as e:
-                raise GateError(f"bandit wrote no JSON report: {run.stderr.strip()[-300:]}") from e
+                raise GateError(f"bandit wrote no JSON report: {last_line(run.stderr)}") from e
             for result in sorted(report["results"], key=lambda r: (r["filename"], r["line_number"])):
                 findings.append(_finding(result, seen))
             for error in report.get("errors", []):

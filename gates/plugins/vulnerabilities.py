@@ -60,7 +60,7 @@ from gates.osv.mirror import OsvDatabase, start_mirror
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
-from gates.util.proc import distribution_version, python_tool, run_tool
+from gates.util.proc import distribution_version, last_line, python_tool, run_tool
 
 OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
@@ -179,10 +179,17 @@ def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list
             argv += ["--osv-url", base + _QUERY_PATH]
         where = base if service == "osv" else "PyPI"
         try:
-            run_tool(argv, timeout=timeout, ok_codes=(0, 1))  # 1: vulnerabilities found
+            # 1: vulnerabilities found, but also an uncaught error: the report file tells them apart.
+            proc = run_tool(argv, timeout=timeout, ok_codes=(0, 1))
+        except GateError as e:
+            raise GateError(f"pip-audit could not query {where}: {e}; {_HOW_TO_CONFIGURE}") from e
+        try:
             data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError, GateError) as e:
-            raise GateError(f"pip-audit could not query {where}: {str(e)[-200:]}; {_HOW_TO_CONFIGURE}") from e
+        except (OSError, ValueError) as e:
+            raise GateError(
+                f"pip-audit failed and wrote no report ({last_line(proc.stderr)}) while querying {where}; "
+                f"if that is a network error: {_HOW_TO_CONFIGURE}"
+            ) from e
     dependencies = data.get("dependencies", [])
     if dependencies and all("skip_reason" in d for d in dependencies):
         # pip-audit exits 0 when it could look nothing up (PyPI unreachable): never a pass.

@@ -46,6 +46,12 @@ def distribution_version(distribution: str) -> str:
         return "missing"
 
 
+def last_line(stderr: str) -> str:
+    """The last non-empty line a tool wrote: its error message, or a traceback's final line."""
+    last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
+    return last.strip()[:300]
+
+
 def run_tool(
     argv: Sequence[str],
     *,
@@ -80,8 +86,7 @@ def run_tool(
         proc.communicate()
         raise GateError(f"{name} timed out after {timeout:.0f}s") from e
     if proc.returncode not in ok_codes:
-        last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
-        raise GateError(f"{name} exited with {proc.returncode}: {last.strip()[:300]}")
+        raise GateError(f"{name} exited with {proc.returncode}: {last_line(err)}")
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 
 
