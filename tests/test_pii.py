@@ -267,6 +267,16 @@ PHONE_TRAPS = (
     ",10.210.246.220,58",
     "'2024-09-10T10:33:00Z",
     " 1-800-555-0199, (02) 9876 5432",
+    " 12025550123 ",  # the region's country code without `+`, then the national prefix (twice)
+    " 1 1 202 555 0123 ",
+    " 4930901820,",
+    " 972 3 123 4567 ",
+    " 91 98765 43210 ",
+    " 0 21 11 98765-4321 ",  # Brazil: national prefix and carrier code, transformed to the NSN
+    " (11) 98765-4321,",
+    " 021 11 3456 7890 ",
+    " 1700000000123,",  # a valid US number inside a run, but not after the run's start + prefixes
+    " 8675309415 ",
 )
 
 
@@ -295,11 +305,12 @@ def test_phone_traps_find_numbers_and_skip_regions() -> None:
     full = PhoneRecognizer()
     regions = RegionFilter(full.supported_regions)
     found = [text for text in PHONE_TRAPS if full.analyze(text, ["PHONE_NUMBER"])]
-    assert len(found) >= len(PHONE_TRAPS) - 4
+    assert len(found) >= len(PHONE_TRAPS) - 5
     narrowed = [text for text in PHONE_TRAPS if len(regions.possible(text)) < len(full.supported_regions)]
     assert len(narrowed) >= len(PHONE_TRAPS) // 2
     assert regions.possible("v1.2") == ()
     assert regions.possible("#1645") == ("DE",)
+    assert not {"US", "CA", "BR"} & set(regions.possible(" 1700000000123,"))
 
 
 def test_process_pool_matches_one_process(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,18 +33,26 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import PhoneRecognizer, SpacyRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    EmailRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+)
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
+    EMAIL_CANDIDATE,
+    IP_CANDIDATE,
     SparseText,
     candidate_spans,
     phone_text,
     phone_unit,
     snap_back,
     snap_forward,
+    sparse_around,
     windows,
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
@@ -56,6 +65,11 @@ LANGUAGE = "en"
 CONTEXT_PREFIX = 120
 """Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
 GROUP_CHARS = 4000
+OWN_CANDIDATES: dict[type[EntityRecognizer], re.Pattern[str]] = {
+    EmailRecognizer: EMAIL_CANDIDATE,
+    IpRecognizer: IP_CANDIDATE,
+}
+"""Recognizers that only need the windows around their own candidates (the IPv6 regex is slow)."""
 PHONE_CACHE_SIZE = 200_000
 MAX_TEXT_CHARS = 100_000_000
 """spaCy refuses texts over a million characters by default (for the parser's memory); the gate's
@@ -218,10 +232,14 @@ class Scanner:
             if isinstance(recognizer, PhoneRecognizer):
                 found = self._phones(recognizer, text)
             else:
+                own = OWN_CANDIDATES.get(type(recognizer))
+                part = sparse if own is None else sparse_around(text, own)
+                if part is None:
+                    continue
                 # Pattern recognizers do not use NLP artifacts (the type hint says otherwise).
-                found = recognizer.analyze(sparse.text, list(self.config.entities), None)  # type: ignore[arg-type]
+                found = recognizer.analyze(part.text, list(self.config.entities), None)  # type: ignore[arg-type]
                 for r in found or ():
-                    r.start, r.end = sparse.original(r.start), sparse.original(r.start) + r.end - r.start
+                    r.start, r.end = part.original(r.start), part.original(r.start) + r.end - r.start
             for r in found or ():
                 threshold = self.config.min_scores.get(r.entity_type)
                 if threshold is None or self._boosted(r, recognizer) < threshold:
@@ -310,7 +328,7 @@ def _shifted(result: RecognizerResult, offset: int) -> RecognizerResult:
         result.start + offset,
         result.end + offset,
         result.score,
-        copy.deepcopy(result.analysis_explanation),
+        result.analysis_explanation,  # shared: Presidio's context enhancer copies what it changes
         dict(result.recognition_metadata),
     )
 

@@ -11,7 +11,10 @@ narrow (phonenumbers' `parse()` only ever drops characters, except in the cases 
   is a contiguous part of the text's digits (`parse()` strips extensions, punctuation, the country
   code and national prefixes from the ends) that ends where a run of digits ends (every cut the
   matcher makes is at a non-digit, except that its pattern takes at most 20 digits in a row), so a
-  region none of whose general patterns matches such a part cannot match;
+  region none of whose general patterns matches such a part cannot match. The part also starts
+  where a run of digits starts (a candidate and its inner matches start after a non-digit), after
+  at most the region's country code and its national prefix (stripped once while extracting the
+  country code and once after): where that prefix is a literal, only those starts are tried;
 - international prefix of the region (`00`, `011`...): the prefix itself, then a country code and
   an NSN of some country, which together take at least `_INTERNATIONAL_DIGITS` digits;
 - `+`: a number written with `+` and a known country code is parsed the same way whatever the
@@ -20,8 +23,9 @@ narrow (phonenumbers' `parse()` only ever drops characters, except in the cases 
   runs for all;
 - three ASCII letters that the matcher lets into a candidate (`x` separators and extension words,
   in any case): phonenumbers then reads letters as keypad digits, so nothing is skipped;
-- national prefix transform rules may add digits: regions whose rules do are never narrowed by
-  pattern, and the lengths allow for what they add.
+- national prefix transform rules may add or reorder digits: regions whose rules are more than one
+  group (Brazil's `\\2` keeps the digits just before the end of the prefix match, so the NSN stays
+  a contiguous part) are never narrowed by pattern, and the lengths allow for what they add.
 
 Skipping a region that could not have matched leaves the union of the other regions' matches, so
 the recognizer's own `analyze()` on the remaining regions returns exactly what it returns on all.
@@ -78,6 +82,14 @@ def _added_digits(metadata: PhoneMetadata | None) -> int:
     return sum(c.isdigit() for c in _BACKREFERENCE.sub("", rule))
 
 
+def _keeps_digits(metadata: PhoneMetadata | None) -> bool:
+    """Whether the national prefix transform rule (if any) leaves the NSN a contiguous part of the
+    digits: a rule that is one group (Brazil's `\\2`) keeps the digits just before the end of the
+    prefix match, and the rest of the number follows them."""
+    rule = metadata.national_prefix_transform_rule if metadata else None
+    return not rule or _BACKREFERENCE.fullmatch(rule) is not None
+
+
 def _shortest_nsn(country_code: int) -> int:
     return min(
         (
@@ -112,6 +124,8 @@ class _Region:
     national: re.Pattern[str] | None
     """Any general description of the country's regions, at the end; None: no narrowing by pattern."""
     national_digits: int
+    offsets: tuple[int, ...] | None
+    """Where the NSN may start after the start of a run of digits (None: anywhere)."""
     international_prefix: re.Pattern[str] | None
     international_digits: int
 
@@ -123,7 +137,7 @@ def _region(name: str, international: int) -> _Region | None:
     cc = metadata.country_code
     assert cc is not None, "every region's metadata has its country code"
     main = _main_metadata(cc)
-    transforms = any(m and m.national_prefix_transform_rule for m in (metadata, main))
+    transforms = any(not _keeps_digits(m) for m in (metadata, main))
     patterns = [p for m in _metadata(cc) for desc in _TYPES if (p := _pattern(getattr(m, desc)))]
     # No description at all: nothing of this country is ever valid ("(?!)" never matches).
     national = (
@@ -134,9 +148,21 @@ def _region(name: str, international: int) -> _Region | None:
         name=name,
         national=national,
         national_digits=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
+        offsets=_offsets(metadata),
         international_prefix=re.compile(prefix) if prefix else None,
         international_digits=(_shortest_match(prefix) if prefix else 0) + international,
     )
+
+
+def _offsets(metadata: PhoneMetadata) -> tuple[int, ...] | None:
+    """The digits `parse()` may strip before the NSN when no `+` or international prefix is used:
+    the region's country code, then its national prefix (stripped once inside the country code's
+    extraction and once after it). Only a literal national prefix gives fixed lengths."""
+    parsing = metadata.national_prefix_for_parsing or ""
+    if not parsing.isdecimal() and parsing:
+        return None
+    cc, prefix = len(str(metadata.country_code)), len(parsing)
+    return tuple(sorted({0, prefix, cc, cc + prefix, cc + 2 * prefix}))
 
 
 class RegionFilter:
@@ -170,7 +196,18 @@ def _may_match(region: _Region, digits: str, ends: list[int] | None) -> bool:
     if len(digits) >= region.national_digits:
         if region.national is None or ends is None:
             return True
-        if any(region.national.search(digits, 0, end) for end in ends):
+        # Anywhere first: the few parts that pass are then checked where the NSN may start.
+        anywhere = [end for end in ends if region.national.search(digits, 0, end)]
+        if anywhere and (
+            region.offsets is None
+            or any(
+                region.national.match(digits, start + offset, end)
+                for start in (0, *ends[:-1])
+                for offset in region.offsets
+                for end in anywhere
+                if start + offset < end
+            )
+        ):
             return True
     idd = region.international_prefix.search(digits) if region.international_prefix else None
     return idd is not None and len(digits) - idd.start() >= region.international_digits
