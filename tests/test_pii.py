@@ -277,6 +277,9 @@ PHONE_TRAPS = (
     " 021 11 3456 7890 ",
     " 1700000000123,",  # a valid US number inside a run, but not after the run's start + prefixes
     " 8675309415 ",
+    " 030 9018 доб 20 ",  # one match of the matcher: punctuation between blocks, an extension
+    " 030 901820 ~ 12 ",
+    " (030) [9018]-20 ",
 )
 
 
@@ -311,6 +314,7 @@ def test_phone_traps_find_numbers_and_skip_regions() -> None:
     assert regions.possible("v1.2") == ()
     assert regions.possible("#1645") == ("DE",)
     assert not {"US", "CA", "BR"} & set(regions.possible(" 1700000000123,"))
+    assert regions.possible(",030,901820,") == ()  # a comma ends the matcher's match
 
 
 def test_process_pool_matches_one_process(

@@ -35,14 +35,14 @@ _WHITESPACE = " \t\n\r\f\v"
 
 
 # phonenumbers' _VALID_PUNCTUATION: the only characters its matcher allows between digit blocks.
-_PHONE_PUNCTUATION = (
+PHONE_PUNCTUATION = (
     "\\-xX\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000"
     "()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 )
-_DIGIT_CLUSTER = re.compile(rf"\d+(?:[{_PHONE_PUNCTUATION}]{{1,4}}\d+)*")
+_DIGIT_CLUSTER = re.compile(rf"\d+(?:[{PHONE_PUNCTUATION}]{{1,4}}\d+)*")
 _DIGIT_RUN = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
-_PHONE_LEAD = re.compile(rf"[+\uff0b{_PHONE_PUNCTUATION}]{{1,8}}$")
+_PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,8}}$")
 _EXTENSION_AHEAD = re.compile(r"[\s,;:.#-]{0,3}(?:e?xt|x|#|;|anexo|доб)", re.IGNORECASE)
 
 

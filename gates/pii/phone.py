@@ -7,8 +7,10 @@ number (NSN) to fully match the `general_desc` pattern of one of the regions sha
 code, with a length among that description's possible lengths. Where the NSN can come from is
 narrow (phonenumbers' `parse()` only ever drops characters, except in the cases excluded below):
 
+- the digits `parse()` reads are those of one match of the matcher's pattern: runs of digits joined
+  by punctuation, then an extension (`_SEGMENT`), so each such segment of the text is judged alone;
 - default country (no `+`, no international prefix): the country code is the region's, and the NSN
-  is a contiguous part of the text's digits (`parse()` strips extensions, punctuation, the country
+  is a contiguous part of the segment's digits (`parse()` strips extensions, punctuation, the country
   code and national prefixes from the ends) that ends where a run of digits ends (every cut the
   matcher makes is at a non-digit, except that its pattern takes at most 20 digits in a row), so a
   region none of whose general patterns matches such a part cannot match. The part also starts
@@ -41,6 +43,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
+from gates.pii.candidates import PHONE_PUNCTUATION
+
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
 _PLUS = ("+", "\uff0b")
@@ -48,6 +52,13 @@ _CANDIDATE_LETTERS = frozenset("aeinostxAEINOSTX")
 """The ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
+_GAP = (
+    rf"[{PHONE_PUNCTUATION}]{{1,4}}|;ext=|[ \u00a0\t,]*(?:e?xt(?:ensi(?:ó?|ó))?n?|\uff45?\uff58\uff54\uff4e?"
+    "|доб|anexo|[x\uff58#\uff03~\uff5e]|int|\uff49\uff4e\uff54)[:.\uff0e]?[ \u00a0\t,-]*"
+)
+_SEGMENT = re.compile(rf"\d+(?:(?:{_GAP})\d+)*", re.IGNORECASE)
+"""Digits one match of phonenumbers' matcher may hold: its pattern (compiled with IGNORECASE)
+allows only punctuation between digit blocks, then an extension's separator and label."""
 _MATCHER_BLOCK = 20
 """The most digits in a row phonenumbers' matcher pattern takes (_DIGIT_BLOCK_LIMIT)."""
 
@@ -179,12 +190,13 @@ class RegionFilter:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
         if sum(c in _CANDIDATE_LETTERS for c in text) >= 3:
             return self.regions
-        runs = [phonenumbers.normalize_digits_only(m.group()) for m in _DIGIT_RUN.finditer(text)]
-        digits = "".join(runs)
-        ends = (
-            None if any(len(r) > _MATCHER_BLOCK for r in runs) else list(itertools.accumulate(map(len, runs)))
-        )
-        kept = {r.name for r in self._known if _may_match(r, digits, ends)}
+        kept: set[str] = set()
+        for segment in _SEGMENT.findall(text):
+            runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(segment)]
+            digits = "".join(runs)
+            long_run = any(len(r) > _MATCHER_BLOCK for r in runs)
+            ends = None if long_run else list(itertools.accumulate(map(len, runs)))
+            kept.update(r.name for r in self._known if r.name not in kept and _may_match(r, digits, ends))
         if any(p in text for p in _PLUS):
             # One region that can only find `+` numbers stands for all of them.
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
