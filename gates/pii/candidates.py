@@ -43,7 +43,13 @@ _DIGIT_CLUSTER = re.compile(rf"\d+(?:[{PHONE_PUNCTUATION}]{{1,4}}\d+)*")
 _DIGIT_RUN = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
 _PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,8}}$")
-_EXTENSION_AHEAD = re.compile(r"[\s,;:.#-]{0,3}(?:e?xt|x|#|;|anexo|доб)", re.IGNORECASE)
+_EXTENSION_AHEAD = re.compile(
+    r"[\s,:.-]*(?:e?xt|\uff45?\uff58\uff54|[x\uff58#\uff03~\uff5e;]|int|\uff49\uff4e\uff54|anexo|доб)[\s,:.=\uff0e-]*",
+    re.IGNORECASE,
+)
+"""The separators and label of an extension after a number (phonenumbers' matcher's labels, with
+any number of separators); the extension's digits follow (at most 20)."""
+_EXTENSION_DIGITS = 30
 
 
 def _glue(c: str) -> bool:
@@ -92,7 +98,8 @@ def phone_unit(text: str, masked: str, start: int, end: int) -> tuple[int, str]:
     normalised, so that equal units share one result."""
     lead = _PHONE_LEAD.search(masked, max(0, start - 8), start)
     lo = lead.start() if lead else start
-    ahead = 30 if _EXTENSION_AHEAD.match(text, end) else 3
+    extension = _EXTENSION_AHEAD.match(text, end)
+    ahead = extension.end() - end + _EXTENSION_DIGITS if extension else 3
     unit = masked[lo:end] + text[end : end + ahead]
     if lo == 0:
         return lo, unit
