@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from gates.osv.mirror import OsvDatabase, start_mirror
+from gates.osv.mirror import OsvDatabase, serving
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_OSV = REPO.parent / "shared" / "data" / "osv-pypi-sample"
@@ -61,7 +61,10 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="gates-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="gates-bench-") as tmp,
+        serving(OsvDatabase.load(args.osv)) as osv_url,
+    ):
         work = Path(tmp)
         project = args.project
         if project is None:
@@ -71,8 +74,7 @@ def main() -> None:
         requirements = project / "requirements.txt"
         if not requirements.is_file():
             raise SystemExit(f"{project}: the by-hand side needs a requirements.txt")
-        server = start_mirror(OsvDatabase.load(args.osv))
-        env = {**os.environ, "GATES_OSV_URL": server.url}
+        env = {**os.environ, "GATES_OSV_URL": osv_url}
         policy = work / "policy.yaml"
         policy.write_text(
             "version: 1\ngates:\n  sbom: {}\n  licence: {}\n  vulnerabilities: {}\n", encoding="utf-8"
@@ -114,19 +116,15 @@ def main() -> None:
                 "-s",
                 "osv",
                 "--osv-url",
-                f"{server.url}/v1/query",
+                f"{osv_url}/v1/query",
                 "-f",
                 "json",
                 "--progress-spinner",
                 "off",
             ],
         ]
-        try:
-            hand = _median_seconds(by_hand, args.runs, env, ok=(0, 1))
-            ours = _median_seconds(gates, args.runs, env, ok=(0, 1))
-        finally:
-            server.shutdown()
-            server.server_close()
+        hand = _median_seconds(by_hand, args.runs, env, ok=(0, 1))
+        ours = _median_seconds(gates, args.runs, env, ok=(0, 1))
         verdict = json.loads((work / "out" / "verdict.json").read_text(encoding="utf-8"))
         print(
             f"project: {project} ({len(requirements.read_text().splitlines())} requirements); OSV: {args.osv}"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gates.cli import main
+from gates.util.git import BRANCH_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -30,22 +31,12 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
 
-# Variables through which CI systems name the branch; tests must not inherit the host's.
-BRANCH_VARIABLES = (
-    "GATES_BRANCH",
-    "GITHUB_HEAD_REF",
-    "GITHUB_REF_NAME",
-    "CI_COMMIT_REF_NAME",
-    "BRANCH_NAME",
-    "BUILD_SOURCEBRANCHNAME",
-)
-
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
-    for key in BRANCH_VARIABLES:
+    for key in BRANCH_VARIABLES:  # tests must not inherit the host CI's branch
         monkeypatch.delenv(key, raising=False)
 
 
@@ -159,14 +150,10 @@ def osv_database_dir() -> Path:
 
 
 def _serve(directory: Path) -> Iterator[str]:
-    from gates.osv.mirror import OsvDatabase, start_mirror
+    from gates.osv.mirror import OsvDatabase, serving
 
-    server = start_mirror(OsvDatabase.load(directory))
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(OsvDatabase.load(directory)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import threading
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -282,8 +283,13 @@ class MirrorServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-def start_mirror(database: OsvDatabase, host: str = "127.0.0.1", port: int = 0) -> MirrorServer:
-    """A running mirror in a background thread; stop it with `shutdown()` then `server_close()`."""
+@contextmanager
+def serving(database: OsvDatabase, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """The base URL of a mirror of `database` running in a background thread while the block runs."""
     server = MirrorServer(database, host, port)
     threading.Thread(target=server.serve_forever, name="osv-mirror", daemon=True).start()
-    return server
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()

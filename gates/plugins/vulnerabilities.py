@@ -56,7 +56,7 @@ from packaging.version import InvalidVersion, Version
 from gates.engine.evaluate import SUPPRESSION_PROPERTY
 from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
-from gates.osv.mirror import OsvDatabase, start_mirror
+from gates.osv.mirror import OsvDatabase, serving
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
@@ -141,12 +141,8 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
     else:
         yield _osv_base(ctx)
         return
-    server = start_mirror(OsvDatabase.load(database))
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(OsvDatabase.load(database)) as url:
+        yield url
 
 
 def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from gates.model import JSON
 from gates.util.files import OUTPUT_DIR_NAME
 
 # CI systems check out a detached HEAD; they say the branch in the environment.
-_BRANCH_VARIABLES = (
+BRANCH_VARIABLES = (
     "GATES_BRANCH",
     "GITHUB_HEAD_REF",
     "GITHUB_REF_NAME",
@@ -30,7 +30,7 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def current_branch(root: Path) -> str | None:
-    for variable in _BRANCH_VARIABLES:
+    for variable in BRANCH_VARIABLES:
         if os.environ.get(variable):
             return os.environ[variable]
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
