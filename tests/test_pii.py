@@ -233,6 +233,7 @@ mail a.b+c@sub.mail-host.co.uk, (02) 9876 5432, 020 7946 0018, 1-800-555-0199
 Login expires in 12 hours at 2020-11-12 01:53:16-05:00, "created": "2016-10-28 23:44:00.0"
 mapped ::ffff:192.0.2.33 zone fe80::1ff:fe23:4567:890a%eth2/64 alone 198.51.100.7/24 x.y@host.org
 extensions 415-867-5309 int 12, 415-867-5309int12, 030 901820 \uff0312, 415-867-5309,    ext.  ,  12
+glued b415-867-5309 415-867-5309q 2019-12-05T01, but parts of 030/9018 2020q and a1 415-867-5309 count
 """
 
 

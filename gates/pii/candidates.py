@@ -50,6 +50,9 @@ _EXTENSION_AHEAD = re.compile(
 """The separators and label of an extension after a number (phonenumbers' matcher's labels, with
 any number of separators); the extension's digits follow (at most 20)."""
 _EXTENSION_DIGITS = 30
+_MATCHER_BLOCKS = 21
+_BLOCK_DIGITS = 20
+_INNER_SPLIT = frozenset("/(.\u2012\u2013\u2014\u2015\uff0d")
 
 
 def _glue(c: str) -> bool:
@@ -85,9 +88,23 @@ def phone_text(text: str) -> tuple[str, list[tuple[int, int]]]:
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
     # Most clusters are one run of digits: no second regex pass for them.
     runs = [len(cluster)] if cluster.isdecimal() else [len(r) for r in _DIGIT_RUN.findall(cluster)]
-    first = 1 if start > 0 and _glue(text[start - 1]) else 0
-    last = len(runs) - 1 if end < len(text) and _glue(text[end]) else len(runs)
-    return sum(runs[first:last]) >= 4
+    first_glued = start > 0 and _glue(text[start - 1])
+    last_glued = end < len(text) and _glue(text[end])
+    if (first_glued or (last_glued and not _EXTENSION_AHEAD.match(text, end))) and _one_match(cluster, runs):
+        return False
+    return sum(runs[int(first_glued) : len(runs) - last_glued]) >= 4
+
+
+def _one_match(cluster: str, runs: list[int]) -> bool:
+    """Whether phonenumbers' matcher can only take the cluster whole: its pattern takes at most
+    21 blocks of at most 20 digits, and it only tries parts of a rejected match at the characters
+    of its inner-match patterns (slash, bracket, dot, dashes, spaces). A match glued to a letter is
+    rejected at leniency VALID (unless an extension label follows it)."""
+    return (
+        len(runs) <= _MATCHER_BLOCKS
+        and max(runs) <= _BLOCK_DIGITS
+        and not any(c in _INNER_SPLIT or c.isspace() for c in cluster)
+    )
 
 
 def phone_unit(text: str, masked: str, start: int, end: int) -> tuple[int, str]:
