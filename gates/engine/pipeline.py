@@ -134,12 +134,12 @@ def run(
     request: RunRequest,
     policy: Policy,
     registry: Registry,
+    subject: Mapping[str, JSON],
     progress: runner.ProgressCallback | None = None,
 ) -> tuple[dict[str, JSON], list[Collection]]:
+    """One scope: collect with its gates and decide. `run_projects` runs the scopes."""
     started_at, clock = now(), time.monotonic()
     scope = select_gates(policy, registry, request.only)
-    if request.baseline is not None:
-        verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
     options = runner.RunOptions(
         root=request.root,
         out_dir=request.out_dir,
@@ -155,7 +155,7 @@ def run(
         policy,
         registry,
         collections,
-        git_subject(request.root),
+        subject,
         scope,
         request.baseline,
         started_at,
@@ -198,6 +198,13 @@ def run_projects(
             raise InputError(
                 f"--only {name}: no selected project of the policy {top.name!r} enables this gate"
             )
+    if request.baseline is not None:
+        verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
+    # What every scope shares is read once: the repository's subject and, in a monorepo, the file
+    # listing each scope takes its own files from.
+    subject = git_subject(request.root)
+    if top.projects and request.only_paths is None:
+        request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
     runs = []
     for scope_policy in scoped:
         only = tuple(n for n in request.only if n in scope_policy.enabled())
@@ -205,7 +212,7 @@ def run_projects(
             continue
         project = scope_policy.project.name if scope_policy.project is not None else None
         verdict, collections = run(
-            replace(request, only=only), scope_policy, registry, _labelled(progress, project)
+            replace(request, only=only), scope_policy, registry, subject, _labelled(progress, project)
         )
         runs.append(ScopeRun(project, verdict, collections))
     if len(runs) == 1:
