@@ -57,7 +57,7 @@ from gates.model import Finding, Location, Severity, fingerprint
 from gates.pii.config import CustomRecognizer, Hit, ScanConfig
 from gates.pii.scan import scan
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
-from gates.util.files import FileSelection, digest_files, select_files
+from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_files, text_files
 from gates.util.proc import distribution_version
 
 DEFAULT_ENTITIES = (
@@ -69,7 +69,6 @@ DEFAULT_ENTITIES = (
     "IP_ADDRESS",
 )
 DEFAULT_MIN_SCORE = 0.4
-DEFAULT_MAX_FILE_BYTES = 2_000_000
 DEFAULT_SALT = "gates-pii-default-salt"
 SEVERITY: Mapping[str, Severity] = {
     "CREDIT_CARD": Severity.HIGH,
@@ -92,7 +91,7 @@ SETTINGS_SCHEMA: Mapping[str, Any] = {
     "min_score": {
         "oneOf": [_SCORE, {"type": "object", "additionalProperties": _SCORE}],
     },
-    "max_file_bytes": {"type": "integer", "minimum": 1},
+    **MAX_FILE_BYTES_SETTING,
     "allow": {
         "type": "object",
         "additionalProperties": False,
@@ -182,13 +181,7 @@ class PiiGate:
         return {d: distribution_version(d) for d in ("presidio-analyzer", "spacy", "tldextract")}
 
     def _files(self, ctx: CollectContext) -> FileSelection:
-        return select_files(
-            ctx.root,
-            include=ctx.settings.get("include", ()),
-            exclude=ctx.settings.get("exclude", ()),
-            only_paths=ctx.only_paths,
-            max_bytes=int(ctx.settings.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
-        )
+        return text_files(ctx.root, ctx.settings, ctx.only_paths)
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         config = scan_config(ctx.settings)

@@ -53,12 +53,19 @@ from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
 from gates.schemas import describe_path, iter_errors
-from gates.util.files import FileSelection, RepoFile, SkippedFile, digest_files, read_text, select_files
+from gates.util.files import (
+    MAX_FILE_BYTES_SETTING,
+    FileSelection,
+    RepoFile,
+    SkippedFile,
+    digest_files,
+    read_text,
+    text_files,
+)
 from gates.util.jsonfile import read_json
 from gates.util.mask import mask_value, salted_hash
 from gates.util.proc import distribution_version
 
-DEFAULT_MAX_FILE_BYTES = 2_000_000
 DEFAULT_SALT = "gates-secrets-default-salt"
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
     "base64-high-entropy-string": Severity.MEDIUM,
@@ -155,7 +162,7 @@ class SecretsGate:
             "type": "object",
             "additionalProperties": {"enum": [s.value for s in Severity]},
         },
-        "max_file_bytes": {"type": "integer", "minimum": 1},
+        **MAX_FILE_BYTES_SETTING,
         "salt": {"type": ["string", "null"]},
     }
 
@@ -164,13 +171,7 @@ class SecretsGate:
 
     def _files(self, ctx: CollectContext) -> FileSelection:
         baseline = ctx.settings.get("baseline")
-        return select_files(
-            ctx.root,
-            include=ctx.settings["include"],
-            exclude=[*ctx.settings["exclude"], *([f"/{baseline}"] if baseline else [])],
-            only_paths=ctx.only_paths,
-            max_bytes=int(ctx.settings.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
-        )
+        return text_files(ctx.root, ctx.settings, ctx.only_paths, [f"/{baseline}"] if baseline else [])
 
     def _scan_options(self, ctx: CollectContext) -> tuple[list[str], bool, str]:
         salt = ctx.settings.get("salt") or os.environ.get("GATES_SECRETS_SALT") or DEFAULT_SALT

@@ -12,9 +12,10 @@ import hashlib
 import os
 import subprocess
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
@@ -126,6 +127,29 @@ def select_files(
             continue
         selection.files.append(RepoFile(path=rel, abspath=abspath, size=st.st_size))
     return selection
+
+
+MAX_TEXT_FILE_BYTES = 2_000_000
+"""Gates that read text skip larger files (counted as too_large) unless `max_file_bytes` says so."""
+MAX_FILE_BYTES_SETTING: Mapping[str, Any] = {"max_file_bytes": {"type": "integer", "minimum": 1}}
+"""The policy key of that limit, for a text-reading gate's settings_schema."""
+
+
+def text_files(
+    root: Path,
+    settings: Mapping[str, Any],
+    only_paths: Sequence[str] | None,
+    exclude: Sequence[str] = (),
+) -> FileSelection:
+    """The files a text-reading gate scans: its include/exclude globs (plus `exclude`), within its
+    `max_file_bytes`."""
+    return select_files(
+        root,
+        include=settings.get("include", ()),
+        exclude=[*settings.get("exclude", ()), *exclude],
+        only_paths=only_paths,
+        max_bytes=int(settings.get("max_file_bytes", MAX_TEXT_FILE_BYTES)),
+    )
 
 
 def read_text(file: RepoFile) -> str:
