@@ -18,7 +18,6 @@ import click
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
 from gates.engine import pipeline
-from gates.errors import InputError
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
@@ -65,10 +64,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
     registry = load_registry()
     context = PolicyContext(branch=branch or current_branch(root))
     policy = load_policy(policy_file, registry, context, root=root)
-    unknown = sorted(set(only) - set(registry.names()))
-    if unknown:
-        installed = ", ".join(registry.names())
-        raise InputError(f"--only {', '.join(unknown)}: unknown gate (installed: {installed})")
+    pipeline.check_installed(registry, sorted(only))
     enabled = [name for name in only if name in policy.enabled_anywhere()]
     if not files or not enabled:
         return 0

@@ -63,11 +63,17 @@ class ScopeRun:
     collections: list[Collection]
 
 
-def select_gates(policy: Policy, registry: Registry, only: Sequence[str]) -> list[str] | None:
-    """The gates in scope: all the policy enables, or those named by --only (None: all)."""
-    for name in only:
+def check_installed(registry: Registry, names: Sequence[str]) -> None:
+    """An InputError for the first of `names` (given with --only) that no installed gate has."""
+    for name in names:
         if name not in registry.names():
             raise InputError(f"--only {name}: unknown gate (installed: {', '.join(registry.names())})")
+
+
+def select_gates(policy: Policy, registry: Registry, only: Sequence[str]) -> list[str] | None:
+    """The gates in scope: all the policy enables, or those named by --only (None: all)."""
+    check_installed(registry, only)
+    for name in only:
         if name not in policy.enabled():
             raise InputError(f"--only {name}: the policy {policy.name!r} does not enable this gate")
     return sorted(set(only)) if only else None
