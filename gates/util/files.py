@@ -8,6 +8,7 @@ outside is never followed).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import subprocess
@@ -56,8 +57,14 @@ class SkippedFile(Exception):
 
 def glob_matcher(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec | None:
     """A matcher for gitignore-style globs (`tests/**`, `*.py`), or None for no patterns."""
-    lines = list(patterns)
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    return _compiled(tuple(patterns))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
+    # Evaluation matches every finding against the same few pattern lists (a gate's globs, each
+    # waiver's path): compile each list once, not once per finding.
+    return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
 
 
 def path_selected(path: str, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> bool:
