@@ -57,7 +57,7 @@ from gates.pii.candidates import (
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
-from gates.pii.phone import RegionFilter
+from gates.pii.phone import RegionFilter, reach
 from gates.plugins.interface import GateError
 from gates.util.mask import mask_digits, mask_value, salted_hash
 
@@ -170,7 +170,7 @@ class Scanner:
         custom_names = {c.name for c in config.recognizers}
         self._custom: list[EntityRecognizer] = [r for r in self._recognizers if r.name in custom_names]  # type: ignore[has-type]
         self._phone_cache: dict[str, list[RecognizerResult]] = {}
-        self._phone_regions: dict[tuple[str, ...], PhoneRecognizer] = {}
+        self._phone_regions: dict[str, PhoneRecognizer] = {}
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
         self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
         enhancer = self.engine.context_aware_enhancer
@@ -263,24 +263,30 @@ class Scanner:
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:
                     self._phone_cache.clear()
-                narrowed = self._phone_recognizer(recognizer, unit)
-                cached = narrowed.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
+                cached = self._phone_unit_results(recognizer, unit)
                 self._phone_cache[unit] = cached
             for r in cached:
                 if offset + r.start < end and offset + r.end > start:
                     out.append(_shifted(r, offset))
         return out
 
-    def _phone_recognizer(self, recognizer: PhoneRecognizer, unit: str) -> PhoneRecognizer:
-        """The recognizer restricted to the regions whose matcher may find a number in `unit`
-        (gates.pii.phone says why the others cannot): its own object, with fewer regions."""
-        regions = self._region_filter.possible(unit)
-        narrowed = self._phone_regions.get(regions)
-        if narrowed is None:
-            narrowed = copy.copy(recognizer)
-            narrowed.supported_regions = regions
-            self._phone_regions[regions] = narrowed
-        return narrowed
+    def _phone_unit_results(self, recognizer: PhoneRecognizer, unit: str) -> list[RecognizerResult]:
+        """What `recognizer.analyze(unit)` returns, running only the regions whose matcher may find
+        a number in the unit (gates.pii.phone says why the others cannot), one at a time, until a
+        match covers the unit's whole reach."""
+        span = reach(unit)
+        if span is None:
+            return []
+        found: list[RecognizerResult] = []
+        for region in self._region_filter.possible(unit):
+            alone = self._phone_regions.get(region)
+            if alone is None:
+                alone = self._phone_regions[region] = copy.copy(recognizer)
+                alone.supported_regions = (region,)
+            found += alone.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
+            if any(r.start <= span[0] and r.end >= span[1] for r in found):
+                break
+        return EntityRecognizer.remove_duplicates(found)
 
     @staticmethod
     def _context_nearby(text: str, result: RecognizerResult, recognizer: EntityRecognizer) -> bool:

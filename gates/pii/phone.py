@@ -16,9 +16,12 @@ narrow (phonenumbers' `parse()` only ever drops characters, except in the cases 
   region none of whose general patterns matches such a part cannot match. The part also starts
   where a run of digits starts (a candidate and its inner matches start after a non-digit), after
   at most the region's country code and its national prefix (stripped once while extracting the
-  country code and once after): where that prefix is a literal, only those starts are tried;
-- international prefix of the region (`00`, `011`...): the prefix itself, then a country code and
-  an NSN of some country, which together take at least `_INTERNATIONAL_DIGITS` digits;
+  country code and once after), each stripped only where the digits start with it: where that
+  prefix is a literal, only those starts are tried; its length must be one of the general
+  descriptions' possible lengths;
+- international prefix of the region (`00`, `011`...): the prefix itself where a run starts, then
+  a country code and an NSN of some country, which together take at least `_INTERNATIONAL_DIGITS`
+  digits;
 - `+`: a number written with `+` and a known country code is parsed the same way whatever the
   region (only a `+` before an unknown country code falls back to the region, and the other cases
   cover that): regions that can match nothing else all return the same matches, so one of them
@@ -37,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -48,8 +51,8 @@ from gates.pii.candidates import PHONE_PUNCTUATION
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
 _PLUS = ("+", "\uff0b")
-_CANDIDATE_LETTERS = frozenset("aeinostxAEINOSTX")
-"""The ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
+_THREE_LETTERS = re.compile("(?:[^aeinostx]*[aeinostx]){3}", re.IGNORECASE | re.ASCII)
+"""Three of the ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 _GAP = (
@@ -59,6 +62,7 @@ _GAP = (
 _SEGMENT = re.compile(rf"\d+(?:(?:{_GAP})\d+)*", re.IGNORECASE)
 """Digits one match of phonenumbers' matcher may hold: its pattern (compiled with IGNORECASE)
 allows only punctuation between digit blocks, then an extension's separator and label."""
+SEGMENT_CACHE_SIZE = 100_000
 _MATCHER_BLOCK = 20
 """The most digits in a row phonenumbers' matcher pattern takes (_DIGIT_BLOCK_LIMIT)."""
 
@@ -112,6 +116,18 @@ def _shortest_nsn(country_code: int) -> int:
     )
 
 
+def _lengths(country_code: int) -> frozenset[int] | None:
+    """`is_valid_number()` needs the NSN's length among the general description's possible
+    lengths (when it lists any) of a region of the country."""
+    found: set[int] = set()
+    for metadata in _metadata(country_code):
+        lengths = metadata.general_desc.possible_length if metadata.general_desc else ()
+        if not lengths:
+            return None
+        found.update(lengths)
+    return frozenset(found)
+
+
 def _shortest_match(pattern: str, limit: int = 4) -> int:
     """The fewest digits `pattern` accepts (at least `limit` if it accepts no shorter string)."""
     compiled = re.compile(pattern)
@@ -136,8 +152,10 @@ class _Region:
     national: re.Pattern[str] | None
     """Any general description of the country's regions, at the end; None: no narrowing by pattern."""
     national_digits: int
-    offsets: tuple[int, ...] | None
-    """Where the NSN may start after the start of a run of digits (None: anywhere)."""
+    lengths: frozenset[int] | None
+    """The lengths a valid NSN of the country may have (None: any)."""
+    prefixes: tuple[str, ...] | None
+    """The digits `parse()` may strip from the start of a run before the NSN (None: any digits)."""
     international_prefix: re.Pattern[str] | None
     international_digits: int
 
@@ -160,21 +178,39 @@ def _region(name: str, international: int) -> _Region | None:
         name=name,
         national=national,
         national_digits=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
-        offsets=_offsets(metadata),
+        lengths=_lengths(cc),
+        prefixes=_prefixes(metadata),
         international_prefix=re.compile(prefix) if prefix else None,
         international_digits=(_shortest_match(prefix) if prefix else 0) + international,
     )
 
 
-def _offsets(metadata: PhoneMetadata) -> tuple[int, ...] | None:
+def _prefixes(metadata: PhoneMetadata) -> tuple[str, ...] | None:
     """The digits `parse()` may strip before the NSN when no `+` or international prefix is used:
-    the region's country code, then its national prefix (stripped once inside the country code's
-    extraction and once after it). Only a literal national prefix gives fixed lengths."""
+    the region's country code (only where the digits start with it), then its national prefix
+    (stripped once inside the country code's extraction and once after it). Only a literal national
+    prefix is known in advance."""
     parsing = metadata.national_prefix_for_parsing or ""
     if not parsing.isdecimal() and parsing:
         return None
-    cc, prefix = len(str(metadata.country_code)), len(parsing)
-    return tuple(sorted({0, prefix, cc, cc + prefix, cc + 2 * prefix}))
+    cc = str(metadata.country_code)
+    return tuple(sorted({"", parsing, cc, cc + parsing, cc + 2 * parsing}, key=len))
+
+
+_MATCH_START = re.compile(r"[(\[\uff08\uff3b+\uff0b]|\d")
+_MATCH_END = re.compile(r"[\d#\uff03][^\d#\uff03]*$")
+
+
+def reach(text: str) -> tuple[int, int] | None:
+    """Where every match of phonenumbers' matcher in `text` lies (None: there can be none).
+
+    A match lies within a candidate of the matcher's pattern, which starts at an opening bracket,
+    a plus sign or a digit, and ends at a digit or an extension's `#`. A match that covers this
+    span in one region therefore contains every match any region can find: Presidio's
+    de-duplication keeps that one match alone, and the other regions need not run."""
+    start = _MATCH_START.search(text)
+    end = _MATCH_END.search(text)
+    return (start.start(), end.start() + 1) if start and end else None
 
 
 class RegionFilter:
@@ -186,41 +222,69 @@ class RegionFilter:
         self._known = [r for r in (_region(name, international) for name in self.regions) if r]
         known = {r.name for r in self._known}
         self._unknown = tuple(name for name in self.regions if name not in known)
+        self._segments: dict[str, frozenset[str]] = {}
 
     def possible(self, text: str) -> tuple[str, ...]:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
-        if sum(c in _CANDIDATE_LETTERS for c in text) >= 3:
+        span = reach(text)
+        if span is None:
+            return ()
+        if _THREE_LETTERS.search(text, *span):
             return self.regions
         kept: set[str] = set()
         for segment in _SEGMENT.findall(text):
-            runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(segment)]
-            digits = "".join(runs)
-            long_run = any(len(r) > _MATCHER_BLOCK for r in runs)
-            ends = None if long_run else list(itertools.accumulate(map(len, runs)))
-            kept.update(r.name for r in self._known if r.name not in kept and _may_match(r, digits, ends))
+            kept |= self._segment_regions(segment)
         if any(p in text for p in _PLUS):
             # One region that can only find `+` numbers stands for all of them.
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
 
+    def _segment_regions(self, segment: str) -> frozenset[str]:
+        """The known regions that may find a number in the digits of one segment (cached: code
+        repeats its numbers)."""
+        found = self._segments.get(segment)
+        if found is None:
+            if len(self._segments) > SEGMENT_CACHE_SIZE:
+                self._segments.clear()
+            runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(segment)]
+            digits = "".join(runs)
+            long_run = any(len(r) > _MATCHER_BLOCK for r in runs)
+            ends = None if long_run else list(itertools.accumulate(map(len, runs)))
+            found = frozenset(r.name for r in self._known if _may_match(r, digits, ends))
+            self._segments[segment] = found
+        return found
+
 
 def _may_match(region: _Region, digits: str, ends: list[int] | None) -> bool:
     """`ends`: where the runs of digits end in `digits` (None: anywhere)."""
-    if len(digits) >= region.national_digits:
-        if region.national is None or ends is None:
-            return True
-        # Anywhere first: the few parts that pass are then checked where the NSN may start.
-        anywhere = [end for end in ends if region.national.search(digits, 0, end)]
-        if anywhere and (
-            region.offsets is None
-            or any(
-                region.national.match(digits, start + offset, end)
-                for start in (0, *ends[:-1])
-                for offset in region.offsets
-                for end in anywhere
-                if start + offset < end
-            )
-        ):
-            return True
-    idd = region.international_prefix.search(digits) if region.international_prefix else None
-    return idd is not None and len(digits) - idd.start() >= region.international_digits
+    starts = (0,) if ends is None else (0, *ends[:-1])
+    national = region.national
+    if len(digits) >= region.national_digits and (
+        national is None or ends is None or _national_part(region, national, digits, starts, ends)
+    ):
+        return True
+    if region.international_prefix is None:
+        return False
+    # The international prefix starts a number: where a run starts (anywhere within a long run).
+    if ends is None:
+        idd = region.international_prefix.search(digits)
+        return idd is not None and len(digits) - idd.start() >= region.international_digits
+    idd_pattern, idd_digits = region.international_prefix, region.international_digits
+    return any(idd_pattern.match(digits, start) and len(digits) - start >= idd_digits for start in starts)
+
+
+def _national_part(
+    region: _Region, national: re.Pattern[str], digits: str, starts: Sequence[int], ends: list[int]
+) -> bool:
+    """Whether a part of `digits` that ends where a run ends, and starts where one starts after
+    digits `parse()` may strip, is a national number of the region's country."""
+    if region.prefixes is None:
+        return any(national.search(digits, 0, end) for end in ends)
+    nsn_starts = {s + len(p) for s in starts for p in region.prefixes if digits.startswith(p, s)}
+    lengths = region.lengths
+    return any(
+        national.match(digits, start, end)
+        for start in nsn_starts
+        for end in ends
+        if end > start and (lengths is None or end - start in lengths)
+    )
