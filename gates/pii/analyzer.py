@@ -48,8 +48,7 @@ from gates.pii.candidates import (
     IP_CANDIDATE,
     SparseText,
     candidate_spans,
-    phone_text,
-    phone_unit,
+    phone_units,
     snap_back,
     snap_forward,
     sparse_around,
@@ -255,10 +254,8 @@ class Scanner:
     def _phones(self, recognizer: PhoneRecognizer, text: str) -> list[RecognizerResult]:
         """The phone recognizer on each digit cluster that can hold a number, through a cache of
         units: phonenumbers costs per cluster and region, and code repeats its numbers."""
-        masked, clusters = phone_text(text)
         out: list[RecognizerResult] = []
-        for start, end in clusters:
-            offset, unit = phone_unit(text, masked, start, end)
+        for start, end, offset, unit in phone_units(text):
             cached = self._phone_cache.get(unit)
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 CANDIDATE = re.compile(r"@\w|:[0-9A-Fa-f]{0,4}:|\d(?:[^\w\n]{0,4}\d){3}")
@@ -40,8 +40,8 @@ PHONE_PUNCTUATION = (
     "()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 )
 _DIGIT_CLUSTER = re.compile(rf"\d+(?:[{PHONE_PUNCTUATION}]{{1,4}}\d+)*")
+_FOUR_DIGITS = re.compile(rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}")
 _DIGIT_RUN = re.compile(r"\d+")
-_DIGIT = re.compile(r"\d")
 _PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,8}}$")
 _EXTENSION_AHEAD = re.compile(
     r"[\s,:.-]*(?:e?xt|\uff45?\uff58\uff54|[x\uff58#\uff03~\uff5e;]|int|\uff49\uff4e\uff54|anexo|доб)[\s,:.=\uff0e-]*",
@@ -61,28 +61,28 @@ def _glue(c: str) -> bool:
     return c.isascii() and c.isalpha()
 
 
-def phone_text(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """The text with the digits of clusters that cannot hold a phone number turned into `_`, and
-    the clusters that can.
+def phone_units(text: str) -> Iterator[tuple[int, int, int, str]]:
+    """The clusters of digits that can hold a phone number, as (start, end, offset, unit): the unit
+    is the text phonenumbers needs to judge the cluster the way it would in the whole file
+    (`phone_unit`).
 
     phonenumbers (at leniency VALID) starts a match at a digit run not preceded by a Latin letter,
-    ends it at one not followed by one, and needs four digits: runs glued to letters at the edges of
-    a cluster (hex literals, hashes, identifiers) cannot start or end a number. Blanking the other
-    clusters keeps offsets and the characters around every kept cluster, and spares phonenumbers
-    most clusters of code and lock files, which it would otherwise parse once per region."""
-    keep: list[tuple[int, int]] = []
-    parts: list[str] = []
+    ends it at one not followed by one, and needs four digits: clusters of fewer digits, and runs
+    glued to letters at the edges of a cluster (hex literals, hashes, identifiers), cannot start
+    or end a number. The others are found from their first digit (a cluster holds four digits
+    exactly when four digits with at most four punctuation characters between them start there),
+    which spares the many short numbers of code a pass of their own."""
     pos = 0
-    for m in _DIGIT_CLUSTER.finditer(text):
-        start, end = m.span()
-        # Fewer than four characters hold fewer than four digits (most clusters in code).
-        if end - start >= 4 and _holds_number(text, start, end, m.group()):
-            keep.append((start, end))
-        else:
-            parts += [text[pos:start], _DIGIT.sub("_", m.group())]
-            pos = end
-    parts.append(text[pos:])
-    return "".join(parts), keep
+    kept_end = -1
+    while found := _FOUR_DIGITS.search(text, pos):
+        start = found.start()
+        cluster = _DIGIT_CLUSTER.match(text, start)
+        assert cluster is not None, "four digits start a cluster"
+        end = pos = cluster.end()
+        if _holds_number(text, start, end, cluster.group()):
+            offset, unit = phone_unit(text, start, end, previous_kept=kept_end)
+            kept_end = end
+            yield start, end, offset, unit
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
@@ -107,24 +107,27 @@ def _one_match(cluster: str, runs: list[int]) -> bool:
     )
 
 
-def phone_unit(text: str, masked: str, start: int, end: int) -> tuple[int, str]:
+def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1) -> tuple[int, str]:
     """The text phonenumbers needs to judge one cluster the way it would in the whole file, as
     (offset, text): leading `+`/brackets/punctuation and the character before them, three
-    characters after (a letter, or the `:00` that marks a time stamp, taken from `text` as blanked
-    digits would hide it), more when an extension may follow. Letters and spaces before it are
-    normalised, so that equal units share one result."""
-    lead = _PHONE_LEAD.search(masked, max(0, start - 8), start)
+    characters after (a letter, or the `:00` that marks a time stamp), more when an extension may
+    follow. The character before is normalised, so that equal units share one result: letters and
+    spaces, and the digits of a cluster that cannot hold a number (`_`), which phonenumbers must
+    not read as part of this one; `previous_kept` is the end of the last cluster that can."""
+    lead = _PHONE_LEAD.search(text, max(0, start - 8), start)
     lo = lead.start() if lead else start
     extension = _EXTENSION_AHEAD.match(text, end)
     ahead = extension.end() - end + _EXTENSION_DIGITS if extension else 3
-    unit = masked[lo:end] + text[end : end + ahead]
+    unit = text[lo : end + ahead]
     if lo == 0:
         return lo, unit
-    before = masked[lo - 1]
+    before = text[lo - 1]
     if before.isascii() and before.isalpha():
         before = "a"
     elif before.isspace():
         before = " "
+    elif before.isdecimal() and lo != previous_kept:
+        before = "_"
     return lo - 1, before + unit
 
 
