@@ -250,6 +250,19 @@ def test_fast_path_agrees_with_naive_analyze() -> None:
     assert [(h.entity, h.start, h.end) for h in fast] == [(h.entity, h.start, h.end) for h in naive]
 
 
+def test_entities_without_a_prefilter_are_scanned_in_whole_files(make_repo: Callable[..., Repo]) -> None:
+    # A URL holds no digits, `@` or IBAN prefix: the pre-filter knows nothing of it, so no file
+    # may be skipped and the recognizer sees the whole text.
+    repo = make_repo({"notes.md": "Dashboards live at https://grafana.internal.example.org/d/ops now.\n"})
+    config = ScanConfig(entities=("URL", "EMAIL_ADDRESS"), min_scores={"URL": 0.4, "EMAIL_ADDRESS": 0.4})
+    files = select_files(repo.root).files
+    result = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
+    assert [h.entity for h in result.hits] == ["URL"]
+    text = (repo.root / "notes.md").read_text()
+    naive = Scanner(config, fast=False).scan("notes.md", text)
+    assert [(h.start, h.end) for h in result.hits] == [(h.start, h.end) for h in naive]
+
+
 # Units like the ones the gate gives the phone recognizer (a digit cluster and a few characters
 # around it), where a region's matcher finds a number by each path gates.pii.phone reasons about.
 PHONE_TRAPS = (

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import spacy
@@ -34,24 +33,24 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
     EmailRecognizer,
+    IbanRecognizer,
     IpRecognizer,
     PhoneRecognizer,
     SpacyRecognizer,
+    UsSsnRecognizer,
 )
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
-    EMAIL_CANDIDATE,
-    IP_CANDIDATE,
+    Candidates,
     SparseText,
-    candidate_spans,
     phone_units,
     snap_back,
     snap_forward,
-    sparse_around,
     windows,
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
@@ -64,11 +63,15 @@ LANGUAGE = "en"
 CONTEXT_PREFIX = 120
 """Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
 GROUP_CHARS = 4000
-OWN_CANDIDATES: dict[type[EntityRecognizer], re.Pattern[str]] = {
-    EmailRecognizer: EMAIL_CANDIDATE,
-    IpRecognizer: IP_CANDIDATE,
+OWN_CANDIDATES: dict[type[EntityRecognizer], Callable[[Candidates], list[tuple[int, int]]]] = {
+    EmailRecognizer: Candidates.email,
+    IbanRecognizer: Candidates.iban,
+    IpRecognizer: Candidates.ip,
+    UsSsnRecognizer: Candidates.numbers,
+    CreditCardRecognizer: Candidates.numbers,
 }
-"""Recognizers that only need the windows around their own candidates (the IPv6 regex is slow)."""
+"""The pre-filtered recognizers, given only the windows around their own candidates (the phone
+recognizer has a path of its own); the others see whole texts."""
 PHONE_CACHE_SIZE = 200_000
 MAX_TEXT_CHARS = 100_000_000
 """spaCy refuses texts over a million characters by default (for the parser's memory); the gate's
@@ -166,8 +169,6 @@ class Scanner:
         self._fast = fast and config.spacy_model is None
         selected = self.engine.registry.get_recognizers(language=LANGUAGE, entities=list(config.entities))
         self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
-        custom_names = {c.name for c in config.recognizers}
-        self._custom: list[EntityRecognizer] = [r for r in self._recognizers if r.name in custom_names]  # type: ignore[has-type]
         self._phone_cache: dict[str, list[RecognizerResult]] = {}
         self._phone_regions: dict[str, PhoneRecognizer] = {}
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
@@ -217,22 +218,22 @@ class Scanner:
         return min(1.0, max(result.score + self._boost, self._boost_floor))
 
     def _fast_results(self, text: str) -> list[RecognizerResult]:
-        spans = candidate_spans(text)
-        for custom in self._custom:
-            # A custom regex may match anywhere: its own raw matches are its candidates.
-            found = custom.analyze(text, list(self.config.entities), None)  # type: ignore[arg-type]
-            spans += [(r.start, r.end) for r in found]
-        if not spans:
-            return []
-        sparse = SparseText.build(text, windows(text, spans))
+        candidates = Candidates(text)
+        parts: dict[Callable[[Candidates], list[tuple[int, int]]], SparseText | None] = {}
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
         for recognizer in self._recognizers:
+            spans_of = OWN_CANDIDATES.get(type(recognizer))
             if isinstance(recognizer, PhoneRecognizer):
-                found = self._phones(recognizer, text)
+                found = self._phones(recognizer, text, candidates.clusters)
+            elif spans_of is None:
+                # A custom or not pre-filtered recognizer may match anywhere.
+                found = recognizer.analyze(text, list(self.config.entities), None)  # type: ignore[arg-type]
             else:
-                own = OWN_CANDIDATES.get(type(recognizer))
-                part = sparse if own is None else sparse_around(text, own)
+                if spans_of not in parts:
+                    spans = spans_of(candidates)
+                    parts[spans_of] = SparseText.build(text, windows(text, spans)) if spans else None
+                part = parts[spans_of]
                 if part is None:
                     continue
                 # Pattern recognizers do not use NLP artifacts (the type hint says otherwise).
@@ -251,11 +252,13 @@ class Scanner:
         results = sure + self._with_context(text, borderline)
         return EntityRecognizer.remove_duplicates([r for r in results if r.score >= self.config.threshold])
 
-    def _phones(self, recognizer: PhoneRecognizer, text: str) -> list[RecognizerResult]:
+    def _phones(
+        self, recognizer: PhoneRecognizer, text: str, clusters: Sequence[tuple[int, int]]
+    ) -> list[RecognizerResult]:
         """The phone recognizer on each digit cluster that can hold a number, through a cache of
         units: phonenumbers costs per cluster and region, and code repeats its numbers."""
         out: list[RecognizerResult] = []
-        for start, end, offset, unit in phone_units(text):
+        for start, end, offset, unit in phone_units(text, clusters):
             cached = self._phone_cache.get(unit)
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:

@@ -1,10 +1,17 @@
 """Cheap pre-filter: the regions of a text where Presidio's pattern recognizers could match.
 
-Every e-mail address contains `@`, every IPv6 address two colons with at most four hex digits
-between them, and every phone number, IPv4 address, SSN, card number and IBAN a cluster of at least
-four digits separated by punctuation or spaces (phonenumbers accepts German numbers of four digits,
-such as "#1645"; pragma: allowlist pii). One compiled regex whose first character is `@`, `:` or a
-digit finds them at tens of MB/s; only the windows around them reach Presidio.
+What every match of each pre-filtered recognizer contains:
+
+- e-mail address: `@` and a word character;
+- IBAN: two capital letters and two digits (the country code and check digits);
+- phone number, SSN, card number, IPv4 address: a cluster of at least four digits separated by
+  phonenumbers' punctuation (which holds the separators of the SSN, card and IPv4 patterns);
+  SSNs and card numbers take nine digits of one cluster, IPv4 addresses three dots;
+- IPv6 address: two colons with at most four hex digits between them, where 1-4 hex digits that
+  follow no word character or colon (or a `::` that follows none) start it.
+
+Regexes whose first character is a literal or a digit find them at tens of MB/s, and only the
+windows around a recognizer's own candidates reach it. A file without any is not scanned at all.
 
 A window is widened by a margin and snapped outwards to whitespace, so that regex boundaries (`\\b`,
 look-behinds) and phonenumbers' checks on the neighbouring characters see the same thing inside the
@@ -18,20 +25,29 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-CANDIDATE = re.compile(r"@\w|:[0-9A-Fa-f]{0,4}:|\d(?:[^\w\n]{0,4}\d){3}")
-EMAIL_CANDIDATE = re.compile(r"@\w")
-IP_CANDIDATE = re.compile(r":[0-9A-Fa-f]{0,4}:|\d\.\d{1,3}\.\d{1,3}\.\d")
-"""What every match of Presidio's e-mail and IP recognizers contains (`@`; an IPv4 address's four
-dotted groups, or two colons of an IPv6 address): their own windows, smaller than the shared ones."""
+PREFILTERED_ENTITIES = frozenset(
+    {"EMAIL_ADDRESS", "IBAN_CODE", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IP_ADDRESS"}
+)
+"""The entities whose predefined recognizers are only given their candidates' windows."""
 MARGIN = 64
 """Characters kept on each side of a candidate before snapping (an IBAN is at most 42 with spaces)."""
 SNAP = 160
 """How far a window edge may move to reach whitespace (the local part of an e-mail address)."""
 SEPARATOR = "\n\n"
 """Joins windows: no recognizer of the pre-filtered entities matches across a blank line."""
+NUMBER_DIGITS = 9
+"""The fewest digits of an SSN (a card number has at least 13)."""
 
 _WHITESPACE = " \t\n\r\f\v"
+_EMAIL = re.compile(r"@\w")
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}")
+_IPV6_COLONS = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_ASCII_WORD_OR_COLON = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:")
+"""Characters that keep an IPv6 match from starting after them (ASCII only: Presidio's `regex`
+module and `re` disagree on some other word characters, and a candidate may be too wide)."""
 
 
 # phonenumbers' _VALID_PUNCTUATION: the only characters its matcher allows between digit blocks.
@@ -41,6 +57,8 @@ PHONE_PUNCTUATION = (
 )
 _DIGIT_CLUSTER = re.compile(rf"\d+(?:[{PHONE_PUNCTUATION}]{{1,4}}\d+)*")
 _FOUR_DIGITS = re.compile(rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}")
+"""Matches at the first digit of every cluster of four digits or more (and nowhere else in it)."""
+_ANY = re.compile("|".join(p.pattern for p in (_EMAIL, _IBAN, _IPV6_COLONS, _FOUR_DIGITS)))
 _DIGIT_RUN = re.compile(r"\d+")
 _PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,8}}$")
 _EXTENSION_AHEAD = re.compile(
@@ -61,25 +79,30 @@ def _glue(c: str) -> bool:
     return c.isascii() and c.isalpha()
 
 
-def phone_units(text: str) -> Iterator[tuple[int, int, int, str]]:
-    """The clusters of digits that can hold a phone number, as (start, end, offset, unit): the unit
-    is the text phonenumbers needs to judge the cluster the way it would in the whole file
-    (`phone_unit`).
+def digit_clusters(text: str) -> list[tuple[int, int]]:
+    """The clusters of four digits or more, found from their first digit: a cluster holds four
+    digits exactly when four digits with at most four punctuation characters between them start
+    there, which spares the many short numbers of code a match of their own."""
+    clusters: list[tuple[int, int]] = []
+    pos = 0
+    while found := _FOUR_DIGITS.search(text, pos):
+        cluster = _DIGIT_CLUSTER.match(text, found.start())
+        assert cluster is not None, "four digits start a cluster"
+        pos = cluster.end()
+        clusters.append(cluster.span())
+    return clusters
+
+
+def phone_units(text: str, clusters: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
+    """The clusters that can hold a phone number, as (start, end, offset, unit): the unit is the
+    text phonenumbers needs to judge the cluster the way it would in the whole file (`phone_unit`).
 
     phonenumbers (at leniency VALID) starts a match at a digit run not preceded by a Latin letter,
-    ends it at one not followed by one, and needs four digits: clusters of fewer digits, and runs
-    glued to letters at the edges of a cluster (hex literals, hashes, identifiers), cannot start
-    or end a number. The others are found from their first digit (a cluster holds four digits
-    exactly when four digits with at most four punctuation characters between them start there),
-    which spares the many short numbers of code a pass of their own."""
-    pos = 0
+    ends it at one not followed by one, and needs four digits: runs glued to letters at the edges
+    of a cluster (hex literals, hashes, identifiers) cannot start or end a number."""
     kept_end = -1
-    while found := _FOUR_DIGITS.search(text, pos):
-        start = found.start()
-        cluster = _DIGIT_CLUSTER.match(text, start)
-        assert cluster is not None, "four digits start a cluster"
-        end = pos = cluster.end()
-        if _holds_number(text, start, end, cluster.group()):
+    for start, end in clusters:
+        if _holds_number(text, start, end, text[start:end]):
             offset, unit = phone_unit(text, start, end, previous_kept=kept_end)
             kept_end = end
             yield start, end, offset, unit
@@ -131,18 +154,51 @@ def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1) -> t
     return lo - 1, before + unit
 
 
-def candidate_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in CANDIDATE.finditer(text)]
-
-
-def sparse_around(text: str, candidate: re.Pattern[str]) -> SparseText | None:
-    """The windows around `candidate`'s matches (None: there are none)."""
-    spans = [m.span() for m in candidate.finditer(text)]
-    return SparseText.build(text, windows(text, spans)) if spans else None
-
-
 def has_candidates(text: str) -> bool:
-    return CANDIDATE.search(text) is not None
+    return _ANY.search(text) is not None
+
+
+def _ipv6_may_start(text: str, colon: int) -> bool:
+    """Whether an IPv6 match may hold the colon pair at `colon`: it starts at the 1-4 hex digits
+    before it, or at a first colon of `::`, after no word character or colon."""
+    start = colon
+    while start > max(0, colon - 4) and text[start - 1] in _HEX:
+        start -= 1
+    if start == colon and not text.startswith("::", colon):
+        return False
+    return start == 0 or text[start - 1] not in _ASCII_WORD_OR_COLON
+
+
+class Candidates:
+    """The candidate spans of one text for each pre-filtered recognizer, found on first use."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def clusters(self) -> list[tuple[int, int]]:
+        return digit_clusters(self.text)
+
+    def email(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _EMAIL.finditer(self.text)]
+
+    def iban(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _IBAN.finditer(self.text)]
+
+    def numbers(self) -> list[tuple[int, int]]:
+        """SSNs and card numbers: clusters of nine digits or more."""
+        text = self.text
+        return [
+            (start, end)
+            for start, end in self.clusters
+            if end - start >= NUMBER_DIGITS and sum(c.isdecimal() for c in text[start:end]) >= NUMBER_DIGITS
+        ]
+
+    def ip(self) -> list[tuple[int, int]]:
+        text = self.text
+        spans = [(start, end) for start, end in self.clusters if text.count(".", start, end) >= 3]
+        spans += [m.span() for m in _IPV6_COLONS.finditer(text) if _ipv6_may_start(text, m.start())]
+        return spans
 
 
 def snap_back(text: str, pos: int, limit: int = SNAP) -> int:

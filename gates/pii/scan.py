@@ -18,7 +18,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gates.pii.candidates import has_candidates
+from gates.pii.candidates import PREFILTERED_ENTITIES, has_candidates
 from gates.pii.config import Hit, ScanConfig
 from gates.plugins.interface import GateError
 from gates.util.files import RepoFile, SkippedFile, read_text
@@ -119,7 +119,11 @@ def _scan_parallel(config: ScanConfig, work: Sequence[RepoFile], workers: int, d
 
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
     result = ScanResult()
-    every_file = bool(config.recognizers) or config.spacy_model is not None
+    every_file = (
+        bool(config.recognizers)
+        or config.spacy_model is not None
+        or not PREFILTERED_ENTITIES.issuperset(config.entities)
+    )
     work: list[RepoFile] = []
     for file in files:
         try:
