@@ -304,6 +304,8 @@ PHONE_TRAPS = (
     " (+44) 20 7946 0018 #",  # a match covering the whole unit ends the region loop
     " 415-867-5309 x 12#",
     ":123456789012:interesting",  # letters after the last digit are in no candidate
+    ": 6271844772424770508\n# MD5 Fingerprint: 69:c1",  # an extension label on the next line
+    ",3008, # 2064\n5238,2962",  # the label `#` and an extension on this one
 )
 
 

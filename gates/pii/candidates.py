@@ -67,7 +67,13 @@ _EXTENSION_AHEAD = re.compile(
 )
 """The separators and label of an extension after a number (phonenumbers' matcher's labels, with
 any number of separators); the extension's digits follow (at most 20)."""
-_EXTENSION_DIGITS = 30
+EXTENSION_LEAD = (
+    ";ext=|[ \u00a0\t,]*(?:e?xt(?:ensi(?:ó?|ó))?n?|\uff45?\uff58\uff54\uff4e?|доб|anexo"
+    "|[x\uff58#\uff03~\uff5e]|int|\uff49\uff4e\uff54)[:.\uff0e]?[ \u00a0\t,-]*|[- ]+"
+)
+"""What phonenumbers' matcher pattern allows between a number's last digit and its extension's
+digits (compiled with IGNORECASE)."""
+_EXTENSION = re.compile(rf"(?:{EXTENSION_LEAD})\d{{1,20}}#?", re.IGNORECASE)
 _MATCHER_BLOCKS = 21
 _BLOCK_DIGITS = 20
 _INNER_SPLIT = frozenset("/(.\u2012\u2013\u2014\u2015\uff0d")
@@ -132,16 +138,15 @@ def _one_match(cluster: str, runs: list[int]) -> bool:
 
 def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1) -> tuple[int, str]:
     """The text phonenumbers needs to judge one cluster the way it would in the whole file, as
-    (offset, text): leading `+`/brackets/punctuation and the character before them, three
-    characters after (a letter, or the `:00` that marks a time stamp), more when an extension may
-    follow. The character before is normalised, so that equal units share one result: letters and
-    spaces, and the digits of a cluster that cannot hold a number (`_`), which phonenumbers must
-    not read as part of this one; `previous_kept` is the end of the last cluster that can."""
+    (offset, text): leading `+`/brackets/punctuation and the character before them, an extension,
+    and three characters after (a letter, or the `:00` that marks a time stamp). The character
+    before is normalised, so that equal units share one result: letters and spaces, and the
+    digits of a cluster that cannot hold a number (`_`), which phonenumbers must not read as part
+    of this one; `previous_kept` is the end of the last cluster that can."""
     lead = _PHONE_LEAD.search(text, max(0, start - 8), start)
     lo = lead.start() if lead else start
-    extension = _EXTENSION_AHEAD.match(text, end)
-    ahead = extension.end() - end + _EXTENSION_DIGITS if extension else 3
-    unit = text[lo : end + ahead]
+    extension = _EXTENSION.match(text, end)
+    unit = text[lo : (extension.end() if extension else end) + 3]
     if lo == 0:
         return lo, unit
     before = text[lo - 1]

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
-from gates.pii.candidates import PHONE_PUNCTUATION
+from gates.pii.candidates import EXTENSION_LEAD, PHONE_PUNCTUATION
 
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
@@ -55,10 +55,7 @@ _THREE_LETTERS = re.compile("(?:[^aeinostx]*[aeinostx]){3}", re.IGNORECASE | re.
 """Three of the ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
-_GAP = (
-    rf"[{PHONE_PUNCTUATION}]{{1,4}}|;ext=|[ \u00a0\t,]*(?:e?xt(?:ensi(?:ó?|ó))?n?|\uff45?\uff58\uff54\uff4e?"
-    "|доб|anexo|[x\uff58#\uff03~\uff5e]|int|\uff49\uff4e\uff54)[:.\uff0e]?[ \u00a0\t,-]*"
-)
+_GAP = rf"[{PHONE_PUNCTUATION}]{{1,4}}|{EXTENSION_LEAD}"
 _SEGMENT = re.compile(rf"\d+(?:(?:{_GAP})\d+)*", re.IGNORECASE)
 """Digits one match of phonenumbers' matcher may hold: its pattern (compiled with IGNORECASE)
 allows only punctuation between digit blocks, then an extension's separator and label."""
