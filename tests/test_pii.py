@@ -306,6 +306,12 @@ PHONE_TRAPS = (
     ":123456789012:interesting",  # letters after the last digit are in no candidate
     ": 6271844772424770508\n# MD5 Fingerprint: 69:c1",  # an extension label on the next line
     ",3008, # 2064\n5238,2962",  # the label `#` and an extension on this one
+    " 30 901820 ",  # a German number whose format needs the national prefix, written without it
+    " 02 12 34 56 78, 3 123 4567, 9876543210 ",  # France, Israel, India without `+`
+    " 180020 20 7946 0018 ",  # one of Britain's two national prefixes for parsing
+    " 0033 1 23 45 67 89, 00 0 123 4567 ",  # an international prefix, and one before a 0
+    " +999 123 4567, +1 711-873-9690 ",  # `+` before an unknown country code; an invalid NANP
+    "1.3.6.1.4.1.5962.99.1.3633258862.2104868982",  # every dot starts a string of its own
 )
 
 

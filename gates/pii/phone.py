@@ -1,36 +1,31 @@
 """Which regions of Presidio's phone recognizer can find a number in a piece of text at all.
 
 `PhoneRecognizer` runs phonenumbers' matcher once per region (8 by default), and the matcher parses
-every digit cluster for each: that is most of the gate's time. Its results are kept only at
-leniency VALID, where a match needs `is_valid_number()`, and that needs the national significant
-number (NSN) to fully match the `general_desc` pattern of one of the regions sharing its country
-code, with a length among that description's possible lengths. Where the NSN can come from is
-narrow (phonenumbers' `parse()` only ever drops characters, except in the cases excluded below):
+candidate strings for each: that is most of the gate's time. Its results are kept only at leniency
+VALID, where a match needs `is_valid_number()` (the national significant number, NSN, fully matches
+a number description of a region sharing its country code, with a possible length) and, for a
+number written without `+` or an international prefix, the national prefix where the number's
+format writes it. What a region can match is narrow:
 
-- the digits `parse()` reads are those of one match of the matcher's pattern: runs of digits joined
-  by punctuation, then an extension (`_SEGMENT`), so each such segment of the text is judged alone;
-- default country (no `+`, no international prefix): the country code is the region's, and the NSN
-  is a contiguous part of the segment's digits (`parse()` strips extensions, punctuation, the country
-  code and national prefixes from the ends) that ends where a run of digits ends (every cut the
-  matcher makes is at a non-digit, except that its pattern takes at most 20 digits in a row), so a
-  region none of whose general patterns matches such a part cannot match. The part also starts
-  where a run of digits starts (a candidate and its inner matches start after a non-digit), after
-  at most the region's country code and its national prefix (stripped once while extracting the
-  country code and once after), each stripped only where the digits start with it: where that
-  prefix is a literal, only those starts are tried; its length must be one of the general
-  descriptions' possible lengths;
-- international prefix of the region (`00`, `011`...): the prefix itself where a run starts, then
-  a country code and an NSN of some country, which together take at least `_INTERNATIONAL_DIGITS`
-  digits;
-- `+`: a number written with `+` and a known country code is parsed the same way whatever the
-  region (only a `+` before an unknown country code falls back to the region, and the other cases
-  cover that): regions that can match nothing else all return the same matches, so one of them
-  runs for all;
-- three ASCII letters that the matcher lets into a candidate (`x` separators and extension words,
-  in any case): phonenumbers then reads letters as keypad digits, so nothing is skipped;
-- national prefix transform rules may add or reorder digits: regions whose rules are more than one
-  group (Brazil's `\\2` keeps the digits just before the end of the prefix match, so the NSN stays
-  a contiguous part) are never narrowed by pattern, and the lengths allow for what they add.
+- the strings: the matcher hands `parse()` candidates of its pattern and their inner parts (split
+  at slashes, brackets, spaced dashes, dots and spaces), trying the next only while none is a
+  number. `parsed_strings()` runs phonenumbers' own matcher with parsing replaced by a recorder, so
+  it lists every string any region tries before its first match; a region whose matcher parses no
+  number from any of them finds nothing;
+- default country (no `+`, no international prefix): `parse()` reads the string's digits from the
+  first, strips the region's country code (only where the digits start with it) and national
+  prefixes (once inside the country code's extraction and once after), and an extension from the
+  end, so the NSN starts after one of those literal prefixes and ends where a run of digits ends.
+  Without a stripped prefix, a format that needs the national prefix makes the number invalid
+  (`_is_national_prefix_present_if_required`);
+- international prefix of the region (`00`, `011`...): then a country code (never starting with 0)
+  and an NSN of that country, after at most its national prefix;
+- `+` and a known country code: read the same way whatever the region, so a region that can match
+  nothing else stands for all of them; a `+` before an unknown country code is dropped and the
+  number read as a national one;
+- three ASCII letters in a string: phonenumbers reads letters as keypad digits, so nothing is
+  skipped; regions with national prefix rules that are neither digits nor alternatives of digits,
+  or transform rules of more than one group, are not narrowed by pattern.
 
 Skipping a region that could not have matched leaves the union of the other regions' matches, so
 the recognizer's own `analyze()` on the remaining regions returns exactly what it returns on all.
@@ -38,31 +33,26 @@ the recognizer's own `analyze()` on the remaining regions returns exactly what i
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
-
-from gates.pii.candidates import EXTENSION_LEAD, PHONE_PUNCTUATION
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc, PhoneNumberMatcher
 
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
 _PLUS = ("+", "\uff0b")
+_NUMBER_START = re.compile("[+\uff0b\\d]")
+"""Where `parse()` starts reading a number (phonenumbers' _VALID_START_CHAR_PATTERN)."""
 _THREE_LETTERS = re.compile("(?:[^aeinostx]*[aeinostx]){3}", re.IGNORECASE | re.ASCII)
 """Three of the ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
+_FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
-_GAP = rf"[{PHONE_PUNCTUATION}]{{1,4}}|{EXTENSION_LEAD}"
-_SEGMENT = re.compile(rf"\d+(?:(?:{_GAP})\d+)*", re.IGNORECASE)
-"""Digits one match of phonenumbers' matcher may hold: its pattern (compiled with IGNORECASE)
-allows only punctuation between digit blocks, then an extension's separator and label."""
-SEGMENT_CACHE_SIZE = 100_000
-_MATCHER_BLOCK = 20
-"""The most digits in a row phonenumbers' matcher pattern takes (_DIGIT_BLOCK_LIMIT)."""
-
+STRING_CACHE_SIZE = 100_000
 
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
@@ -125,73 +115,114 @@ def _lengths(country_code: int) -> frozenset[int] | None:
     return frozenset(found)
 
 
-def _shortest_match(pattern: str, limit: int = 4) -> int:
-    """The fewest digits `pattern` accepts (at least `limit` if it accepts no shorter string)."""
-    compiled = re.compile(pattern)
-    digits = "0123456789"  # pragma: allowlist pii (the ten digits, not a phone number)
-    for n in range(1, limit):
-        if any(compiled.fullmatch("".join(d)) for d in itertools.product(digits, repeat=n)):
-            return n
-    return limit
+@dataclass(frozen=True)
+class _Country:
+    """What `is_valid_number()` accepts for one country calling code, as far as the filter needs it."""
+
+    national: re.Pattern[str]
+    """Any number description of the country's regions, anchored at the end."""
+    lengths: frozenset[int] | None
+    """The lengths a valid NSN may have (None: any)."""
+    shortest: int
+    national_prefixes: tuple[str, ...] | None
+    """What `parse()` may strip after reading the country code (None: any digits)."""
+    keeps_digits: bool
+    """Whether the NSN is a contiguous part of the digits after those prefixes."""
+    formats: tuple[tuple[re.Pattern[str] | None, re.Pattern[str], bool], ...]
+    """The main region's formats, in order: leading digits, pattern, and whether a number written
+    without `+` must carry the national prefix (matcher's `_is_national_prefix_present_if_required`)."""
+
+    def needs_national_prefix(self, nsn: str) -> bool:
+        """Whether the format phonenumbers chooses for `nsn` needs the national prefix."""
+        for leading, pattern, needs_prefix in self.formats:
+            if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
+                return needs_prefix
+        return False
 
 
-def _international_digits() -> int:
-    """The fewest digits a country code and a valid NSN of that country take together."""
-    return min(
-        len(str(cc)) + max(0, _shortest_nsn(cc) - _added_digits(_main_metadata(cc)))
-        for cc in COUNTRY_CODE_TO_REGION_CODE
+@functools.cache
+def _country(country_code: int) -> _Country:
+    main = _main_metadata(country_code)
+    patterns = [p for m in _metadata(country_code) for desc in _TYPES if (p := _pattern(getattr(m, desc)))]
+    # No description at all: nothing of this country is ever valid ("(?!)" never matches).
+    return _Country(
+        national=re.compile("(?:{})$".format("|".join(f"(?:{p})" for p in patterns) or "(?!)")),
+        lengths=_lengths(country_code),
+        shortest=max(_MIN_NSN, _shortest_nsn(country_code) - _added_digits(main)),
+        national_prefixes=_literal_prefixes(main),
+        keeps_digits=_keeps_digits(main),
+        formats=tuple(_formats(main)),
     )
+
+
+def _formats(
+    metadata: PhoneMetadata | None,
+) -> Iterator[tuple[re.Pattern[str] | None, re.Pattern[str], bool]]:
+    """phonenumbers chooses a number's format by the last leading-digits pattern and the format's
+    own pattern; a formatting rule other than the first group alone (`$1`, `($1)`) writes the
+    national prefix, and then a number written without it is not VALID unless it is optional."""
+    for number_format in metadata.number_format if metadata else ():
+        if number_format.pattern is None:
+            continue
+        leading = number_format.leading_digits_pattern
+        rule = number_format.national_prefix_formatting_rule or ""
+        needs_prefix = (
+            bool(rule)
+            and not number_format.national_prefix_optional_when_formatting
+            and not _FIRST_GROUP_ONLY.fullmatch(rule)
+        )
+        yield (re.compile(leading[-1]) if leading else None), re.compile(number_format.pattern), needs_prefix
 
 
 @dataclass(frozen=True)
 class _Region:
     name: str
-    national: re.Pattern[str] | None
-    """Any general description of the country's regions, at the end; None: no narrowing by pattern."""
-    national_digits: int
-    lengths: frozenset[int] | None
-    """The lengths a valid NSN of the country may have (None: any)."""
+    country: _Country
+    narrow: bool
+    """Whether the NSN is a contiguous part of the digits (no transform rule reorders them)."""
+    shortest: int
     prefixes: tuple[str, ...] | None
-    """The digits `parse()` may strip from the start of a run before the NSN (None: any digits)."""
+    """The digits `parse()` may strip before the NSN of a number without `+` or international
+    prefix: the country code and national prefixes (None: any digits)."""
     international_prefix: re.Pattern[str] | None
-    international_digits: int
 
 
-def _region(name: str, international: int) -> _Region | None:
+def _region(name: str) -> _Region | None:
     metadata = PhoneMetadata.metadata_for_region(name)
     if metadata is None:
         return None  # unknown to phonenumbers: always run (it only finds `+` numbers there)
     cc = metadata.country_code
     assert cc is not None, "every region's metadata has its country code"
     main = _main_metadata(cc)
-    transforms = any(not _keeps_digits(m) for m in (metadata, main))
-    patterns = [p for m in _metadata(cc) for desc in _TYPES if (p := _pattern(getattr(m, desc)))]
-    # No description at all: nothing of this country is ever valid ("(?!)" never matches).
-    national = (
-        None if transforms else re.compile("(?:{})$".format("|".join(f"(?:{p})" for p in patterns) or "(?!)"))
-    )
     prefix = metadata.international_prefix
     return _Region(
         name=name,
-        national=national,
-        national_digits=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
-        lengths=_lengths(cc),
-        prefixes=_prefixes(metadata),
+        country=_country(cc),
+        narrow=_keeps_digits(metadata) and _keeps_digits(main),
+        shortest=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
+        prefixes=_prefixes(str(cc), _literal_prefixes(metadata), _literal_prefixes(main)),
         international_prefix=re.compile(prefix) if prefix else None,
-        international_digits=(_shortest_match(prefix) if prefix else 0) + international,
     )
 
 
-def _prefixes(metadata: PhoneMetadata) -> tuple[str, ...] | None:
-    """The digits `parse()` may strip before the NSN when no `+` or international prefix is used:
-    the region's country code (only where the digits start with it), then its national prefix
-    (stripped once inside the country code's extraction and once after it). Only a literal national
-    prefix is known in advance."""
-    parsing = metadata.national_prefix_for_parsing or ""
-    if not parsing.isdecimal() and parsing:
+def _literal_prefixes(metadata: PhoneMetadata | None) -> tuple[str, ...] | None:
+    """The national prefixes `parse()` may strip ("" for none), when the pattern for parsing is
+    digits or alternatives of digits (None: anything else)."""
+    parsing = (metadata.national_prefix_for_parsing if metadata else None) or ""
+    alternatives = parsing.split("|") if parsing else []
+    if not all(a.isdecimal() for a in alternatives):
         return None
-    cc = str(metadata.country_code)
-    return tuple(sorted({"", parsing, cc, cc + parsing, cc + 2 * parsing}, key=len))
+    return ("", *alternatives)
+
+
+def _prefixes(cc: str, own: tuple[str, ...] | None, main: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The region's country code (stripped only where the digits start with it) and national
+    prefixes: the region's is stripped inside the country code's extraction, then the country's
+    main region's (or the region's own, without a country code) once more."""
+    if own is None or main is None:
+        return None
+    combined = {*own, *(cc + a + b for a in own for b in main)}
+    return tuple(sorted(combined, key=len))
 
 
 _MATCH_START = re.compile(r"[(\[\uff08\uff3b+\uff0b]|\d")
@@ -210,78 +241,140 @@ def reach(text: str) -> tuple[int, int] | None:
     return (start.start(), end.start() + 1) if start and end else None
 
 
+class _Recorder(PhoneNumberMatcher):
+    """phonenumbers' own matcher, recording each string it would parse instead of parsing it: as
+    no string passes, it tries every string that any region's matcher tries before its first
+    match (and after a match, the strings a region tries are among these too, unless that match
+    was one of them)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, None)
+        self.tried: list[str] = []
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> None:
+        self.tried.append(candidate)
+
+
+def parsed_strings(text: str) -> list[str]:
+    """Every string phonenumbers' matcher hands to `parse()` in `text` when none is a number."""
+    recorder = _Recorder(text)
+    for _ in recorder:
+        pass
+    return recorder.tried
+
+
 class RegionFilter:
     """Built once per process (a few milliseconds over phonenumbers' metadata)."""
 
     def __init__(self, regions: Iterable[str]) -> None:
         self.regions = tuple(regions)
-        international = _international_digits()
-        self._known = [r for r in (_region(name, international) for name in self.regions) if r]
+        self._known = [r for r in (_region(name) for name in self.regions) if r]
         known = {r.name for r in self._known}
         self._unknown = tuple(name for name in self.regions if name not in known)
-        self._segments: dict[str, frozenset[str]] = {}
+        self._strings: dict[str, frozenset[str] | None] = {}
 
     def possible(self, text: str) -> tuple[str, ...]:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
-        span = reach(text)
-        if span is None:
-            return ()
-        if _THREE_LETTERS.search(text, *span):
-            return self.regions
         kept: set[str] = set()
-        for segment in _SEGMENT.findall(text):
-            kept |= self._segment_regions(segment)
-        if any(p in text for p in _PLUS):
+        plus = False
+        for string in parsed_strings(text):
+            if _THREE_LETTERS.search(string):
+                return self.regions
+            found = self._string_regions(string)
+            if found is None:
+                plus = True
+            else:
+                kept |= found
+        if plus:
             # One region that can only find `+` numbers stands for all of them.
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
 
-    def _segment_regions(self, segment: str) -> frozenset[str]:
-        """The known regions that may find a number in the digits of one segment (cached: code
+    def _string_regions(self, string: str) -> frozenset[str] | None:
+        """The known regions whose `parse()` may read a valid number from `string`; None: a
+        number with `+` and a known country code, which every region reads alike (cached: code
         repeats its numbers)."""
-        found = self._segments.get(segment)
-        if found is None:
-            if len(self._segments) > SEGMENT_CACHE_SIZE:
-                self._segments.clear()
-            runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(segment)]
-            digits = "".join(runs)
-            long_run = any(len(r) > _MATCHER_BLOCK for r in runs)
-            ends = None if long_run else list(itertools.accumulate(map(len, runs)))
+        if string in self._strings:
+            return self._strings[string]
+        if len(self._strings) > STRING_CACHE_SIZE:
+            self._strings.clear()
+        start = _NUMBER_START.search(string)
+        runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(string)]
+        digits = "".join(runs)
+        ends = list(itertools.accumulate(map(len, runs)))
+        found: frozenset[str] | None = frozenset()
+        if start is None or (len(digits) <= _MIN_NSN and start.group() in _PLUS):
+            pass  # nothing to read, or too short after `+`: an error in every region
+        elif start.group() in _PLUS and _country_code(digits) is not None:
+            found = None if _international(digits, 0, ends) else frozenset()
+        else:
+            # A `+` before an unknown country code is dropped and the number read as national.
             found = frozenset(r.name for r in self._known if _may_match(r, digits, ends))
-            self._segments[segment] = found
+        self._strings[string] = found
         return found
 
 
-def _may_match(region: _Region, digits: str, ends: list[int] | None) -> bool:
-    """`ends`: where the runs of digits end in `digits` (None: anywhere)."""
-    starts = (0,) if ends is None else (0, *ends[:-1])
-    national = region.national
-    if len(digits) >= region.national_digits and (
-        national is None or ends is None or _national_part(region, national, digits, starts, ends)
+def _country_code(digits: str, start: int = 0) -> int | None:
+    """The country code `parse()` reads at `start` (phonenumbers' _extract_country_code)."""
+    if start >= len(digits) or digits[start] == "0":
+        return None
+    for n in range(1, 4):
+        if start + n <= len(digits) and int(digits[start : start + n]) in COUNTRY_CODE_TO_REGION_CODE:
+            return int(digits[start : start + n])
+    return None
+
+
+def _may_match(region: _Region, digits: str, ends: Sequence[int]) -> bool:
+    """`digits`: those of a string `parse()` reads, from its first; `ends`: where its runs of
+    digits end (an extension may follow the number)."""
+    country = region.country
+    if len(digits) >= region.shortest and (
+        not region.narrow or _national_part(country, region.prefixes, digits, 0, ends, default_country=True)
     ):
         return True
-    if region.international_prefix is None:
+    idd = region.international_prefix.match(digits) if region.international_prefix else None
+    # After an international prefix, a country code (never starting with 0) and its NSN.
+    return idd is not None and len(digits) - idd.end() > _MIN_NSN and _international(digits, idd.end(), ends)
+
+
+def _international(digits: str, start: int, ends: Sequence[int]) -> bool:
+    """Whether a country code at `start` and a valid NSN of that country may follow."""
+    cc = _country_code(digits, start)
+    if cc is None:
         return False
-    # The international prefix starts a number: where a run starts (anywhere within a long run).
-    if ends is None:
-        idd = region.international_prefix.search(digits)
-        return idd is not None and len(digits) - idd.start() >= region.international_digits
-    idd_pattern, idd_digits = region.international_prefix, region.international_digits
-    return any(idd_pattern.match(digits, start) and len(digits) - start >= idd_digits for start in starts)
+    country = _country(cc)
+    start += len(str(cc))
+    if not country.keeps_digits:
+        return len(digits) - start >= country.shortest
+    return _national_part(country, country.national_prefixes, digits, start, ends)
 
 
 def _national_part(
-    region: _Region, national: re.Pattern[str], digits: str, starts: Sequence[int], ends: list[int]
+    country: _Country,
+    prefixes: tuple[str, ...] | None,
+    digits: str,
+    start: int,
+    ends: Sequence[int],
+    *,
+    default_country: bool = False,
 ) -> bool:
-    """Whether a part of `digits` that ends where a run ends, and starts where one starts after
-    digits `parse()` may strip, is a national number of the region's country."""
-    if region.prefixes is None:
-        return any(national.search(digits, 0, end) for end in ends)
-    nsn_starts = {s + len(p) for s in starts for p in region.prefixes if digits.startswith(p, s)}
-    lengths = region.lengths
+    """Whether a part of `digits` that starts at `start` after digits `parse()` may strip, and
+    ends where a run of digits ends, is a national number of the country. `default_country`: the
+    number has no `+` or international prefix, so a format that needs the national prefix rules
+    out a part that starts where the digits do unless they start with a national prefix."""
+    national, lengths = country.national, country.lengths
+    if prefixes is None:
+        return any(national.search(digits, start, end) for end in ends if end > start)
+    national_prefixes = country.national_prefixes
+    bare = (
+        default_country
+        and national_prefixes is not None
+        and not any(p and digits.startswith(p, start) for p in national_prefixes)
+    )
     return any(
-        national.match(digits, start, end)
-        for start in nsn_starts
+        national.match(digits, nsn, end)
+        and not (bare and nsn == start and country.needs_national_prefix(digits[nsn:end]))
+        for nsn in {start + len(p) for p in prefixes if digits.startswith(p, start)}
         for end in ends
-        if end > start and (lengths is None or end - start in lengths)
+        if end > nsn and (lengths is None or end - nsn in lengths)
     )
