@@ -344,6 +344,15 @@ def test_phone_units_give_what_the_recognizer_gives(text: str) -> None:
     assert sorted((r.start, r.end, r.score) for r in got) == sorted(expected)
 
 
+def test_region_filter_refuses_a_phonenumbers_it_cannot_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gates.pii import phone
+
+    assert len(phone.parsed_strings("tel 030 1234567, fax 030/1234568")) >= 3
+    monkeypatch.setattr(phone, "parsed_strings", lambda text: [])
+    with pytest.raises(GateError, match="_parse_and_verify"):
+        phone.RegionFilter(["DE"])
+
+
 def test_phone_traps_find_numbers_and_skip_regions() -> None:
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 

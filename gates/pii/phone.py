@@ -42,13 +42,16 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc, PhoneNumberMatcher
 
+from gates.plugins.interface import GateError
+
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""
 _PLUS = ("+", "\uff0b")
 _NUMBER_START = re.compile("[+\uff0b\\d]")
 """Where `parse()` starts reading a number (phonenumbers' _VALID_START_CHAR_PATTERN)."""
-_THREE_LETTERS = re.compile("(?:[^aeinostx]*[aeinostx]){3}", re.IGNORECASE | re.ASCII)
-"""Three of the ASCII letters of phonenumbers' matcher pattern (compiled with IGNORECASE)."""
+_THREE_LETTERS = re.compile("(?:[^A-Za-z]*[A-Za-z]){3}")
+"""phonenumbers' _VALID_ALPHA_PHONE_PATTERN: then it reads letters as keypad digits."""
+_SELF_CHECK = "call 030 1234567 (+49 30 901820)"
 _FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
@@ -268,6 +271,12 @@ class RegionFilter:
 
     def __init__(self, regions: Iterable[str]) -> None:
         self.regions = tuple(regions)
+        if len(parsed_strings(_SELF_CHECK)) < 2:
+            # A phonenumbers whose matcher no longer calls the recorder would skip every region.
+            raise GateError(
+                f"pii: phonenumbers {phonenumbers.__version__} no longer parses through "
+                "PhoneNumberMatcher._parse_and_verify, which the region filter records (tested with 9.0)"
+            )
         self._known = [r for r in (_region(name) for name in self.regions) if r]
         known = {r.name for r in self._known}
         self._unknown = tuple(name for name in self.regions if name not in known)
