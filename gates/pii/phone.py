@@ -281,6 +281,9 @@ class RegionFilter:
         known = {r.name for r in self._known}
         self._unknown = tuple(name for name in self.regions if name not in known)
         self._strings: dict[str, frozenset[str] | None] = {}
+        # Without `+`, a region's shortest NSN, or an international prefix (a digit or more),
+        # a country code and more than _MIN_NSN digits.
+        self._fewest_digits = min([r.shortest for r in self._known] + [_MIN_NSN + 2])
 
     def possible(self, text: str) -> tuple[str, ...]:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
@@ -308,15 +311,18 @@ class RegionFilter:
         if len(self._strings) > STRING_CACHE_SIZE:
             self._strings.clear()
         start = _NUMBER_START.search(string)
-        runs = [phonenumbers.normalize_digits_only(run) for run in _DIGIT_RUN.findall(string)]
+        runs = _DIGIT_RUN.findall(string)
+        if not string.isascii():
+            runs = [phonenumbers.normalize_digits_only(run) for run in runs]
         digits = "".join(runs)
         ends = list(itertools.accumulate(map(len, runs)))
+        plus = start is not None and start.group() in _PLUS
         found: frozenset[str] | None = frozenset()
-        if start is None or (len(digits) <= _MIN_NSN and start.group() in _PLUS):
-            pass  # nothing to read, or too short after `+`: an error in every region
-        elif start.group() in _PLUS and _country_code(digits) is not None:
+        if start is None or len(digits) <= _MIN_NSN:
+            pass  # nothing to read, or too short for a country code and an NSN
+        elif plus and _country_code(digits) is not None:
             found = None if _international(digits, 0, ends) else frozenset()
-        else:
+        elif len(digits) >= self._fewest_digits:
             # A `+` before an unknown country code is dropped and the number read as national.
             found = frozenset(r.name for r in self._known if _may_match(r, digits, ends))
         self._strings[string] = found
