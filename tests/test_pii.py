@@ -438,6 +438,13 @@ def test_no_output_of_gates_run_holds_a_raw_value(make_repo: Callable[..., Repo]
         assert leaked == []
 
 
+def test_own_interface_addresses_are_never_reported(make_repo: Callable[..., Repo]) -> None:
+    # Even with the documentation allow-list off: a context word ("ip") lifts `::` over min_score.
+    repo = make_repo({"net.txt": "ip 127.0.0.1, ip :: and ip [::]/0, ip ::1, but ip 10.1.2.3 and ip ::2\n"})
+    collected = collect(repo.root, entities=["IP_ADDRESS"], allow={"documentation_examples": False})
+    assert sorted(f.properties["preview"] for f in collected.findings) == ["**.*.*.*", "::*"]
+
+
 def test_inline_marker_is_honoured_only_while_governance_allows_it(make_repo: Callable[..., Repo]) -> None:
     repo = make_repo(
         {

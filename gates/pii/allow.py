@@ -38,17 +38,23 @@ def _compact(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
 
-def _documentation_address(value: str) -> bool:
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
+        return ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
     except ValueError:
-        return False
-    # Loopback and "any" addresses name a machine's own interface, never a person.
-    return address.is_loopback or address.is_unspecified or any(address in n for n in _EXAMPLE_NETWORKS)
+        return None
+
+
+def own_interface(value: str) -> bool:
+    """Loopback and "any" addresses name a machine's own interface, never a person: never reported,
+    whatever took them for PII."""
+    address = _address(value)
+    return address is not None and (address.is_loopback or address.is_unspecified)
 
 
 def _documentation_example(entity: str, value: str) -> bool:
-    if _documentation_address(value):
+    address = _address(value)
+    if address is not None and any(address in n for n in _EXAMPLE_NETWORKS):
         return True  # whatever took it for PII (phonenumbers reads 203.0.113.254 as a number)
     if entity == "EMAIL_ADDRESS":
         domain = value.rpartition("@")[2].lower().rstrip(".")
@@ -70,7 +76,8 @@ class AllowList:
 
     def allows(self, entity: str, value: str) -> bool:
         return (
-            value in self._config.allow_values
+            own_interface(value)
+            or value in self._config.allow_values
             or any(r.fullmatch(value) for r in self._regexes)
             or (self._config.documentation_examples and _documentation_example(entity, value))
         )

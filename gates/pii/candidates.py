@@ -165,11 +165,13 @@ def has_candidates(text: str) -> bool:
 
 def _ipv6_may_start(text: str, colon: int) -> bool:
     """Whether an IPv6 match may hold the colon pair at `colon`: it starts at the 1-4 hex digits
-    before it, or at a first colon of `::`, after no word character or colon."""
+    before it, or at a first colon of `::`, after no word character or colon. A `::` with no hex
+    digit on either side can only be the unspecified address, which is never reported
+    (`gates.pii.allow.own_interface`)."""
     start = colon
     while start > max(0, colon - 4) and text[start - 1] in _HEX:
         start -= 1
-    if start == colon and not text.startswith("::", colon):
+    if start == colon and not (text.startswith("::", colon) and text[colon + 2 : colon + 3] in _HEX):
         return False
     return start == 0 or text[start - 1] not in _ASCII_WORD_OR_COLON
 
