@@ -380,16 +380,23 @@ def _national_part(
     national, lengths = country.national, country.lengths
     if prefixes is None:
         return any(national.search(digits, start, end) for end in ends if end > start)
-    national_prefixes = country.national_prefixes
-    bare = (
-        default_country
-        and national_prefixes is not None
-        and not any(p and digits.startswith(p, start) for p in national_prefixes)
-    )
-    return any(
-        national.match(digits, nsn, end)
-        and not (bare and nsn == start and country.needs_national_prefix(digits[nsn:end]))
-        for nsn in {start + len(p) for p in prefixes if digits.startswith(p, start)}
-        for end in ends
-        if end > nsn and (lengths is None or end - nsn in lengths)
-    )
+    for prefix in prefixes:
+        if not digits.startswith(prefix, start):
+            continue
+        nsn = start + len(prefix)
+        for end in ends:
+            if end <= nsn or (lengths is not None and end - nsn not in lengths):
+                continue
+            if not national.match(digits, nsn, end):
+                continue
+            # Without any prefix stripped, the number's format may need the national prefix.
+            bare = nsn == start and default_country and _bare(country, digits, start)
+            if not (bare and country.needs_national_prefix(digits[nsn:end])):
+                return True
+    return False
+
+
+def _bare(country: _Country, digits: str, start: int) -> bool:
+    """Whether the digits at `start` do not start with a (literal) national prefix."""
+    prefixes = country.national_prefixes
+    return prefixes is not None and not any(p and digits.startswith(p, start) for p in prefixes)
