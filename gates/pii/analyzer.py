@@ -6,11 +6,12 @@ only when some file has candidates.
 By default the spaCy pipeline is built here: a blank English tokenizer plus a component that uses
 the lower-cased token text as its lemma, so that Presidio's context enhancement (a score boost when a
 recognizer's context word is among the five keywords before a match) works without a model.
-Pattern entities then never need spaCy to *find* a value: phase 1 runs the selected recognizers
-once over the candidate windows of a file; phase 2 runs the whole `AnalyzerEngine.analyze()` (context
-enhancement, thresholds, de-duplication) on a short window before each hit, keeping only the spans
-phase 1 found. With `spacy_model`, NER entities need the model over whole texts, so each file goes
-through one `analyze()` call.
+Pattern entities then never need spaCy to *find* a value: phase 1 runs each selected recognizer
+once per file, over the windows around its own candidates (gates.pii.candidates; recognizers the
+pre-filter does not know see the whole file); phase 2 hands the results that only a context word
+can lift over the threshold to Presidio's context enhancer, on a short window before them, then
+thresholds and de-duplication are Presidio's. With `spacy_model`, NER entities need the model over
+whole texts, so each file goes through one `analyze()` call.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Scanning a list of repository files: skipping what is not text, and sharing work across cores.
 
-The first pass reads every file and runs the candidate regex only; Presidio is imported when a file
-has candidates (or the policy needs every file: custom recognizers, a spaCy model). A large input is
+The first pass reads every file and runs the candidate regexes only; Presidio is imported when a
+file has candidates (or the policy needs every file: custom recognizers, entities the pre-filter
+does not know, a spaCy model). A large input is
 cut into chunks that worker processes (spawned, each building its analyzer once) and this process
 scan together: this process takes chunks from the end of the queue while the workers start, so a
 pool that is not worth its start-up costs little.
