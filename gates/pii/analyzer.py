@@ -16,11 +16,11 @@ whole texts, so each file goes through one `analyze()` call.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import phonenumbers
 import spacy
 import tldextract
 import tldextract.tldextract
@@ -171,7 +171,6 @@ class Scanner:
         selected = self.engine.registry.get_recognizers(language=LANGUAGE, entities=list(config.entities))
         self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
         self._phone_cache: dict[str, list[RecognizerResult]] = {}
-        self._phone_regions: dict[str, PhoneRecognizer] = {}
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
         self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
         enhancer = self.engine.context_aware_enhancer
@@ -280,11 +279,12 @@ class Scanner:
             return []
         found: list[RecognizerResult] = []
         for region in self._region_filter.possible(unit):
-            alone = self._phone_regions.get(region)
-            if alone is None:
-                alone = self._phone_regions[region] = copy.copy(recognizer)
-                alone.supported_regions = (region,)
-            found += alone.analyze(unit, ["PHONE_NUMBER"], None)  # type: ignore[arg-type]
+            # The recognizer's own loop, one region at a time, without the `parse()` of each match
+            # it adds only to name the number's region in the explanation.
+            leniency = recognizer.leniency
+            assert leniency is not None, "phonenumbers' matcher needs a leniency (Presidio's default is 1)"
+            for match in phonenumbers.PhoneNumberMatcher(unit, region, leniency=leniency):
+                found.append(recognizer._get_recognizer_result(match, unit, region, None))  # type: ignore[no-untyped-call]
             if any(r.start <= span[0] and r.end >= span[1] for r in found):
                 break
         return EntityRecognizer.remove_duplicates(found)
