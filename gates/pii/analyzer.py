@@ -171,6 +171,9 @@ class Scanner:
         selected = self.engine.registry.get_recognizers(language=LANGUAGE, entities=list(config.entities))
         self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
         self._phone_cache: dict[str, list[RecognizerResult]] = {}
+        # phonenumbers compiles its metadata patterns through the re module's cache (512 entries),
+        # which the patterns of eight regions overflow; a scan keeps them all.
+        phonenumbers.enable_pattern_cache()
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
         self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
         enhancer = self.engine.context_aware_enhancer

@@ -131,13 +131,11 @@ class _Country:
     """What `parse()` may strip after reading the country code (None: any digits)."""
     keeps_digits: bool
     """Whether the NSN is a contiguous part of the digits after those prefixes."""
-    formats: tuple[tuple[re.Pattern[str] | None, re.Pattern[str], bool], ...]
-    """The main region's formats, in order: leading digits, pattern, and whether a number written
-    without `+` must carry the national prefix (matcher's `_is_national_prefix_present_if_required`)."""
+    code: int
 
     def needs_national_prefix(self, nsn: str) -> bool:
         """Whether the format phonenumbers chooses for `nsn` needs the national prefix."""
-        for leading, pattern, needs_prefix in self.formats:
+        for leading, pattern, needs_prefix in _formats(self.code):
             if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
                 return needs_prefix
         return False
@@ -154,16 +152,24 @@ def _country(country_code: int) -> _Country:
         shortest=max(_MIN_NSN, _shortest_nsn(country_code) - _added_digits(main)),
         national_prefixes=_literal_prefixes(main),
         keeps_digits=_keeps_digits(main),
-        formats=tuple(_formats(main)),
+        code=country_code,
     )
 
 
-def _formats(
+@functools.cache
+def _formats(country_code: int) -> tuple[tuple[re.Pattern[str] | None, re.Pattern[str], bool], ...]:
+    """The main region's formats, in order: leading digits, pattern, and whether a number written
+    without `+` must carry the national prefix (compiled only for the countries that need them)."""
+    return tuple(_format_rules(_main_metadata(country_code)))
+
+
+def _format_rules(
     metadata: PhoneMetadata | None,
 ) -> Iterator[tuple[re.Pattern[str] | None, re.Pattern[str], bool]]:
     """phonenumbers chooses a number's format by the last leading-digits pattern and the format's
     own pattern; a formatting rule other than the first group alone (`$1`, `($1)`) writes the
-    national prefix, and then a number written without it is not VALID unless it is optional."""
+    national prefix, and then a number written without it is not VALID unless it is optional
+    (the matcher's `_is_national_prefix_present_if_required`)."""
     for number_format in metadata.number_format if metadata else ():
         if number_format.pattern is None:
             continue
