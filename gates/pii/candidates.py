@@ -6,7 +6,7 @@ What every match of each pre-filtered recognizer contains:
 - IBAN: two capital letters and two digits (the country code and check digits);
 - phone number, SSN, card number, IPv4 address: a cluster of at least four digits separated by
   phonenumbers' punctuation (which holds the separators of the SSN, card and IPv4 patterns);
-  SSNs and card numbers take nine digits of one cluster, IPv4 addresses three dots;
+  SSNs and card numbers one of their digit shapes between non-digits, IPv4 addresses three dots;
 - IPv6 address: two colons with at most four hex digits between them, where 1-4 hex digits that
   follow no word character or colon (or a `::` that follows none) start it.
 
@@ -39,6 +39,11 @@ SEPARATOR = "\n\n"
 """Joins windows: no recognizer of the pre-filtered entities matches across a blank line."""
 NUMBER_DIGITS = 9
 """The fewest digits of an SSN (a card number has at least 13)."""
+_SSN_OR_CARD = re.compile(
+    r"(?<!\d)(?:\d{3}[- .]?\d{2}[- .]?\d{4}|[13456]\d{3}[- ]?\d{3,4}[- ]?\d{3,4}[- ]?\d{3,5})(?!\d)"
+)
+"""Presidio's SSN shapes (3-2-4 digits with or without separators, 5-4, 3-6) and card shape, which
+its patterns bound by `\\b`: a run of ten digits holds neither."""
 
 _WHITESPACE = " \t\n\r\f\v"
 _EMAIL = re.compile(r"@\w")
@@ -193,12 +198,12 @@ class Candidates:
         return [m.span() for m in _IBAN.finditer(self.text)]
 
     def numbers(self) -> list[tuple[int, int]]:
-        """SSNs and card numbers: clusters of nine digits or more."""
+        """SSNs and card numbers: clusters holding one of their shapes between non-digits."""
         text = self.text
         return [
             (start, end)
             for start, end in self.clusters
-            if end - start >= NUMBER_DIGITS and sum(c.isdecimal() for c in text[start:end]) >= NUMBER_DIGITS
+            if end - start >= NUMBER_DIGITS and _SSN_OR_CARD.search(text, start, end)
         ]
 
     def ip(self) -> list[tuple[int, int]]:
