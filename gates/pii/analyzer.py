@@ -290,7 +290,7 @@ class Scanner:
                 found.append(recognizer._get_recognizer_result(match, unit, region, None))  # type: ignore[no-untyped-call]
             if any(r.start <= span[0] and r.end >= span[1] for r in found):
                 break
-        return EntityRecognizer.remove_duplicates(found)
+        return EntityRecognizer.remove_duplicates(found) if len(found) > 1 else found
 
     @staticmethod
     def _context_nearby(text: str, result: RecognizerResult, recognizer: EntityRecognizer) -> bool:

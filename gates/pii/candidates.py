@@ -72,13 +72,13 @@ _EXTENSION_AHEAD = re.compile(
 )
 """The separators and label of an extension after a number (phonenumbers' matcher's labels, with
 any number of separators); the extension's digits follow (at most 20)."""
-EXTENSION_LEAD = (
+_EXTENSION_LEAD = (
     ";ext=|[ \u00a0\t,]*(?:e?xt(?:ensi(?:ó?|ó))?n?|\uff45?\uff58\uff54\uff4e?|доб|anexo"
     "|[x\uff58#\uff03~\uff5e]|int|\uff49\uff4e\uff54)[:.\uff0e]?[ \u00a0\t,-]*|[- ]+"
 )
 """What phonenumbers' matcher pattern allows between a number's last digit and its extension's
 digits (compiled with IGNORECASE)."""
-_EXTENSION = re.compile(rf"(?:{EXTENSION_LEAD})\d{{1,20}}#?", re.IGNORECASE)
+_EXTENSION = re.compile(rf"(?:{_EXTENSION_LEAD})\d{{1,20}}#?", re.IGNORECASE)
 _MATCHER_BLOCKS = 21
 _BLOCK_DIGITS = 20
 _INNER_SPLIT = frozenset("/(.\u2012\u2013\u2014\u2015\uff0d")
