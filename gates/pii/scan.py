@@ -2,11 +2,10 @@
 
 The first pass reads every file and runs the candidate regexes only; Presidio is imported when a
 file has candidates (or the policy needs every file: custom recognizers, entities the pre-filter
-does not know, a spaCy model). A large input is
-cut into chunks that worker processes (spawned, each building its analyzer once) and this process
-scan together: this process takes chunks from the end of the queue while the workers start, so a
-pool that is not worth its start-up costs little.
-"""
+does not know, a spaCy model). A large input is cut into chunks that worker processes (spawned
+before the first pass, each building its analyzer once) and this process scan together: this
+process takes chunks from the end of the queue while the workers start, so a pool that is not
+worth its start-up costs little."""
 
 from __future__ import annotations
 
@@ -91,16 +90,27 @@ def chunks(files: Sequence[RepoFile], size: int = CHUNK_BYTES) -> list[list[Repo
     return out
 
 
-def _scan_parallel(config: ScanConfig, work: Sequence[RepoFile], workers: int, deadline: float) -> list[Hit]:
-    from gates.pii.analyzer import Scanner
+def _ready() -> None:
+    """A first task: submitting it spawns a worker, which builds its analyzer meanwhile."""
 
-    parts = chunks(work)
+
+def _start_pool(config: ScanConfig, workers: int) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
         max_workers=workers - 1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(config,),
     )
+    pool.submit(_ready)
+    return pool
+
+
+def _scan_parallel(
+    pool: ProcessPoolExecutor, config: ScanConfig, work: Sequence[RepoFile], deadline: float
+) -> list[Hit]:
+    from gates.pii.analyzer import Scanner
+
+    parts = chunks(work)
     try:
         futures: list[Future[list[Hit]]] = [pool.submit(_worker_scan, part, deadline) for part in parts]
         scanner = Scanner(config)
@@ -114,11 +124,32 @@ def _scan_parallel(config: ScanConfig, work: Sequence[RepoFile], workers: int, d
         return hits
     except FuturesTimeout as e:
         raise GateError("pii: timed out (raise timeout_s or narrow include/exclude)") from e
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
+    # A spawned worker takes about a second to import Presidio: it starts before the first pass
+    # when the input is large enough to share, and is let go if too little of it has candidates.
+    shared = workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES
+    pool = _start_pool(config, workers) if shared else None
+    try:
+        result, work = _first_pass(files, config)
+        if pool is not None and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
+            result.workers = workers
+            result.hits = _scan_parallel(pool, config, work, deadline)
+        elif work:
+            from gates.pii.analyzer import Scanner
+
+            result.hits = _scan_files(Scanner(config), work, deadline)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
+    return result
+
+
+def _first_pass(files: Sequence[RepoFile], config: ScanConfig) -> tuple[ScanResult, list[RepoFile]]:
+    """Reads every file and keeps those Presidio must see: with candidates, or all of them when
+    the policy has custom recognizers, entities the pre-filter does not know or a spaCy model."""
     result = ScanResult()
     every_file = (
         bool(config.recognizers)
@@ -137,14 +168,4 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
         if every_file or has_candidates(text):
             work.append(file)
     result.presidio_files = len(work)
-    if not work:
-        return result
-    if workers > 1 and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
-        result.workers = workers
-        result.hits = _scan_parallel(config, work, workers, deadline)
-    else:
-        from gates.pii.analyzer import Scanner
-
-        result.hits = _scan_files(Scanner(config), work, deadline)
-    result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
-    return result
+    return result, work
