@@ -33,6 +33,7 @@ the recognizer's own `analyze()` on the remaining regions returns exactly what i
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -285,6 +286,11 @@ class RegionFilter:
             )
         self._known = [r for r in (_region(name) for name in self.regions) if r]
         known = {r.name for r in self._known}
+        # Regions that parse alike (the United States and Canada) are checked once.
+        alike: dict[_Region, list[str]] = {}
+        for region in self._known:
+            alike.setdefault(dataclasses.replace(region, name=""), []).append(region.name)
+        self._alike = [(region, frozenset(names)) for region, names in alike.items()]
         self._unknown = tuple(name for name in self.regions if name not in known)
         self._strings: dict[str, frozenset[str] | None] = {}
         # Without `+`, a region's shortest NSN, or an international prefix (a digit or more),
@@ -330,7 +336,7 @@ class RegionFilter:
             found = None if _international(digits, 0, ends) else frozenset()
         elif len(digits) >= self._fewest_digits:
             # A `+` before an unknown country code is dropped and the number read as national.
-            found = frozenset(r.name for r in self._known if _may_match(r, digits, ends))
+            found = frozenset().union(*(names for r, names in self._alike if _may_match(r, digits, ends)))
         self._strings[string] = found
         return found
 
