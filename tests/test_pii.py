@@ -235,6 +235,7 @@ mapped ::ffff:192.0.2.33 zone fe80::1ff:fe23:4567:890a%eth2/64 alone 198.51.100.
 extensions 415-867-5309 int 12, 415-867-5309int12, 030 901820 \uff0312, 415-867-5309,    ext.  ,  12
 glued b415-867-5309 415-867-5309q 2019-12-05T01, but parts of 030/9018 2020q and a1 415-867-5309 count
 shapes 536-22-8726 536 22 8726 12345-6789 123-456789 1534800122 4556-7375-8689-9855 3714 496353 98431
+json {"to":"jane.roe@corp-mail.io","cc":["x@y.org"]}<john@acme.io>;bob@corp.io,@handle a@b
 """
 
 

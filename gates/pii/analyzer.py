@@ -52,7 +52,6 @@ from gates.pii.candidates import (
     phone_units,
     snap_back,
     snap_forward,
-    windows,
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
@@ -226,17 +225,17 @@ class Scanner:
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
         for recognizer in self._recognizers:
-            spans_of = OWN_CANDIDATES.get(type(recognizer))
+            windows_of = OWN_CANDIDATES.get(type(recognizer))
             if isinstance(recognizer, PhoneRecognizer):
                 found = self._phones(recognizer, text, candidates.clusters)
-            elif spans_of is None:
+            elif windows_of is None:
                 # A custom or not pre-filtered recognizer may match anywhere.
                 found = recognizer.analyze(text, list(self.config.entities), None)  # type: ignore[arg-type]
             else:
-                if spans_of not in parts:
-                    spans = spans_of(candidates)
-                    parts[spans_of] = SparseText.build(text, windows(text, spans)) if spans else None
-                part = parts[spans_of]
+                if windows_of not in parts:
+                    found_windows = windows_of(candidates)
+                    parts[windows_of] = SparseText.build(text, found_windows) if found_windows else None
+                part = parts[windows_of]
                 if part is None:
                     continue
                 # Pattern recognizers do not use NLP artifacts (the type hint says otherwise).

@@ -182,7 +182,7 @@ def _ipv6_may_start(text: str, colon: int) -> bool:
 
 
 class Candidates:
-    """The candidate spans of one text for each pre-filtered recognizer, found on first use."""
+    """The windows of one text for each pre-filtered recognizer, found on first use."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -192,25 +192,29 @@ class Candidates:
         return digit_clusters(self.text)
 
     def email(self) -> list[tuple[int, int]]:
-        return [m.span() for m in _EMAIL.finditer(self.text)]
+        """The whitespace-delimited word around each `@`: an address holds no whitespace, and at a
+        window's edge the regex's `\\b` sees whitespace too (SEPARATOR)."""
+        spans = [m.span() for m in _EMAIL.finditer(self.text)]
+        return windows(self.text, spans, margin=0, snap=MARGIN + SNAP)
 
     def iban(self) -> list[tuple[int, int]]:
-        return [m.span() for m in _IBAN.finditer(self.text)]
+        return windows(self.text, [m.span() for m in _IBAN.finditer(self.text)])
 
     def numbers(self) -> list[tuple[int, int]]:
         """SSNs and card numbers: clusters holding one of their shapes between non-digits."""
         text = self.text
-        return [
+        spans = [
             (start, end)
             for start, end in self.clusters
             if end - start >= NUMBER_DIGITS and _SSN_OR_CARD.search(text, start, end)
         ]
+        return windows(text, spans)
 
     def ip(self) -> list[tuple[int, int]]:
         text = self.text
         spans = [(start, end) for start, end in self.clusters if text.count(".", start, end) >= 3]
         spans += [m.span() for m in _IPV6_COLONS.finditer(text) if _ipv6_may_start(text, m.start())]
-        return spans
+        return windows(text, spans)
 
 
 def snap_back(text: str, pos: int, limit: int = SNAP) -> int:
@@ -226,8 +230,11 @@ def snap_forward(text: str, pos: int, limit: int = SNAP) -> int:
     return min(found) if found else hi
 
 
-def windows(text: str, spans: Iterable[tuple[int, int]], margin: int = MARGIN) -> list[tuple[int, int]]:
-    """Merged, snapped windows covering every span with `margin` characters of context.
+def windows(
+    text: str, spans: Iterable[tuple[int, int]], margin: int = MARGIN, snap: int = SNAP
+) -> list[tuple[int, int]]:
+    """Merged windows covering every span with `margin` characters of context, snapped outwards
+    to whitespace at most `snap` characters away.
 
     Spans whose margins touch are grouped first and only the group's edges are snapped (snapping
     costs a search for whitespace; a dense file has one span every few characters): snapping
@@ -240,8 +247,8 @@ def windows(text: str, spans: Iterable[tuple[int, int]], margin: int = MARGIN) -
             groups.append([start, end])
     merged: list[tuple[int, int]] = []
     for start, end in groups:
-        lo = snap_back(text, start - margin) if start > margin else 0
-        hi = snap_forward(text, end + margin)
+        lo = snap_back(text, start - margin, snap) if start > margin else 0
+        hi = snap_forward(text, end + margin, snap)
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:
