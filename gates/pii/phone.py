@@ -301,10 +301,9 @@ class RegionFilter:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
         kept: set[str] = set()
         plus = False
+        strings = self._strings
         for string in parsed_strings(text):
-            if _THREE_LETTERS.search(string):
-                return self.regions
-            found = self._string_regions(string)
+            found = strings[string] if string in strings else self._string_regions(string)
             if found is None:
                 plus = True
             else:
@@ -315,13 +314,15 @@ class RegionFilter:
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
 
     def _string_regions(self, string: str) -> frozenset[str] | None:
-        """The known regions whose `parse()` may read a valid number from `string`; None: a
-        number with `+` and a known country code, which every region reads alike (cached: code
-        repeats its numbers)."""
-        if string in self._strings:
-            return self._strings[string]
+        """The regions whose `parse()` may read a valid number from `string`; None: a number with
+        `+` and a known country code, which every region reads alike. Cached by `possible()`: code
+        repeats its numbers."""
         if len(self._strings) > STRING_CACHE_SIZE:
             self._strings.clear()
+        if _THREE_LETTERS.search(string):
+            # Read as keypad digits: anything goes.
+            self._strings[string] = frozenset(self.regions)
+            return self._strings[string]
         start = _NUMBER_START.search(string)
         runs = _DIGIT_RUN.findall(string)
         if not string.isascii():
