@@ -285,7 +285,7 @@ class Scanner:
             # it adds only to name the number's region in the explanation.
             leniency = recognizer.leniency
             assert leniency is not None, "phonenumbers' matcher needs a leniency (Presidio's default is 1)"
-            for match in phonenumbers.PhoneNumberMatcher(unit, region, leniency=leniency):
+            for match in self._region_filter.matches(unit, region, leniency):
                 found.append(recognizer._get_recognizer_result(match, unit, region, None))  # type: ignore[no-untyped-call]
             if any(r.start <= span[0] and r.end >= span[1] for r in found):
                 break

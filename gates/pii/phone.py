@@ -37,11 +37,17 @@ import dataclasses
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc, PhoneNumberMatcher
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    PhoneMetadata,
+    PhoneNumberDesc,
+    PhoneNumberMatch,
+    PhoneNumberMatcher,
+)
 
 from gates.plugins.interface import GateError
 
@@ -265,6 +271,21 @@ class _Recorder(PhoneNumberMatcher):
         self.tried.append(candidate)
 
 
+class _RegionMatcher(PhoneNumberMatcher):
+    """phonenumbers' matcher for one region, which does not parse the strings that region cannot
+    read a number from: they would fail there anyway, so the matches are the same."""
+
+    def __init__(self, text: str, region: str, leniency: int, readable: Callable[[str], bool]) -> None:
+        super().__init__(text, region, leniency=leniency)
+        self._readable = readable
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        if not self._readable(candidate):
+            return None
+        match: PhoneNumberMatch | None = super()._parse_and_verify(candidate, offset)
+        return match
+
+
 def parsed_strings(text: str) -> list[str]:
     """Every string phonenumbers' matcher hands to `parse()` in `text` when none is a number."""
     recorder = _Recorder(text)
@@ -312,6 +333,15 @@ class RegionFilter:
             # One region that can only find `+` numbers stands for all of them.
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
+
+    def matches(self, text: str, region: str, leniency: int) -> Iterator[PhoneNumberMatch]:
+        """What `PhoneNumberMatcher(text, region, leniency)` finds, parsing fewer strings."""
+
+        def readable(string: str) -> bool:
+            found = self._strings[string] if string in self._strings else self._string_regions(string)
+            return found is None or region in found
+
+        return iter(_RegionMatcher(text, region, leniency, readable))
 
     def _string_regions(self, string: str) -> frozenset[str] | None:
         """The regions whose `parse()` may read a valid number from `string`; None: a number with
