@@ -258,10 +258,10 @@ def reach(text: str) -> tuple[int, int] | None:
 
 
 class _Recorder(PhoneNumberMatcher):
-    """phonenumbers' own matcher, recording each string it would parse instead of parsing it: as
-    no string passes, it tries every string that any region's matcher tries before its first
-    match (and after a match, the strings a region tries are among these too, unless that match
-    was one of them)."""
+    """phonenumbers' own matcher, recording each string it would parse instead of parsing it. As
+    no string passes, it tries them all in the order any region's matcher does until its first
+    match: a region that can read a number from none of them fails on each in turn, exactly like
+    the recorder, and finds nothing."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text, None)
