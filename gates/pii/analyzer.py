@@ -63,7 +63,7 @@ LANGUAGE = "en"
 CONTEXT_PREFIX = 120
 """Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
 GROUP_CHARS = 4000
-OWN_CANDIDATES: dict[type[EntityRecognizer], Callable[[Candidates], list[tuple[int, int]]]] = {
+OWN_WINDOWS: dict[type[EntityRecognizer], Callable[[Candidates], list[tuple[int, int]]]] = {
     EmailRecognizer: Candidates.email,
     IbanRecognizer: Candidates.iban,
     IpRecognizer: Candidates.ip,
@@ -225,7 +225,7 @@ class Scanner:
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
         for recognizer in self._recognizers:
-            windows_of = OWN_CANDIDATES.get(type(recognizer))
+            windows_of = OWN_WINDOWS.get(type(recognizer))
             if isinstance(recognizer, PhoneRecognizer):
                 found = self._phones(recognizer, text, candidates.clusters)
             elif windows_of is None:
