@@ -2,25 +2,24 @@
 
 The first pass reads every file and runs the candidate regexes only; Presidio is imported when a
 file has candidates (or the policy needs every file: custom recognizers, entities the pre-filter
-does not know, a spaCy model). A large input is cut into chunks that worker processes (spawned
-before the first pass, each building its analyzer once) and this process scan together: this
-process takes chunks from the end of the queue while the workers start, so a pool that is not
-worth its start-up costs little."""
+does not know, a spaCy model). A large input is shared with worker processes (gates.util.pool),
+spawned before the first pass, each building its analyzer once.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gates.pii.candidates import PREFILTERED_ENTITIES, has_candidates
 from gates.pii.config import Hit, ScanConfig
 from gates.plugins.interface import GateError
+from gates.util import pool as pool_module
 from gates.util.files import RepoFile, SkippedFile, read_text
 
 if TYPE_CHECKING:
@@ -42,9 +41,12 @@ class ScanResult:
     workers: int = 1
 
 
+TIMED_OUT = "pii: timed out (raise timeout_s or narrow include/exclude)"
+
+
 def _check_deadline(deadline: float) -> None:
     if time.monotonic() > deadline:
-        raise GateError("pii: timed out (raise timeout_s or narrow include/exclude)")
+        raise GateError(TIMED_OUT)
 
 
 def _scan_files(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> list[Hit]:
@@ -74,63 +76,27 @@ def _worker_scan(files: Sequence[RepoFile], deadline: float) -> list[Hit]:
     return _scan_files(_WORKER, files, deadline)
 
 
-def chunks(files: Sequence[RepoFile], size: int = CHUNK_BYTES) -> list[list[RepoFile]]:
-    """Consecutive groups of about `size` bytes, the biggest first so that no straggler is last."""
-    out: list[list[RepoFile]] = []
-    current: list[RepoFile] = []
-    total = 0
-    for f in sorted(files, key=lambda f: -f.size):
-        current.append(f)
-        total += f.size
-        if total >= size:
-            out.append(current)
-            current, total = [], 0
-    if current:
-        out.append(current)
-    return out
-
-
-def _ready() -> None:
-    """A first task: submitting it spawns a worker, which builds its analyzer meanwhile."""
-
-
-def _start_pool(config: ScanConfig, workers: int) -> ProcessPoolExecutor:
-    pool = ProcessPoolExecutor(
-        max_workers=workers - 1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(config,),
-    )
-    pool.submit(_ready)
-    return pool
-
-
 def _scan_parallel(
     pool: ProcessPoolExecutor, config: ScanConfig, work: Sequence[RepoFile], deadline: float
 ) -> list[Hit]:
     from gates.pii.analyzer import Scanner
 
-    parts = chunks(work)
-    try:
-        futures: list[Future[list[Hit]]] = [pool.submit(_worker_scan, part, deadline) for part in parts]
-        scanner = Scanner(config)
-        hits: list[Hit] = []
-        for part, future in zip(reversed(parts), reversed(futures), strict=True):
-            if future.cancel():
-                hits += _scan_files(scanner, part, deadline)
-        for future in futures:
-            if not future.cancelled():
-                hits += future.result(timeout=max(0.0, deadline - time.monotonic()))
-        return hits
-    except FuturesTimeout as e:
-        raise GateError("pii: timed out (raise timeout_s or narrow include/exclude)") from e
+    # Built on this process's first chunk, once the workers have theirs.
+    scanner = functools.cache(lambda: Scanner(config))
+
+    def local(part: Sequence[RepoFile]) -> list[Hit]:
+        return _scan_files(scanner(), part, deadline)
+
+    parts = pool_module.chunks(work, CHUNK_BYTES)
+    results = pool_module.scan_together(pool, parts, _worker_scan, local, deadline, TIMED_OUT)
+    return [hit for hits in results for hit in hits]
 
 
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
     # A spawned worker takes about a second to import Presidio: it starts before the first pass
     # when the input is large enough to share, and is let go if too little of it has candidates.
     shared = workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES
-    pool = _start_pool(config, workers) if shared else None
+    pool = pool_module.start(workers, _init_worker, (config,)) if shared else None
     try:
         result, work = _first_pass(files, config)
         if pool is not None and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
