@@ -9,10 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gates.plugins.interface import CollectContext, Collected
 from gates.report import FORMATS
 from gates.verdict import validate
 from tests.conftest import CliResult, Repo
@@ -154,3 +158,28 @@ def test_severity_by_rule_and_disabled_detectors(
     repo.write("gates.yaml", "version: 1\ngates:\n  secrets: {disable: [NoSuchDetector]}\n")
     result = run_cli("run", repo.root)
     assert result.code == 2 and "unknown detect-secrets plugin NoSuchDetector" in result.err
+
+
+def test_worker_processes_find_what_one_process_finds(
+    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gates.plugins import secrets
+
+    repo = make_repo({**FILES, **{f"more/conf{i}.py": FILES["app/settings.py"] for i in range(4)}})
+
+    def collect(jobs: int) -> Collected:
+        ctx = CollectContext(
+            root=repo.root,
+            settings={"max_file_bytes": 2_000_000, "jobs": jobs},
+            out_dir=repo.root / ".gates",
+            deadline=time.monotonic() + 300,
+        )
+        return secrets.SecretsGate().collect(ctx)
+
+    one = collect(1)
+    monkeypatch.setattr(secrets, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(secrets, "CHUNK_BYTES", 1)
+    two = collect(2)
+    assert len(one.findings) >= 12
+    assert two.findings == one.findings
+    assert two.stats == one.stats
