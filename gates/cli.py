@@ -26,6 +26,7 @@ from gates.commands.verify import verify
 from gates.commands.waivers import waivers
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
+from gates.model import Collection
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
@@ -209,42 +210,50 @@ def run(
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--branch")
 @click.option("--env", "environment")
+@click.option(
+    "--project",
+    "project_name",
+    metavar="NAME",
+    help="Monorepo: judge findings recorded without a project by this project's section ('.': the "
+    "top level) [default: the project each findings.json records].",
+)
 def evaluate(
     findings: tuple[Path, ...],
     policy_file: Path,
     only: tuple[str, ...],
+    project_name: str | None,
     out_dir: Path,
     formats: tuple[str, ...],
     baseline: Path | None,
     branch: str | None,
     environment: str | None,
 ) -> int:
-    """Re-evaluate collected findings (findings.json) under a policy, without re-scanning."""
+    """Re-evaluate collected findings (findings.json) under a policy, without re-scanning.
+
+    In a monorepo, each file is judged by the section of the project it was collected for (see
+    `gates run`: OUT/projects/NAME/findings.json), and the scopes merge into one verdict."""
     subject: dict[str, Any] = {}
-    collections = []
-    seen: dict[str, Path] = {}
+    scopes: dict[str | None, list[Collection]] = {}
+    seen: dict[tuple[str | None, str], Path] = {}
     for path in findings:
-        part_subject, part = verdicts.load_collections(path)
-        subject = subject or part_subject
-        for collection in part:
-            if collection.gate in seen:
-                raise InputError(f"{path}: gate {collection.gate!r} is also in {seen[collection.gate]}")
-            seen[collection.gate] = path
-            collections.append(collection)
+        loaded = verdicts.load_collections(path)
+        subject = subject or loaded.subject
+        project = loaded.project
+        if project_name is not None:
+            wanted = None if project_name == pipeline.ROOT_SCOPE else project_name
+            if project is not None and project != wanted:
+                raise InputError(f"{path}: collected for project {project!r}, not {project_name!r}")
+            project = wanted
+        for collection in loaded.collections:
+            key = (project, collection.gate)
+            if key in seen:
+                raise InputError(f"{path}: gate {collection.gate!r} is also in {seen[key]}")
+            seen[key] = path
+            scopes.setdefault(project, []).append(collection)
     context = PolicyContext(branch=branch or subject.get("branch"), environment=environment)
     registry = load_registry()
     policy = load_policy(policy_file, registry, context)
-    scope = pipeline.select_gates(policy, registry, only)
-    verdict = pipeline.decide(
-        policy,
-        registry,
-        collections,
-        subject,
-        scope,
-        baseline,
-        pipeline.now(),
-        sum(c.duration_s for c in collections),
-    )
+    verdict = pipeline.decide_scopes(policy, registry, scopes, subject, only, baseline)
     written = pipeline.write_outputs(out_dir, verdict, formats)
     return _finish(verdict, written)
 

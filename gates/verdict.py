@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -263,20 +264,36 @@ def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[
     return list(merged.values())
 
 
-def collections_document(collections: Sequence[Collection], subject: Mapping[str, JSON]) -> dict[str, JSON]:
-    """`findings.json`: what the gates collected, before any policy; input of `gates evaluate`."""
+def collections_document(
+    collections: Sequence[Collection], subject: Mapping[str, JSON], project: str | None = None
+) -> dict[str, JSON]:
+    """`findings.json`: what the gates collected, before any policy; input of `gates evaluate`.
+    `project`: the monorepo project they were collected for (absent: the top level)."""
     return {
         "findings_version": VERDICT_VERSION,
         "subject": dict(subject),
+        **({"project": project} if project is not None else {}),
         "collections": [c.to_json(with_artefacts=False) for c in collections],
     }
 
 
-def load_collections(path: Path) -> tuple[dict[str, Any], list[Collection]]:
+@dataclass(frozen=True)
+class CollectedFile:
+    """A loaded `findings.json`."""
+
+    subject: dict[str, Any]
+    project: str | None
+    collections: list[Collection]
+
+
+def load_collections(path: Path) -> CollectedFile:
     data = load_json(path)
     if not isinstance(data, dict) or data.get("findings_version") != VERDICT_VERSION:
         raise InputError(f"{path}: not a gates findings file (findings_version {VERDICT_VERSION})")
     try:
-        return data["subject"], [Collection.from_json(c) for c in data["collections"]]
+        project = data.get("project")
+        if project is not None and not isinstance(project, str):
+            raise TypeError(f"project is {type(project).__name__}, not a string")
+        return CollectedFile(data["subject"], project, [Collection.from_json(c) for c in data["collections"]])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{path}: corrupt findings file: {type(e).__name__}: {e}") from e

@@ -221,6 +221,42 @@ def test_run_without_project_runs_every_project_and_the_rest(
         assert load(out / "projects" / scope / "verdict.json")["status"] in ("pass", "fail")
 
 
+def test_evaluate_judges_each_projects_findings_by_its_own_section(
+    monorepo: Repo, run_cli: Callable[..., CliResult]
+) -> None:
+    assert run_cli("run", monorepo.root).code == 1  # api fails on its low findings
+    out = monorepo.root / ".gates"
+    parts = [out / "projects" / scope / "findings.json" for scope in ("_top", "api", "services-web")]
+    assert json.loads(parts[1].read_text())["project"] == "api"
+    # A what-if: the api section no longer fails on low findings; the code is not scanned again.
+    lenient = monorepo.write("lenient.yaml", POLICY.replace("sast: {fail_on: low}", "sast: {fail_on: high}"))
+    monorepo.write("services/api/app.py", "")
+    result = run_cli("evaluate", *parts, "--policy", lenient, "--out", monorepo.root / "what-if")
+    assert result.code == 0, result.err
+    verdict = load(monorepo.root / "what-if" / "verdict.json")
+    assert entry(verdict, "api")["status"] == "pass" and entry(verdict, "api")["counts"]["total"] >= 2
+    assert entry(verdict, "services-web")["counts"]["waived"] >= 1  # its own section's waiver
+    assert {g.get("project") for g in verdict["gates"]} == {None, "api", "services-web"}
+    # The original policy still fails the api project on the same findings.
+    assert (
+        run_cli("evaluate", *parts, "--policy", monorepo.root / "gates.yaml", "--out", out / "again").code
+        == 1
+    )
+
+    # --project judges findings recorded without a project by that section; a file recorded for
+    # another project is refused.
+    top = parts[0]
+    result = run_cli(
+        "evaluate", top, "--policy", monorepo.root / "gates.yaml", "--project", "api", "--out", out / "p"
+    )
+    assert result.code == 0, result.err
+    assert load(out / "p" / "verdict.json")["project"] == "api"
+    result = run_cli(
+        "evaluate", parts[1], "--policy", monorepo.root / "gates.yaml", "--project", "services-web"
+    )
+    assert result.code == 2 and "collected for project 'api', not 'services-web'" in result.err
+
+
 def test_a_top_level_waiver_one_project_uses_is_not_unused_after_the_merge(
     make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:

@@ -221,13 +221,47 @@ def run_projects(
             replace(request, only=only), scope_policy, registry, subject, _labelled(progress, project)
         )
         runs.append(ScopeRun(project, verdict, collections))
-    if len(runs) == 1:
-        return runs[0].verdict, runs
     complete = not request.only and len(scoped) == len(every)
-    merged = verdicts.merge(
-        [(Path(f"project {r.project or ROOT_SCOPE}"), r.verdict) for r in runs], complete=complete
-    )
-    return merged, runs
+    return _merged([(r.project, r.verdict) for r in runs], complete), runs
+
+
+def _merged(scopes: Sequence[tuple[str | None, dict[str, JSON]]], complete: bool) -> dict[str, JSON]:
+    """One verdict from the scopes' (a single scope's is itself). It fails closed on a missing
+    (project, gate) only when `complete`: a partial one is a part for `gates merge`."""
+    if len(scopes) == 1:
+        return scopes[0][1]
+    return verdicts.merge([(Path(f"project {p or ROOT_SCOPE}"), v) for p, v in scopes], complete=complete)
+
+
+def decide_scopes(
+    policy: Policy,
+    registry: Registry,
+    scopes: Mapping[str | None, Sequence[Collection]],
+    subject: Mapping[str, JSON],
+    only: Sequence[str],
+    baseline: Path | None,
+) -> dict[str, JSON]:
+    """`gates evaluate`: each scope's collections (None: the top level) judged by its section of
+    the policy, without scanning, and merged as a monorepo run is."""
+    top = policy.top_level()
+    decided = []
+    for project in sorted(scopes, key=lambda p: (p is not None, p or "")):
+        scoped = top.scoped(project)
+        names = [n for n in only if n in scoped.enabled()] if top.projects else list(only)
+        if only and not names:
+            continue
+        collections = scopes[project]
+        if top.projects:
+            collections = [_within_scope(c, scoped) for c in collections]
+        duration = sum(c.duration_s for c in collections)
+        gates = select_gates(scoped, registry, names)
+        verdict = decide(scoped, registry, collections, subject, gates, baseline, now(), duration)
+        decided.append((project, verdict))
+    if not decided:
+        select_gates(top, registry, only)  # an unknown gate: the usual error
+        raise InputError(f"--only: no scope of these findings enables {', '.join(only)}")
+    every = {None, *(p.name for p in top.projects)}
+    return _merged(decided, complete=not only and set(scopes) == every)
 
 
 def render_reports(verdict: Mapping[str, Any], formats: Sequence[str], out_dir: Path) -> dict[Path, str]:
@@ -247,7 +281,7 @@ def write_outputs(
     """Render every output first, then write each atomically: a failure writes nothing."""
     outputs = render_reports(verdict, formats, out_dir)
     if collections is not None:
-        document = verdicts.collections_document(collections, verdict["subject"])
+        document = verdicts.collections_document(collections, verdict["subject"], verdict.get("project"))
         outputs[out_dir / FINDINGS_FILE] = dump_json(document)
         for collection in collections:
             for name, text in collection.artefacts.items():
