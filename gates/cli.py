@@ -253,6 +253,12 @@ def evaluate(
     context = PolicyContext(branch=branch or subject.get("branch"), environment=environment)
     registry = load_registry()
     policy = load_policy(policy_file, registry, context)
+    known = {p.name for p in policy.top_level().projects}
+    for (project, _), path in seen.items():
+        if project is not None and project not in known:
+            raise InputError(
+                f"{path}: collected for project {project!r}, which {policy.name!r} has no section for"
+            )
     verdict = pipeline.decide_scopes(policy, registry, scopes, subject, only, baseline)
     written = pipeline.write_outputs(out_dir, verdict, formats)
     return _finish(verdict, written)

@@ -255,6 +255,9 @@ def test_evaluate_judges_each_projects_findings_by_its_own_section(
         "evaluate", parts[1], "--policy", monorepo.root / "gates.yaml", "--project", "services-web"
     )
     assert result.code == 2 and "collected for project 'api', not 'services-web'" in result.err
+    flat = monorepo.write("flat.yaml", "version: 1\ngates:\n  sast: {fail_on: high}\n")
+    result = run_cli("evaluate", parts[1], "--policy", flat)
+    assert result.code == 2 and "collected for project 'api', which 'flat' has no section for" in result.err
 
 
 def test_a_top_level_waiver_one_project_uses_is_not_unused_after_the_merge(
