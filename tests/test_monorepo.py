@@ -7,6 +7,7 @@ Real bandit on real git repositories; no tool is mocked.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -447,3 +448,62 @@ def test_a_verdict_of_one_project_cannot_release_the_repository(
     result = run_cli("verify", web_part, "--repo", monorepo.root)
     assert result.code == 1
     assert "the verdict does not cover the gates api/sast, sast" in result.err
+
+
+def _gate_script(document: Any) -> str:
+    """The shell of the step that runs `gates run` in a CI definition's gate job."""
+    found = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("run", "script") and isinstance(value, str) and "gates run" in value:
+                    found.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("max_jobs", ["256", "2"])
+@pytest.mark.parametrize("ci", ["github", "azure"])
+def test_shipped_ci_gate_steps_run_a_monorepo_plan(
+    monorepo: Repo, run_cli: Callable[..., CliResult], ci: str, max_jobs: str
+) -> None:
+    """The gate step's own shell, fed each entry of `gates plan` as the CI system would, then the
+    verdict job's merge: every (project, gate) is judged once."""
+    root = Path(__file__).resolve().parents[1]
+    if ci == "github":
+        script = _gate_script(yaml.safe_load((root / "pipelines/github/gates.yml").read_text()))
+        plan = json.loads(run_cli("plan", monorepo.root, "--max-jobs", max_jobs).out)["include"]
+        # `${{ matrix.id || matrix.gate }}` and absent matrix values, as Actions evaluates them.
+        envs = [
+            {"GATES_PATH": ".", "GATES_POLICY": "", "PART": e.get("id") or e["gate"],
+             "PROJECT": e.get("project", ""), "GATE": e.get("gate", "")}
+            for e in plan
+        ]  # fmt: skip
+    else:
+        script = _gate_script(yaml.safe_load((root / "pipelines/azure/azure-pipelines.yml").read_text()))
+        plan = json.loads(run_cli("plan", monorepo.root, "--max-jobs", max_jobs, "--format", "azure").out)
+        envs = [{"GATES_POLICY": "", **{k: v for k, v in e.items() if v}} for e in plan.values()]
+    parts = monorepo.root / ("parts" if ci == "azure" else ".gates/parts")
+    for env in envs:
+        proc = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=monorepo.root, env={**os.environ, **env},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    verdicts = sorted(parts.glob("*/verdict.json"))
+    assert len(verdicts) == len(envs)
+    result = run_cli("merge", *verdicts, "-o", monorepo.root / "merged" / "verdict.json")
+    assert result.code == 1, result.err  # the api project fails, as in a single run
+    merged = load(monorepo.root / "merged" / "verdict.json")
+    assert sorted((g.get("project", "."), g["name"]) for g in merged["gates"]) == [
+        (".", "sast"),
+        ("api", "sast"),
+        ("services-web", "sast"),
+    ]
