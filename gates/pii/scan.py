@@ -61,34 +61,19 @@ def _scan_files(scanner: Scanner, files: Sequence[RepoFile], deadline: float) ->
     return hits
 
 
-_WORKER: Scanner | None = None
-
-
-def _init_worker(config: ScanConfig) -> None:
+def _scanner(config: ScanConfig) -> Scanner:
     from gates.pii.analyzer import Scanner
 
-    global _WORKER
-    _WORKER = Scanner(config)
-
-
-def _worker_scan(files: Sequence[RepoFile], deadline: float) -> list[Hit]:
-    assert _WORKER is not None, "initializer did not run"
-    return _scan_files(_WORKER, files, deadline)
+    return Scanner(config)
 
 
 def _scan_parallel(
     pool: ProcessPoolExecutor, config: ScanConfig, work: Sequence[RepoFile], deadline: float
 ) -> list[Hit]:
-    from gates.pii.analyzer import Scanner
-
     # Built on this process's first chunk, once the workers have theirs.
-    scanner = functools.cache(lambda: Scanner(config))
-
-    def local(part: Sequence[RepoFile]) -> list[Hit]:
-        return _scan_files(scanner(), part, deadline)
-
+    scanner = functools.cache(lambda: _scanner(config))
     parts = pool_module.chunks(work, CHUNK_BYTES)
-    results = pool_module.scan_together(pool, parts, _worker_scan, local, deadline, TIMED_OUT)
+    results = pool_module.scan_together(pool, parts, _scan_files, scanner, deadline, TIMED_OUT)
     return [hit for hits in results for hit in hits]
 
 
@@ -96,16 +81,14 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
     # A spawned worker takes about a second to import Presidio: it starts before the first pass
     # when the input is large enough to share, and is let go if too little of it has candidates.
     shared = workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES
-    pool = pool_module.start(workers, _init_worker, (config,)) if shared else None
+    pool = pool_module.start(workers, _scanner, (config,)) if shared else None
     try:
         result, work = _first_pass(files, config)
         if pool is not None and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
             result.workers = workers
             result.hits = _scan_parallel(pool, config, work, deadline)
         elif work:
-            from gates.pii.analyzer import Scanner
-
-            result.hits = _scan_files(Scanner(config), work, deadline)
+            result.hits = _scan_files(_scanner(config), work, deadline)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

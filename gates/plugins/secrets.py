@@ -39,7 +39,6 @@ from path, rule and that hash, so a waiver or baseline matches the same secret w
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import importlib.util
 import os
@@ -209,19 +208,6 @@ def _scan_files(options: _Options, files: Sequence[RepoFile], deadline: float) -
     return out
 
 
-_WORKER_OPTIONS: _Options | None = None
-
-
-def _init_worker(options: _Options) -> None:
-    global _WORKER_OPTIONS
-    _WORKER_OPTIONS = options
-
-
-def _worker_scan(files: Sequence[RepoFile], deadline: float) -> _Scanned:
-    assert _WORKER_OPTIONS is not None, "initializer did not run"
-    return _scan_files(_WORKER_OPTIONS, files, deadline)
-
-
 class SecretsGate:
     name = "secrets"
     version = "1.0.0"
@@ -283,13 +269,13 @@ class SecretsGate:
         if workers < 2 or sum(f.size for f in selection.files) < PARALLEL_MIN_BYTES:
             parts = [_scan_files(options, selection.files, deadline)]
         else:
-            pool = pool_module.start(workers, _init_worker, (options,))
+            pool = pool_module.start(workers, _Options, (options.disable, allow_inline, salt, options.known))
             try:
                 parts = pool_module.scan_together(
                     pool,
                     pool_module.chunks(selection.files, CHUNK_BYTES),
-                    _worker_scan,
-                    functools.partial(_scan_files, options, deadline=deadline),
+                    _scan_files,
+                    lambda: options,
                     deadline,
                     TIMED_OUT,
                 )

@@ -3,8 +3,8 @@
 Work is cut into chunks of about a given size, the biggest files first so that no straggler is
 last. Workers take chunks from the front of the queue, this process takes them from the end while
 the workers start, so a pool that is not worth its start-up costs little. Workers are spawned (the
-engine runs gates in threads, and forking a threaded process is unsafe), and each runs the
-initializer that imports and configures its tool once.
+engine runs gates in threads, and forking a threaded process is unsafe), and each builds its
+state once: imports and configures its tool.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from gates.plugins.interface import GateError
 from gates.util.files import RepoFile
 
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 def chunks(files: Sequence[RepoFile], size: int) -> list[list[RepoFile]]:
@@ -38,17 +39,33 @@ def chunks(files: Sequence[RepoFile], size: int) -> list[list[RepoFile]]:
     return out
 
 
+_STATE: Any = None
+"""A worker's state, built once by its initializer (an analyzer, a tool's configuration)."""
+
+
+def _build_state(make_state: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    global _STATE
+    _STATE = make_state(*args)
+
+
 def _ready() -> None:
-    """A first task: submitting it spawns a worker, which runs its initializer meanwhile."""
+    """A first task: submitting it spawns a worker, which builds its state meanwhile."""
 
 
-def start(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
-    """`workers - 1` spawned processes, started now so that their start-up overlaps this one's work."""
+def _scan_in_worker(
+    scan: Callable[[Any, Sequence[RepoFile], float], R], files: Sequence[RepoFile], deadline: float
+) -> R:
+    return scan(_STATE, files, deadline)
+
+
+def start(workers: int, make_state: Callable[..., Any], args: tuple[Any, ...]) -> ProcessPoolExecutor:
+    """`workers - 1` spawned processes, started now so that each builds its state
+    (`make_state(*args)`, a module-level function, as it is pickled) while this process goes on."""
     pool = ProcessPoolExecutor(
         max_workers=workers - 1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=initializer,
-        initargs=initargs,
+        initializer=_build_state,
+        initargs=(make_state, args),
     )
     pool.submit(_ready)
     return pool
@@ -57,19 +74,20 @@ def start(workers: int, initializer: Callable[..., None], initargs: tuple[Any, .
 def scan_together(
     pool: ProcessPoolExecutor,
     parts: Sequence[Sequence[RepoFile]],
-    remote: Callable[[Sequence[RepoFile], float], R],
-    local: Callable[[Sequence[RepoFile]], R],
+    scan: Callable[[S, Sequence[RepoFile], float], R],
+    local_state: Callable[[], S],
     deadline: float,
     timed_out: str,
 ) -> list[R]:
-    """Each part's result, from `remote` in a worker (a module-level function, as it is pickled) or
-    from `local` here; `timed_out` is the error once the deadline passes."""
+    """Each part's `scan(state, part, deadline)`: in a worker with the state it built (`scan` is a
+    module-level function, as it is pickled), or here with `local_state()`, asked for on this
+    process's first part; `timed_out` is the error once the deadline passes."""
     try:
-        futures: list[Future[R]] = [pool.submit(remote, part, deadline) for part in parts]
+        futures: list[Future[R]] = [pool.submit(_scan_in_worker, scan, part, deadline) for part in parts]
         results: list[R] = []
         for part, future in zip(reversed(parts), reversed(futures), strict=True):
             if future.cancel():
-                results.append(local(part))
+                results.append(scan(local_state(), part, deadline))
         for future in futures:
             if not future.cancelled():
                 results.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
