@@ -322,9 +322,8 @@ class RegionFilter:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
         kept: set[str] = set()
         plus = False
-        strings = self._strings
         for string in parsed_strings(text):
-            found = strings[string] if string in strings else self._string_regions(string)
+            found = self._string_regions(string)
             if found is None:
                 plus = True
             else:
@@ -338,15 +337,17 @@ class RegionFilter:
         """What `PhoneNumberMatcher(text, region, leniency)` finds, parsing fewer strings."""
 
         def readable(string: str) -> bool:
-            found = self._strings[string] if string in self._strings else self._string_regions(string)
+            found = self._string_regions(string)
             return found is None or region in found
 
         return iter(_RegionMatcher(text, region, leniency, readable))
 
     def _string_regions(self, string: str) -> frozenset[str] | None:
         """The regions whose `parse()` may read a valid number from `string`; None: a number with
-        `+` and a known country code, which every region reads alike. Cached by `possible()`: code
-        repeats its numbers."""
+        `+` and a known country code, which every region reads alike. Cached: code repeats its
+        numbers."""
+        if string in self._strings:
+            return self._strings[string]
         if len(self._strings) > STRING_CACHE_SIZE:
             self._strings.clear()
         if _THREE_LETTERS.search(string):
