@@ -260,7 +260,7 @@ class Scanner:
         """The phone recognizer on each digit cluster that can hold a number, through a cache of
         units: phonenumbers costs per cluster and region, and code repeats its numbers."""
         out: list[RecognizerResult] = []
-        for start, end, offset, unit in phone_units(text, clusters):
+        for start, end, offset, unit in phone_units(text, clusters, self._region_filter.reads_any):
             cached = self._phone_cache.get(unit)
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:

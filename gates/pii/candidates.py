@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -79,6 +79,11 @@ _EXTENSION_LEAD = (
 """What phonenumbers' matcher pattern allows between a number's last digit and its extension's
 digits (compiled with IGNORECASE)."""
 _EXTENSION = re.compile(rf"(?:{_EXTENSION_LEAD})\d{{1,20}}#?", re.IGNORECASE)
+_LEAD_CLASS = re.compile("[(\\[\uff08\uff3b+\uff0b]")
+"""phonenumbers' matcher's _LEAD_CLASS: opening brackets and plus signs."""
+_LEAD_REACH = 10
+"""How far before its first digit a candidate of the matcher may start: two lead characters, each
+followed by at most four punctuation characters."""
 _MATCHER_BLOCKS = 21
 _BLOCK_DIGITS = 20
 _INNER_SPLIT = frozenset("/(.\u2012\u2013\u2014\u2015\uff0d")
@@ -104,19 +109,35 @@ def digit_clusters(text: str) -> list[tuple[int, int]]:
     return clusters
 
 
-def phone_units(text: str, clusters: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
+def phone_units(
+    text: str, clusters: Iterable[tuple[int, int]], readable: Callable[[str], bool]
+) -> Iterator[tuple[int, int, int, str]]:
     """The clusters that can hold a phone number, as (start, end, offset, unit): the unit is the
     text phonenumbers needs to judge the cluster the way it would in the whole file (`phone_unit`).
 
     phonenumbers (at leniency VALID) starts a match at a digit run not preceded by a Latin letter,
     ends it at one not followed by one, and needs four digits: runs glued to letters at the edges
-    of a cluster (hex literals, hashes, identifiers) cannot start or end a number."""
+    of a cluster (hex literals, hashes, identifiers) cannot start or end a number. A cluster the
+    matcher reads alone as in the text (`read_alone`) is kept only if `readable(cluster)`."""
     kept_end = -1
     for start, end in clusters:
-        if _holds_number(text, start, end, text[start:end]):
-            offset, unit = phone_unit(text, start, end, previous_kept=kept_end)
-            kept_end = end
+        cluster = text[start:end]
+        if _holds_number(text, start, end, cluster):
+            previous_kept, kept_end = kept_end, end
+            if read_alone(text, start, end) and not readable(cluster):
+                continue
+            offset, unit = phone_unit(text, start, end, previous_kept=previous_kept)
             yield start, end, offset, unit
+
+
+def read_alone(text: str, start: int, end: int) -> bool:
+    """Whether phonenumbers' matcher finds the same candidates in the cluster alone as in the
+    text: its pattern starts a candidate at a digit, or at a bracket or plus sign with at most
+    two of them each followed by at most four punctuation characters (none of those close before
+    the cluster), and only an extension takes it past the cluster's last digit (none follows)."""
+    return _LEAD_CLASS.search(text, max(0, start - _LEAD_REACH), start) is None and not _EXTENSION.match(
+        text, end
+    )
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:

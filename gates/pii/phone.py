@@ -63,6 +63,8 @@ _FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 STRING_CACHE_SIZE = 100_000
+_BLOCK_DIGITS = 20
+"""The most digits phonenumbers' matcher takes in one block (_DIGIT_BLOCK_LIMIT)."""
 
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
@@ -314,6 +316,7 @@ class RegionFilter:
         self._alike = [(region, frozenset(names)) for region, names in alike.items()]
         self._unknown = tuple(name for name in self.regions if name not in known)
         self._strings: dict[str, frozenset[str] | None] = {}
+        self._reads: dict[str, bool] = {}
         # Without `+`, a region's shortest NSN, or an international prefix (a digit or more),
         # a country code and more than _MIN_NSN digits.
         self._fewest_digits = min([r.shortest for r in self._known] + [_MIN_NSN + 2])
@@ -332,6 +335,19 @@ class RegionFilter:
             # One region that can only find `+` numbers stands for all of them.
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
+
+    def reads_any(self, text: str) -> bool:
+        """Whether some region may read a number from `text`. Code repeats its numbers, so the
+        answer is cached; a run of at most 20 digits is the one string the matcher parses in it
+        (its pattern takes up to 20 digits in a block, and nothing splits a run)."""
+        if len(text) <= _BLOCK_DIGITS and text.isdecimal():
+            return self._string_regions(text) != frozenset()
+        found = self._reads.get(text)
+        if found is None:
+            if len(self._reads) > STRING_CACHE_SIZE:
+                self._reads.clear()
+            found = self._reads[text] = bool(self.possible(text))
+        return found
 
     def matches(self, text: str, region: str, leniency: int) -> Iterator[PhoneNumberMatch]:
         """What `PhoneNumberMatcher(text, region, leniency)` finds, parsing fewer strings."""
