@@ -292,6 +292,13 @@ PHONE_TRAPS = (
     " 91 98765 43210 ",
     " 0 21 11 98765-4321 ",  # Brazil: national prefix and carrier code, transformed to the NSN
     " (11) 98765-4321,",
+    " 0 11 98765 4321, 90 11 3456 7890 ",  # Brazil's national prefixes, which are a pattern
+    " 55 0 11 3456 7890 ",
+    " 015 11 98765-4321 ",  # a carrier code after the national prefix, then the NSN
+    " 90 21 11 3456 7890 ",
+    " 55 0 21 11 98765 4321 ",  # the country code, then the national prefix and a carrier code
+    " 5511987654321, 550211198765432 ",
+    ": 1556840545.967,",
     " 021 11 3456 7890 ",
     " 1700000000123,",  # a valid US number inside a run, but not after the run's start + prefixes
     " 8675309415 ",
@@ -336,13 +343,17 @@ def test_phone_regions_skipped_only_where_they_cannot_match(text: str) -> None:
 
 @pytest.mark.parametrize("text", PHONE_TRAPS)
 def test_phone_units_give_what_the_recognizer_gives(text: str) -> None:
+    from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from gates.pii.candidates import digit_clusters
 
     config = ScanConfig(entities=("PHONE_NUMBER",), min_scores={"PHONE_NUMBER": 0.4}, salt="t")
     scanner = Scanner(config)
     full = PhoneRecognizer()
     expected = [(r.start, r.end, r.score) for r in full.analyze(text, ["PHONE_NUMBER"])]
-    got = scanner._phone_unit_results(full, text)
+    # Every cluster's unit through the narrowed path, de-duplicated over the text as Presidio does.
+    got = EntityRecognizer.remove_duplicates(scanner._phones(full, text, digit_clusters(text)))
     assert sorted((r.start, r.end, r.score) for r in got) == sorted(expected)
 
 

@@ -48,6 +48,7 @@ from spacy.tokens import Doc
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
     Candidates,
+    PhoneUnit,
     SparseText,
     phone_units,
     snap_back,
@@ -169,7 +170,7 @@ class Scanner:
         self._fast = fast and config.spacy_model is None
         selected = self.engine.registry.get_recognizers(language=LANGUAGE, entities=list(config.entities))
         self._recognizers = [r for r in selected if not isinstance(r, SpacyRecognizer)]
-        self._phone_cache: dict[str, list[RecognizerResult]] = {}
+        self._phone_cache: dict[tuple[str, int], list[RecognizerResult]] = {}
         # phonenumbers compiles its metadata patterns through the re module's cache (512 entries),
         # which the patterns of eight regions overflow; a scan keeps them all.
         phonenumbers.enable_pattern_cache()
@@ -260,33 +261,34 @@ class Scanner:
         """The phone recognizer on each digit cluster that can hold a number, through a cache of
         units: phonenumbers costs per cluster and region, and code repeats its numbers."""
         out: list[RecognizerResult] = []
-        for start, end, offset, unit in phone_units(text, clusters, self._region_filter.reads_any):
-            cached = self._phone_cache.get(unit)
+        for unit in phone_units(text, clusters, self._region_filter.reads_any):
+            # The same text may hold a cluster at another place (at the end of a file).
+            key = (unit.text, unit.start - unit.offset)
+            cached = self._phone_cache.get(key)
             if cached is None:
                 if len(self._phone_cache) > PHONE_CACHE_SIZE:
                     self._phone_cache.clear()
-                cached = self._phone_unit_results(recognizer, unit)
-                self._phone_cache[unit] = cached
-            for r in cached:
-                if offset + r.start < end and offset + r.end > start:
-                    out.append(_shifted(r, offset))
+                cached = self._phone_cache[key] = self._phone_unit_results(recognizer, unit)
+            out += (_shifted(r, unit.offset) for r in cached)
         return out
 
-    def _phone_unit_results(self, recognizer: PhoneRecognizer, unit: str) -> list[RecognizerResult]:
-        """What `recognizer.analyze(unit)` returns, running only the regions whose matcher may find
-        a number in the unit (gates.pii.phone says why the others cannot), one at a time, until a
-        match covers the unit's whole reach."""
-        span = reach(unit)
+    def _phone_unit_results(self, recognizer: PhoneRecognizer, unit: PhoneUnit) -> list[RecognizerResult]:
+        """What `recognizer.analyze(unit.text)` returns over the unit's cluster, running only the
+        regions whose matcher may find a number there (gates.pii.phone says why the others
+        cannot), one at a time, until a match covers every place a match may take."""
+        span = reach(unit.text[: unit.core_end])
         if span is None:
             return []
+        regions = self._region_filter
         found: list[RecognizerResult] = []
-        for region in self._region_filter.possible(unit):
+        for region in regions.possible_alone(unit.cluster) if unit.alone else regions.possible(unit.text):
             # The recognizer's own loop, one region at a time, without the `parse()` of each match
             # it adds only to name the number's region in the explanation.
             leniency = recognizer.leniency
             assert leniency is not None, "phonenumbers' matcher needs a leniency (Presidio's default is 1)"
-            for match in self._region_filter.matches(unit, region, leniency):
-                found.append(recognizer._get_recognizer_result(match, unit, region, None))  # type: ignore[no-untyped-call]
+            for match in regions.matches(unit.text, region, leniency):
+                if match.start < unit.end - unit.offset and match.end > unit.start - unit.offset:
+                    found.append(recognizer._get_recognizer_result(match, unit.text, region, None))  # type: ignore[no-untyped-call]
             if any(r.start <= span[0] and r.end >= span[1] for r in found):
                 break
         return EntityRecognizer.remove_duplicates(found) if len(found) > 1 else found

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 PREFILTERED_ENTITIES = frozenset(
     {"EMAIL_ADDRESS", "IBAN_CODE", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IP_ADDRESS"}
@@ -60,12 +61,18 @@ PHONE_PUNCTUATION = (
     "\\-xX\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000"
     "()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 )
-_DIGIT_CLUSTER = re.compile(rf"\d+(?:[{PHONE_PUNCTUATION}]{{1,4}}\d+)*")
-_FOUR_DIGITS = re.compile(rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}")
-"""Matches at the first digit of every cluster of four digits or more (and nowhere else in it)."""
-_ANY = re.compile("|".join(p.pattern for p in (_EMAIL, _IBAN, _IPV6_COLONS, _FOUR_DIGITS)))
+_FOUR_DIGITS = rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}"
+_CLUSTER = re.compile(rf"{_FOUR_DIGITS}(?:[{PHONE_PUNCTUATION}]{{0,4}}\d)*")
+"""A cluster of four digits or more, with at most four punctuation characters between digits,
+matched from its first digit: four digits start there exactly when the cluster holds four."""
+_ANY = re.compile("|".join((_EMAIL.pattern, _IBAN.pattern, _IPV6_COLONS.pattern, _FOUR_DIGITS)))
 _DIGIT_RUN = re.compile(r"\d+")
-_PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,8}}$")
+_LEAD_CLASS = re.compile("[(\\[\uff08\uff3b+\uff0b]")
+"""phonenumbers' matcher's _LEAD_CLASS: opening brackets and plus signs."""
+_LEAD_REACH = 10
+"""How far before its first digit a candidate of the matcher may start: two lead characters, each
+followed by at most four punctuation characters."""
+_PHONE_LEAD = re.compile(rf"[+\uff0b{PHONE_PUNCTUATION}]{{1,{_LEAD_REACH}}}$")
 _EXTENSION_AHEAD = re.compile(
     r"[\s,:.-]*(?:e?xt|\uff45?\uff58\uff54|[x\uff58#\uff03~\uff5e;]|int|\uff49\uff4e\uff54|anexo|доб)[\s,:.=\uff0e-]*",
     re.IGNORECASE,
@@ -79,11 +86,6 @@ _EXTENSION_LEAD = (
 """What phonenumbers' matcher pattern allows between a number's last digit and its extension's
 digits (compiled with IGNORECASE)."""
 _EXTENSION = re.compile(rf"(?:{_EXTENSION_LEAD})\d{{1,20}}#?", re.IGNORECASE)
-_LEAD_CLASS = re.compile("[(\\[\uff08\uff3b+\uff0b]")
-"""phonenumbers' matcher's _LEAD_CLASS: opening brackets and plus signs."""
-_LEAD_REACH = 10
-"""How far before its first digit a candidate of the matcher may start: two lead characters, each
-followed by at most four punctuation characters."""
 _MATCHER_BLOCKS = 21
 _BLOCK_DIGITS = 20
 _INNER_SPLIT = frozenset("/(.\u2012\u2013\u2014\u2015\uff0d")
@@ -96,48 +98,58 @@ def _glue(c: str) -> bool:
 
 
 def digit_clusters(text: str) -> list[tuple[int, int]]:
-    """The clusters of four digits or more, found from their first digit: a cluster holds four
-    digits exactly when four digits with at most four punctuation characters between them start
-    there, which spares the many short numbers of code a match of their own."""
-    clusters: list[tuple[int, int]] = []
-    pos = 0
-    while found := _FOUR_DIGITS.search(text, pos):
-        cluster = _DIGIT_CLUSTER.match(text, found.start())
-        assert cluster is not None, "four digits start a cluster"
-        pos = cluster.end()
-        clusters.append(cluster.span())
-    return clusters
+    """The clusters of four digits or more: one regex pass that spares the many short numbers of
+    code a match of their own."""
+    return [m.span() for m in _CLUSTER.finditer(text)]
+
+
+class PhoneUnit(NamedTuple):
+    """A cluster that can hold a phone number, with the text phonenumbers needs to judge it the
+    way it would in the whole file (`phone_unit`)."""
+
+    start: int
+    end: int
+    offset: int
+    """Where `text` starts in the file."""
+    text: str
+    core_end: int
+    """Where in `text` the cluster or its extension ends: no match that overlaps the cluster
+    ends after it."""
+    alone: bool
+    """Whether the matcher reads the cluster alone as in the file (`read_alone`)."""
+
+    @property
+    def cluster(self) -> str:
+        return self.text[self.start - self.offset : self.end - self.offset]
 
 
 def phone_units(
     text: str, clusters: Iterable[tuple[int, int]], readable: Callable[[str], bool]
-) -> Iterator[tuple[int, int, int, str]]:
-    """The clusters that can hold a phone number, as (start, end, offset, unit): the unit is the
-    text phonenumbers needs to judge the cluster the way it would in the whole file (`phone_unit`).
+) -> Iterator[PhoneUnit]:
+    """The clusters that can hold a phone number.
 
     phonenumbers (at leniency VALID) starts a match at a digit run not preceded by a Latin letter,
     ends it at one not followed by one, and needs four digits: runs glued to letters at the edges
     of a cluster (hex literals, hashes, identifiers) cannot start or end a number. A cluster the
-    matcher reads alone as in the text (`read_alone`) is kept only if `readable(cluster)`."""
+    matcher reads alone as in the text is kept only if `readable(cluster)`."""
     kept_end = -1
     for start, end in clusters:
         cluster = text[start:end]
         if _holds_number(text, start, end, cluster):
             previous_kept, kept_end = kept_end, end
-            if read_alone(text, start, end) and not readable(cluster):
+            alone = read_alone(text, start, end)
+            if alone and not readable(cluster):
                 continue
-            offset, unit = phone_unit(text, start, end, previous_kept=previous_kept)
-            yield start, end, offset, unit
+            yield phone_unit(text, start, end, previous_kept=previous_kept, alone=alone)
 
 
 def read_alone(text: str, start: int, end: int) -> bool:
     """Whether phonenumbers' matcher finds the same candidates in the cluster alone as in the
-    text: its pattern starts a candidate at a digit, or at a bracket or plus sign with at most
-    two of them each followed by at most four punctuation characters (none of those close before
-    the cluster), and only an extension takes it past the cluster's last digit (none follows)."""
-    return _LEAD_CLASS.search(text, max(0, start - _LEAD_REACH), start) is None and not _EXTENSION.match(
-        text, end
-    )
+    text: its pattern starts a candidate at a digit, or at a bracket or plus sign at most
+    _LEAD_REACH characters before one (none there), and only an extension takes it past the
+    cluster's last digit (none follows)."""
+    lead = _LEAD_CLASS.search(text, max(0, start - _LEAD_REACH), start)
+    return lead is None and not _EXTENSION.match(text, end)
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
@@ -162,27 +174,29 @@ def _one_match(cluster: str, runs: list[int]) -> bool:
     )
 
 
-def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1) -> tuple[int, str]:
-    """The text phonenumbers needs to judge one cluster the way it would in the whole file, as
-    (offset, text): leading `+`/brackets/punctuation and the character before them, an extension,
-    and three characters after (a letter, or the `:00` that marks a time stamp). The character
-    before is normalised, so that equal units share one result: letters and spaces, and the
-    digits of a cluster that cannot hold a number (`_`), which phonenumbers must not read as part
-    of this one; `previous_kept` is the end of the last cluster that can."""
-    lead = _PHONE_LEAD.search(text, max(0, start - 8), start)
+def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1, alone: bool = False) -> PhoneUnit:
+    """The text phonenumbers needs to judge one cluster the way it would in the whole file:
+    leading `+`/brackets/punctuation and the character before them, an extension, and three
+    characters after (a letter, or the `:00` that marks a time stamp). The character before is
+    normalised, so that equal units share one result: letters and spaces, and the digits of a
+    cluster that cannot hold a number (`_`), which phonenumbers must not read as part of this
+    one; `previous_kept` is the end of the last cluster that can."""
+    lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
     lo = lead.start() if lead else start
     extension = _EXTENSION.match(text, end)
-    unit = text[lo : (extension.end() if extension else end) + 3]
-    if lo == 0:
-        return lo, unit
-    before = text[lo - 1]
-    if before.isascii() and before.isalpha():
-        before = "a"
-    elif before.isspace():
-        before = " "
-    elif before.isdecimal() and lo != previous_kept:
-        before = "_"
-    return lo - 1, before + unit
+    core_end = extension.end() if extension else end
+    unit = text[lo : core_end + 3]
+    if lo > 0:
+        before = text[lo - 1]
+        if before.isascii() and before.isalpha():
+            before = "a"
+        elif before.isspace():
+            before = " "
+        elif before.isdecimal() and lo != previous_kept:
+            before = "_"
+        lo -= 1
+        unit = before + unit
+    return PhoneUnit(start, end, lo, unit, core_end - lo, alone)
 
 
 def has_candidates(text: str) -> bool:

@@ -15,17 +15,18 @@ format writes it. What a region can match is narrow:
 - default country (no `+`, no international prefix): `parse()` reads the string's digits from the
   first, strips the region's country code (only where the digits start with it) and national
   prefixes (once inside the country code's extraction and once after), and an extension from the
-  end, so the NSN starts after one of those literal prefixes and ends where a run of digits ends.
-  Without a stripped prefix, a format that needs the national prefix makes the number invalid
-  (`_is_national_prefix_present_if_required`);
+  end, so the NSN starts after one of those prefixes and ends where a run of digits ends. A prefix
+  that is a pattern (Brazil's national prefix and carrier code) is matched as `parse()` matches
+  it, and a transform rule that puts its last group before the rest (Brazil's `\\2`) starts the NSN
+  there. Without a stripped prefix, a format that needs the national prefix makes the number
+  invalid (`_is_national_prefix_present_if_required`);
 - international prefix of the region (`00`, `011`...): then a country code (never starting with 0)
   and an NSN of that country, after at most its national prefix;
 - `+` and a known country code: read the same way whatever the region, so a region that can match
   nothing else stands for all of them; a `+` before an unknown country code is dropped and the
   number read as a national one;
 - three ASCII letters in a string: phonenumbers reads letters as keypad digits, so nothing is
-  skipped; regions with national prefix rules that are neither digits nor alternatives of digits,
-  or transform rules of more than one group, are not narrowed by pattern.
+  skipped; regions whose transform rule rearranges the digits are not narrowed by pattern.
 
 Skipping a region that could not have matched leaves the union of the other regions' matches, so
 the recognizer's own `analyze()` on the remaining regions returns exactly what it returns on all.
@@ -104,6 +105,43 @@ def _keeps_digits(metadata: PhoneMetadata | None) -> bool:
     return not rule or _BACKREFERENCE.fullmatch(rule) is not None
 
 
+@dataclass(frozen=True)
+class _Strip:
+    """Where the NSN may start once `parse()` has stripped a region's national prefix (and carrier
+    code) at some place in the digits (phonenumbers' _maybe_strip_national_prefix_carrier_code)."""
+
+    literal: tuple[str, ...] | None
+    """The prefixes, when the pattern for parsing is digits or alternatives of digits ("": none)."""
+    pattern: re.Pattern[str] | None
+    """Otherwise the pattern, matched where the stripping starts."""
+    kept_group: int | None
+    """The group a transform rule `\\N` puts before the rest of the number."""
+
+    def starts(self, digits: str, pos: int) -> list[int] | None:
+        """None: the NSN is not a contiguous part of the digits."""
+        if self.literal is not None:
+            return [pos + len(p) for p in self.literal if digits.startswith(p, pos)]
+        assert self.pattern is not None, "a prefix is literal or a pattern"
+        match = self.pattern.match(digits, pos)
+        if match is None:
+            return [pos]
+        groups = match.groups()
+        if self.kept_group is None or not groups or groups[-1] is None:
+            return [pos, match.end()]  # a plain prefix, or no transform applies
+        # The transformed number is the kept group and what follows the match.
+        if match.end(self.kept_group) != match.end():
+            return None
+        return [pos, match.start(self.kept_group)]
+
+
+def _strip(metadata: PhoneMetadata | None) -> _Strip:
+    parsing = (metadata.national_prefix_for_parsing if metadata else None) or ""
+    rule = (metadata.national_prefix_transform_rule if metadata else None) or ""
+    literal = _literal_prefixes(metadata)
+    kept = int(rule[1:]) if _BACKREFERENCE.fullmatch(rule) else None
+    return _Strip(literal, None if literal is not None else re.compile(parsing), kept)
+
+
 def _shortest_nsn(country_code: int) -> int:
     return min(
         (
@@ -137,7 +175,9 @@ class _Country:
     """The lengths a valid NSN may have (None: any)."""
     shortest: int
     national_prefixes: tuple[str, ...] | None
-    """What `parse()` may strip after reading the country code (None: any digits)."""
+    """The literal national prefixes of the main region (None: a pattern)."""
+    strip: _Strip
+    """What `parse()` may strip after reading the country code."""
     keeps_digits: bool
     """Whether the NSN is a contiguous part of the digits after those prefixes."""
     code: int
@@ -160,6 +200,7 @@ def _country(country_code: int) -> _Country:
         lengths=_lengths(country_code),
         shortest=max(_MIN_NSN, _shortest_nsn(country_code) - _added_digits(main)),
         national_prefixes=_literal_prefixes(main),
+        strip=_strip(main),
         keeps_digits=_keeps_digits(main),
         code=country_code,
     )
@@ -201,8 +242,32 @@ class _Region:
     shortest: int
     prefixes: tuple[str, ...] | None
     """The digits `parse()` may strip before the NSN of a number without `+` or international
-    prefix: the country code and national prefixes (None: any digits)."""
+    prefix, when all are literal: the country code and national prefixes."""
+    strips: tuple[_Strip, _Strip]
+    """Otherwise the region's own and its country's main region's stripping."""
     international_prefix: re.Pattern[str] | None
+
+    def nsn_starts(self, digits: str) -> list[int] | None:
+        """Where the NSN of a number without `+` or international prefix may start (None: the
+        NSN is not a contiguous part of the digits): the region's national prefix is stripped
+        from the digits, or inside the country code's extraction, after the country code where
+        the digits start with it, and then the main region's once more."""
+        if self.prefixes is not None:
+            return [len(p) for p in self.prefixes if digits.startswith(p)]
+        own, main = self.strips
+        found = own.starts(digits, 0)
+        cc = str(self.country.code)
+        if found is None or not digits.startswith(cc):
+            return found
+        inner = own.starts(digits, len(cc))
+        if inner is None:
+            return None
+        for pos in inner:
+            outer = main.starts(digits, pos)
+            if outer is None:
+                return None
+            found += outer
+        return found
 
 
 def _region(name: str) -> _Region | None:
@@ -219,6 +284,7 @@ def _region(name: str) -> _Region | None:
         narrow=_keeps_digits(metadata) and _keeps_digits(main),
         shortest=max(_MIN_NSN, _shortest_nsn(cc) - _added_digits(metadata) - _added_digits(main)),
         prefixes=_prefixes(str(cc), _literal_prefixes(metadata), _literal_prefixes(main)),
+        strips=(_strip(metadata), _strip(main)),
         international_prefix=re.compile(prefix) if prefix else None,
     )
 
@@ -316,16 +382,17 @@ class RegionFilter:
         self._alike = [(region, frozenset(names)) for region, names in alike.items()]
         self._unknown = tuple(name for name in self.regions if name not in known)
         self._strings: dict[str, frozenset[str] | None] = {}
-        self._reads: dict[str, bool] = {}
+        self._alone: dict[str, tuple[str, ...]] = {}
         # Without `+`, a region's shortest NSN, or an international prefix (a digit or more),
         # a country code and more than _MIN_NSN digits.
         self._fewest_digits = min([r.shortest for r in self._known] + [_MIN_NSN + 2])
 
-    def possible(self, text: str) -> tuple[str, ...]:
-        """The regions, in the recognizer's order, whose matcher may find a number in `text`."""
+    def possible(self, text: str, strings: Iterable[str] | None = None) -> tuple[str, ...]:
+        """The regions, in the recognizer's order, whose matcher may find a number in `text`
+        (`strings`: those the matcher parses in it, when known)."""
         kept: set[str] = set()
         plus = False
-        for string in parsed_strings(text):
+        for string in parsed_strings(text) if strings is None else strings:
             found = self._string_regions(string)
             if found is None:
                 plus = True
@@ -336,18 +403,20 @@ class RegionFilter:
             kept.update(itertools.islice((r.name for r in self._known if r.name not in kept), 1))
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
 
-    def reads_any(self, text: str) -> bool:
-        """Whether some region may read a number from `text`. Code repeats its numbers, so the
-        answer is cached; a run of at most 20 digits is the one string the matcher parses in it
-        (its pattern takes up to 20 digits in a block, and nothing splits a run)."""
-        if len(text) <= _BLOCK_DIGITS and text.isdecimal():
-            return self._string_regions(text) != frozenset()
-        found = self._reads.get(text)
+    def possible_alone(self, cluster: str) -> tuple[str, ...]:
+        """`possible(cluster)`, cached: code repeats its numbers. A run of at most 20 digits is the
+        one string the matcher parses in it (its pattern takes up to 20 digits in a block, and
+        nothing splits a run)."""
+        found = self._alone.get(cluster)
         if found is None:
-            if len(self._reads) > STRING_CACHE_SIZE:
-                self._reads.clear()
-            found = self._reads[text] = bool(self.possible(text))
+            if len(self._alone) > STRING_CACHE_SIZE:
+                self._alone.clear()
+            strings = [cluster] if len(cluster) <= _BLOCK_DIGITS and cluster.isdecimal() else None
+            found = self._alone[cluster] = self.possible(cluster, strings)
         return found
+
+    def reads_any(self, cluster: str) -> bool:
+        return bool(self.possible_alone(cluster))
 
     def matches(self, text: str, region: str, leniency: int) -> Iterator[PhoneNumberMatch]:
         """What `PhoneNumberMatcher(text, region, leniency)` finds, parsing fewer strings."""
@@ -404,7 +473,8 @@ def _may_match(region: _Region, digits: str, ends: Sequence[int]) -> bool:
     digits end (an extension may follow the number)."""
     country = region.country
     if len(digits) >= region.shortest and (
-        not region.narrow or _national_part(country, region.prefixes, digits, 0, ends, default_country=True)
+        not region.narrow
+        or _national_part(country, region.nsn_starts(digits), digits, 0, ends, default_country=True)
     ):
         return True
     idd = region.international_prefix.match(digits) if region.international_prefix else None
@@ -421,29 +491,27 @@ def _international(digits: str, start: int, ends: Sequence[int]) -> bool:
     start += len(str(cc))
     if not country.keeps_digits:
         return len(digits) - start >= country.shortest
-    return _national_part(country, country.national_prefixes, digits, start, ends)
+    return _national_part(country, country.strip.starts(digits, start), digits, start, ends)
 
 
 def _national_part(
     country: _Country,
-    prefixes: tuple[str, ...] | None,
+    nsn_starts: Sequence[int] | None,
     digits: str,
     start: int,
     ends: Sequence[int],
     *,
     default_country: bool = False,
 ) -> bool:
-    """Whether a part of `digits` that starts at `start` after digits `parse()` may strip, and
-    ends where a run of digits ends, is a national number of the country. `default_country`: the
-    number has no `+` or international prefix, so a format that needs the national prefix rules
-    out a part that starts where the digits do unless they start with a national prefix."""
+    """Whether a part of `digits` that starts at one of `nsn_starts`, after what `parse()` may
+    strip from `start` (None: anywhere), and ends where a run of digits ends, is a national number
+    of the country. `default_country`: the number has no `+` or international prefix, so a format
+    that needs the national prefix rules out a part that starts where the digits do unless they
+    start with a national prefix."""
     national, lengths = country.national, country.lengths
-    if prefixes is None:
+    if nsn_starts is None:
         return any(national.search(digits, start, end) for end in ends if end > start)
-    for prefix in prefixes:
-        if not digits.startswith(prefix, start):
-            continue
-        nsn = start + len(prefix)
+    for nsn in nsn_starts:
         for end in ends:
             if end <= nsn or (lengths is not None and end - nsn not in lengths):
                 continue

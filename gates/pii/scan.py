@@ -1,9 +1,10 @@
 """Scanning a list of repository files: skipping what is not text, and sharing work across cores.
 
-The first pass reads every file and runs the candidate regexes only; Presidio is imported when a
-file has candidates (or the policy needs every file: custom recognizers, entities the pre-filter
-does not know, a spaCy model). A large input is shared with worker processes (gates.util.pool),
-spawned before the first pass, each building its analyzer once.
+Each file is read and run through the candidate regexes; Presidio is imported when a file has
+candidates (or the policy needs every file: custom recognizers, entities the pre-filter does not
+know, a spaCy model). In one process a file is scanned as soon as it is read. A large input is
+shared with worker processes (gates.util.pool), spawned before that first pass, each building its
+analyzer once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -80,32 +81,50 @@ def _scan_parallel(
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
     # A spawned worker takes about a second to import Presidio: it starts before the first pass
     # when the input is large enough to share, and is let go if too little of it has candidates.
-    shared = workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES
-    pool = pool_module.start(workers, _scanner, (config,)) if shared else None
+    if workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES:
+        result = _scan_shared(files, config, workers, deadline)
+    else:
+        # One pass: each file is read once and scanned at once.
+        scanner = functools.cache(lambda: _scanner(config))
+        hits: list[Hit] = []
+
+        def scan_text(file: RepoFile, text: str) -> None:
+            _check_deadline(deadline)
+            hits.extend(scanner().scan(file.path, text))
+
+        result = _read_pass(files, config, scan_text)
+        result.hits = hits
+    result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
+    return result
+
+
+def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, deadline: float) -> ScanResult:
+    pool = pool_module.start(workers, _scanner, (config,))
     try:
-        result, work = _first_pass(files, config)
-        if pool is not None and sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
+        work: list[RepoFile] = []
+        result = _read_pass(files, config, lambda file, _text: work.append(file))
+        if sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
             result.workers = workers
             result.hits = _scan_parallel(pool, config, work, deadline)
         elif work:
             result.hits = _scan_files(_scanner(config), work, deadline)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-    result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
+        pool.shutdown(wait=False, cancel_futures=True)
     return result
 
 
-def _first_pass(files: Sequence[RepoFile], config: ScanConfig) -> tuple[ScanResult, list[RepoFile]]:
-    """Reads every file and keeps those Presidio must see: with candidates, or all of them when
-    the policy has custom recognizers, entities the pre-filter does not know or a spaCy model."""
+def _read_pass(
+    files: Sequence[RepoFile], config: ScanConfig, on_work: Callable[[RepoFile, str], None]
+) -> ScanResult:
+    """Reads every file, counting the skipped ones, and hands `on_work` those Presidio must see:
+    with candidates, or all of them when the policy has custom recognizers, entities the
+    pre-filter does not know or a spaCy model."""
     result = ScanResult()
     every_file = (
         bool(config.recognizers)
         or config.spacy_model is not None
         or not PREFILTERED_ENTITIES.issuperset(config.entities)
     )
-    work: list[RepoFile] = []
     for file in files:
         try:
             text = read_text(file)
@@ -115,6 +134,6 @@ def _first_pass(files: Sequence[RepoFile], config: ScanConfig) -> tuple[ScanResu
         result.files += 1
         result.bytes += file.size
         if every_file or has_candidates(text):
-            work.append(file)
-    result.presidio_files = len(work)
-    return result, work
+            result.presidio_files += 1
+            on_work(file, text)
+    return result
