@@ -3,7 +3,8 @@
 What every match of each pre-filtered recognizer contains:
 
 - e-mail address: `@` and a word character;
-- IBAN: two capital letters and two digits (the country code and check digits);
+- IBAN: two capital letters and two digits (the country code and check digits), then two groups
+  of four capitals or digits, each after at most one space or dash;
 - phone number, SSN, card number, IPv4 address: a cluster of at least four digits separated by
   phonenumbers' punctuation (which holds the separators of the SSN, card and IPv4 patterns);
   SSNs and card numbers one of their digit shapes between non-digits, IPv4 addresses three dots;
@@ -13,10 +14,11 @@ What every match of each pre-filtered recognizer contains:
 Regexes whose first character is a literal or a digit find them at tens of MB/s, and only the
 windows around a recognizer's own candidates reach it. A file without any is not scanned at all.
 
-A window is widened by a margin and snapped outwards to whitespace, so that regex boundaries (`\\b`,
-look-behinds) and phonenumbers' checks on the neighbouring characters see the same thing inside the
-window as in the whole file, and a match that starts before the candidate (the local part of an
-e-mail, an IBAN's country code) is inside it.
+A window is snapped outwards to whitespace, so that regex boundaries (`\\b`, look-behinds) and
+phonenumbers' checks on the neighbouring characters see the same thing inside the window as in the
+whole file. A match lies in the words around its candidate: a digit cluster holds a phone, SSN or
+card number whole, with its spaces, and an e-mail or IPv6 address holds no whitespace; only an
+IBAN runs on past the words of its candidate, whose window is first widened by a margin after it.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ PREFILTERED_ENTITIES = frozenset(
     {"EMAIL_ADDRESS", "IBAN_CODE", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IP_ADDRESS"}
 )
 """The entities whose predefined recognizers are only given their candidates' windows."""
-MARGIN = 64
-"""Characters kept on each side of a candidate before snapping (an IBAN is at most 42 with spaces)."""
+IBAN_MARGIN = 64
+"""Characters kept after an IBAN's candidate, which its match may reach past (an IBAN takes at most
+43 with spaces)."""
 SNAP = 160
-"""How far a window edge may move to reach whitespace (the local part of an e-mail address)."""
+"""How far a window edge may move to reach whitespace."""
+EMAIL_SNAP = 224
+"""The same around an `@` (the local part of an e-mail address)."""
+GROUP_GAP = 128
 SEPARATOR = "\n\n"
 """Joins windows: no recognizer of the pre-filtered entities matches across a blank line."""
 NUMBER_DIGITS = 9
@@ -48,7 +54,8 @@ its patterns bound by `\\b`: a run of ten digits holds neither."""
 
 _WHITESPACE = " \t\n\r\f\v"
 _EMAIL = re.compile(r"@\w")
-_IBAN = re.compile(r"[A-Z][A-Z][0-9][0-9]")  # spelled out: twice as fast as {2}
+# `[A-Z][A-Z]` spelled out: twice as fast as `[A-Z]{2}`.
+_IBAN = re.compile(r"[A-Z][A-Z][0-9][0-9][ -]?[A-Z0-9]{4}[ -]?[A-Z0-9]{4}")
 _IPV6_COLONS = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ASCII_WORD_OR_COLON = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:")
@@ -230,10 +237,12 @@ class Candidates:
         """The whitespace-delimited word around each `@`: an address holds no whitespace, and at a
         window's edge the regex's `\\b` sees whitespace too (SEPARATOR)."""
         spans = [m.span() for m in _EMAIL.finditer(self.text)]
-        return windows(self.text, spans, margin=0, snap=MARGIN + SNAP)
+        return windows(self.text, spans, snap=EMAIL_SNAP)
 
     def iban(self) -> list[tuple[int, int]]:
-        return windows(self.text, [m.span() for m in _IBAN.finditer(self.text)])
+        """An IBAN starts at its candidate and takes at most 43 characters."""
+        spans = [(m.start(), m.end() + IBAN_MARGIN) for m in _IBAN.finditer(self.text)]
+        return windows(self.text, spans)
 
     def numbers(self) -> list[tuple[int, int]]:
         """SSNs and card numbers: clusters holding one of their shapes between non-digits."""
@@ -246,6 +255,7 @@ class Candidates:
         return windows(text, spans)
 
     def ip(self) -> list[tuple[int, int]]:
+        """IPv4 addresses: clusters with three dots; IPv6 addresses: their colon pairs."""
         text = self.text
         spans = [(start, end) for start, end in self.clusters if text.count(".", start, end) >= 3]
         spans += [m.span() for m in _IPV6_COLONS.finditer(text) if _ipv6_may_start(text, m.start())]
@@ -265,25 +275,23 @@ def snap_forward(text: str, pos: int, limit: int = SNAP) -> int:
     return min(found) if found else hi
 
 
-def windows(
-    text: str, spans: Iterable[tuple[int, int]], margin: int = MARGIN, snap: int = SNAP
-) -> list[tuple[int, int]]:
-    """Merged windows covering every span with `margin` characters of context, snapped outwards
-    to whitespace at most `snap` characters away.
+def windows(text: str, spans: Iterable[tuple[int, int]], snap: int = SNAP) -> list[tuple[int, int]]:
+    """Merged windows covering every span, snapped outwards to whitespace at most `snap`
+    characters away.
 
-    Spans whose margins touch are grouped first and only the group's edges are snapped (snapping
-    costs a search for whitespace; a dense file has one span every few characters): snapping
-    never moves an edge inwards, so this covers the same text as snapping every span."""
+    Spans less than GROUP_GAP apart are grouped first and only the group's edges are snapped
+    (snapping costs a search for whitespace; a dense file has one span every few characters): a
+    window of whole words may hold more words than its spans need."""
     groups: list[list[int]] = []
     for start, end in sorted(spans):
-        if groups and start - margin <= groups[-1][1] + margin:
+        if groups and start <= groups[-1][1] + GROUP_GAP:
             groups[-1][1] = max(groups[-1][1], end)
         else:
             groups.append([start, end])
     merged: list[tuple[int, int]] = []
     for start, end in groups:
-        lo = snap_back(text, start - margin, snap) if start > margin else 0
-        hi = snap_forward(text, end + margin, snap)
+        lo = snap_back(text, start, snap) if start > 0 else 0
+        hi = snap_forward(text, end, snap)
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:
