@@ -193,8 +193,12 @@ class Scanner:
         self.scan("warm-up", WARM_UP_TEXT)
         return self
 
-    def scan(self, path: str, text: str) -> list[Hit]:
-        results = self._fast_results(text) if self._fast else self._analyze(text)
+    def scan(self, path: str, text: str, candidates: Candidates | None = None) -> list[Hit]:
+        """`candidates`: the text's, when the caller has them already."""
+        if self._fast:
+            results = self._fast_results(text, candidates or Candidates(text))
+        else:
+            results = self._analyze(text)
         kept = [r for r in results if r.score >= self.config.min_scores[r.entity_type]]
         if not kept:
             return []
@@ -233,8 +237,7 @@ class Scanner:
             return result.score
         return min(1.0, max(result.score + self._boost, self._boost_floor))
 
-    def _fast_results(self, text: str) -> list[RecognizerResult]:
-        candidates = Candidates(text)
+    def _fast_results(self, text: str, candidates: Candidates) -> list[RecognizerResult]:
         parts: dict[Callable[[Candidates], list[tuple[int, int]]], SparseText | None] = {}
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []

@@ -68,11 +68,9 @@ PHONE_PUNCTUATION = (
     "\\-xX\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000"
     "()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 )
-_FOUR_DIGITS = rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}"
-_CLUSTER = re.compile(rf"{_FOUR_DIGITS}(?:[{PHONE_PUNCTUATION}]{{0,4}}\d)*")
+_CLUSTER = re.compile(rf"\d(?:[{PHONE_PUNCTUATION}]{{0,4}}\d){{3}}(?:[{PHONE_PUNCTUATION}]{{0,4}}\d)*")
 """A cluster of four digits or more, with at most four punctuation characters between digits,
 matched from its first digit: four digits start there exactly when the cluster holds four."""
-_ANY = re.compile("|".join((_EMAIL.pattern, _IBAN.pattern, _IPV6_COLONS.pattern, _FOUR_DIGITS)))
 _DIGIT_RUN = re.compile(r"\d+")
 _LEAD_CLASS = re.compile("[(\\[\uff08\uff3b+\uff0b]")
 """phonenumbers' matcher's _LEAD_CLASS: opening brackets and plus signs."""
@@ -206,10 +204,6 @@ def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1, alon
     return PhoneUnit(start, end, lo, unit, core_end - lo, alone)
 
 
-def has_candidates(text: str) -> bool:
-    return _ANY.search(text) is not None
-
-
 def _ipv6_may_start(text: str, colon: int) -> bool:
     """Whether an IPv6 match may hold the colon pair at `colon`: it starts at the 1-4 hex digits
     before it, or at a first colon of `::`, after no word character or colon. A `::` with no hex
@@ -224,25 +218,42 @@ def _ipv6_may_start(text: str, colon: int) -> bool:
 
 
 class Candidates:
-    """The windows of one text for each pre-filtered recognizer, found on first use."""
+    """The candidates of one text for each pre-filtered recognizer, and their windows, found on
+    first use."""
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+    def found(self) -> bool:
+        """Whether the text has any (the digit clusters first: most texts have some, and the
+        phone recognizer needs them anyway)."""
+        return bool(self.clusters or self._emails or self._ibans or self._ipv6)
 
     @cached_property
     def clusters(self) -> list[tuple[int, int]]:
         return digit_clusters(self.text)
 
+    @cached_property
+    def _emails(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _EMAIL.finditer(self.text)]
+
+    @cached_property
+    def _ibans(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _IBAN.finditer(self.text)]
+
+    @cached_property
+    def _ipv6(self) -> list[tuple[int, int]]:
+        text = self.text
+        return [m.span() for m in _IPV6_COLONS.finditer(text) if _ipv6_may_start(text, m.start())]
+
     def email(self) -> list[tuple[int, int]]:
         """The whitespace-delimited word around each `@`: an address holds no whitespace, and at a
         window's edge the regex's `\\b` sees whitespace too (SEPARATOR)."""
-        spans = [m.span() for m in _EMAIL.finditer(self.text)]
-        return windows(self.text, spans, snap=EMAIL_SNAP)
+        return windows(self.text, self._emails, snap=EMAIL_SNAP)
 
     def iban(self) -> list[tuple[int, int]]:
         """An IBAN starts at its candidate and takes at most 43 characters."""
-        spans = [(m.start(), m.end() + IBAN_MARGIN) for m in _IBAN.finditer(self.text)]
-        return windows(self.text, spans)
+        return windows(self.text, [(start, end + IBAN_MARGIN) for start, end in self._ibans])
 
     def numbers(self) -> list[tuple[int, int]]:
         """SSNs and card numbers: clusters holding one of their shapes between non-digits."""
@@ -258,8 +269,7 @@ class Candidates:
         """IPv4 addresses: clusters with three dots; IPv6 addresses: their colon pairs."""
         text = self.text
         spans = [(start, end) for start, end in self.clusters if text.count(".", start, end) >= 3]
-        spans += [m.span() for m in _IPV6_COLONS.finditer(text) if _ipv6_may_start(text, m.start())]
-        return windows(text, spans)
+        return windows(text, spans + self._ipv6)
 
 
 def snap_back(text: str, pos: int, limit: int = SNAP) -> int:

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gates.pii.candidates import PREFILTERED_ENTITIES, has_candidates
+from gates.pii.candidates import PREFILTERED_ENTITIES, Candidates
 from gates.pii.config import Hit, ScanConfig
 from gates.plugins.interface import GateError
 from gates.util import pool as pool_module
@@ -101,9 +101,9 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
         # One pass: each file is read once and scanned at once.
         hits: list[Hit] = []
 
-        def scan_text(file: RepoFile, text: str) -> None:
+        def scan_text(file: RepoFile, text: str, candidates: Candidates) -> None:
             _check_deadline(deadline)
-            hits.extend(_scanner(config).scan(file.path, text))
+            hits.extend(_scanner(config).scan(file.path, text, candidates))
 
         result = _read_pass(files, config, scan_text)
         result.hits = hits
@@ -115,7 +115,7 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     pool = pool_module.start(workers, prepare, (config,))
     try:
         work: list[RepoFile] = []
-        result = _read_pass(files, config, lambda file, _text: work.append(file))
+        result = _read_pass(files, config, lambda file, _text, _candidates: work.append(file))
         if sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
             result.workers = workers
             result.hits = _scan_parallel(pool, config, work, deadline)
@@ -127,7 +127,7 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
 
 
 def _read_pass(
-    files: Sequence[RepoFile], config: ScanConfig, on_work: Callable[[RepoFile, str], None]
+    files: Sequence[RepoFile], config: ScanConfig, on_work: Callable[[RepoFile, str, Candidates], None]
 ) -> ScanResult:
     """Reads every file, counting the skipped ones, and hands `on_work` those Presidio must see:
     with candidates, or all of them when the policy has custom recognizers, entities the
@@ -146,7 +146,8 @@ def _read_pass(
             continue
         result.files += 1
         result.bytes += file.size
-        if every_file or has_candidates(text):
+        candidates = Candidates(text)
+        if every_file or candidates.found():
             result.presidio_files += 1
-            on_work(file, text)
+            on_work(file, text, candidates)
     return result
