@@ -159,10 +159,24 @@ def text_files(
     )
 
 
+def _read_bytes(file: RepoFile) -> bytes:
+    """The file's bytes through plain system calls: half the time of `Path.read_bytes()`, which a
+    scan of thousands of small files feels."""
+    fd = os.open(file.abspath, os.O_RDONLY)
+    try:
+        chunks = []
+        # Up to the end, whatever the size was when the file was selected.
+        while chunk := os.read(fd, max(file.size + 1, 65536)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_text(file: RepoFile) -> str:
     """The file's text; raises SkippedFile("binary"|"not_utf8"|"unreadable") instead of guessing."""
     try:
-        data = file.abspath.read_bytes()
+        data = _read_bytes(file)
     except OSError as e:
         raise SkippedFile("unreadable") from e
     if b"\0" in data[:_BINARY_SNIFF_BYTES]:
