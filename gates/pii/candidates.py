@@ -158,10 +158,13 @@ def read_alone(text: str, start: int, end: int) -> bool:
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
-    # Most clusters are one run of digits: no second regex pass for them.
-    runs = [len(cluster)] if cluster.isdecimal() else [len(r) for r in _DIGIT_RUN.findall(cluster)]
     first_glued = start > 0 and _glue(text[start - 1])
     last_glued = end < len(text) and _glue(text[end])
+    if cluster.isdecimal():
+        # Most clusters are one run of digits, which a letter on either side leaves no digit
+        # to start or end a number at.
+        return not (first_glued or last_glued)
+    runs = [len(r) for r in _DIGIT_RUN.findall(cluster)]
     if (first_glued or (last_glued and not _EXTENSION_AHEAD.match(text, end))) and _one_match(cluster, runs):
         return False
     return sum(runs[int(first_glued) : len(runs) - last_glued]) >= 4
