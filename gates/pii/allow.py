@@ -39,6 +39,8 @@ def _compact(value: str) -> str:
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if ":" not in value and value.count(".") < 3:
+        return None  # no address: spares the exception most values would raise
     try:
         return ipaddress.ip_address(value.split("/")[0].split("%")[0].strip("[]"))
     except ValueError:
