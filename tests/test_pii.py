@@ -384,6 +384,21 @@ def test_clusters_read_alone_are_skipped_only_where_no_region_reads_them() -> No
     assert regions.reads_any("1691") and not regions.reads_any("4345")  # German numbers can be short
 
 
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        "2181", "12345678901234567890", "123456789012345678901", "2019-01-01", "1.2.3.4",
+        "1556840545.967", "0.3112500011920929", "12-34.56", "1.2-3.4", "1..2.3", "1/2/2020",
+        "-".join(str(i) for i in range(1, 23)), ".".join(str(i) for i in range(1, 22)), "030 901820",
+    ],
+)  # fmt: skip
+def test_plain_clusters_give_the_strings_the_matcher_parses(cluster: str) -> None:
+    from gates.pii.phone import parsed_strings, plain_strings
+
+    shortcut = plain_strings(cluster)
+    assert shortcut is None or set(shortcut) == set(parsed_strings(cluster))
+
+
 def test_region_filter_refuses_a_phonenumbers_it_cannot_record(monkeypatch: pytest.MonkeyPatch) -> None:
     from gates.pii import phone
 

@@ -64,8 +64,6 @@ _FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 STRING_CACHE_SIZE = 100_000
-_BLOCK_DIGITS = 20
-"""The most digits phonenumbers' matcher takes in one block (_DIGIT_BLOCK_LIMIT)."""
 
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
@@ -354,6 +352,21 @@ class _RegionMatcher(PhoneNumberMatcher):
         return match
 
 
+_PLAIN = re.compile(r"[0-9]{1,20}(?:[.-][0-9]{1,20}){0,20}")
+"""Runs of ASCII digits joined by single dots or dashes: versions, decimals, dates, addresses."""
+
+
+def plain_strings(cluster: str) -> list[str] | None:
+    """`parsed_strings(cluster)` for the commonest clusters, without running the matcher (None:
+    not one of them). Its pattern takes such a cluster whole (at most 21 blocks of at most 20
+    digits); no date or time stamp check rejects it (they need a slash or a space), and of the
+    places where it splits a rejected candidate only dots are in it (dashes count only next to
+    a space): the cluster, then the part before its first dot and the part after each dot."""
+    if not _PLAIN.fullmatch(cluster):
+        return None
+    return [cluster, *cluster.split(".")] if "." in cluster else [cluster]
+
+
 def parsed_strings(text: str) -> list[str]:
     """Every string phonenumbers' matcher hands to `parse()` in `text` when none is a number."""
     recorder = _Recorder(text)
@@ -404,15 +417,12 @@ class RegionFilter:
         return tuple(name for name in self.regions if name in kept or name in self._unknown)
 
     def possible_alone(self, cluster: str) -> tuple[str, ...]:
-        """`possible(cluster)`, cached: code repeats its numbers. A run of at most 20 digits is the
-        one string the matcher parses in it (its pattern takes up to 20 digits in a block, and
-        nothing splits a run)."""
+        """`possible(cluster)`, cached: code repeats its numbers."""
         found = self._alone.get(cluster)
         if found is None:
             if len(self._alone) > STRING_CACHE_SIZE:
                 self._alone.clear()
-            strings = [cluster] if len(cluster) <= _BLOCK_DIGITS and cluster.isdecimal() else None
-            found = self._alone[cluster] = self.possible(cluster, strings)
+            found = self._alone[cluster] = self.possible(cluster, plain_strings(cluster))
         return found
 
     def reads_any(self, cluster: str) -> bool:
