@@ -160,11 +160,12 @@ def phone_units(
 
 def read_alone(text: str, start: int, end: int) -> bool:
     """Whether phonenumbers' matcher finds the same candidates in the cluster alone as in the
-    text: its pattern starts a candidate at a digit, or at a bracket or plus sign at most
-    _LEAD_REACH characters before one (none there), and only an extension takes it past the
-    cluster's last digit (none follows)."""
-    lead = _LEAD_CLASS.search(text, max(0, start - _LEAD_REACH), start)
-    return lead is None and not _EXTENSION.match(text, end)
+    text: its pattern starts a candidate at a digit, or at a bracket or plus sign followed by
+    nothing but brackets, plus signs and punctuation up to the digit, at most _LEAD_REACH
+    characters (none in the run of those before the cluster), and only an extension takes it
+    past the cluster's last digit (none follows)."""
+    lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
+    return (lead is None or not _LEAD_CLASS.search(lead.group())) and not _EXTENSION.match(text, end)
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
