@@ -50,6 +50,8 @@ def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 def own_interface(value: str) -> bool:
     """Loopback and "any" addresses name a machine's own interface, never a person: never reported,
     whatever took them for PII."""
+    if ":" not in value and not value.lstrip("[").startswith(("127.", "0.")):
+        return False  # the only IPv4 forms of those (ipaddress takes no leading zeros)
     address = _address(value)
     return address is not None and (address.is_loopback or address.is_unspecified)
 
