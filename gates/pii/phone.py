@@ -64,6 +64,8 @@ _FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 STRING_CACHE_SIZE = 100_000
+_MAX_DIGITS = 40
+"""More digits than any region's check tells apart by their number (the longest NSN has 17)."""
 
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
@@ -393,12 +395,15 @@ class RegionFilter:
         for region in self._known:
             alike.setdefault(dataclasses.replace(region, name=""), []).append(region.name)
         self._alike = [(region, frozenset(names)) for region, names in alike.items()]
+        # For each number of digits, the regions that can read that many: a national number of
+        # their shortest length, or an international prefix, a country code and an NSN.
+        self._by_length = [
+            [(r, names) for r, names in self._alike if n >= r.shortest or n > _idd_digits(r) + _MIN_NSN]
+            for n in range(_MAX_DIGITS + 1)
+        ]
         self._unknown = tuple(name for name in self.regions if name not in known)
         self._strings: dict[str, frozenset[str] | None] = {}
         self._alone: dict[str, tuple[str, ...]] = {}
-        # Without `+`, a region's shortest NSN, or an international prefix (a digit or more),
-        # a country code and more than _MIN_NSN digits.
-        self._fewest_digits = min([r.shortest for r in self._known] + [_MIN_NSN + 2])
 
     def possible(self, text: str, strings: Iterable[str] | None = None) -> tuple[str, ...]:
         """The regions, in the recognizer's order, whose matcher may find a number in `text`
@@ -441,31 +446,52 @@ class RegionFilter:
         """The regions whose `parse()` may read a valid number from `string`; None: a number with
         `+` and a known country code, which every region reads alike. Cached: code repeats its
         numbers."""
-        if string in self._strings:
-            return self._strings[string]
-        if len(self._strings) > STRING_CACHE_SIZE:
-            self._strings.clear()
-        if _THREE_LETTERS.search(string):
-            # Read as keypad digits: anything goes.
-            self._strings[string] = frozenset(self.regions)
-            return self._strings[string]
-        start = _NUMBER_START.search(string)
-        runs = _DIGIT_RUN.findall(string)
-        if not string.isascii():
-            runs = [phonenumbers.normalize_digits_only(run) for run in runs]
-        digits = "".join(runs)
-        ends = list(itertools.accumulate(map(len, runs)))
-        plus = start is not None and start.group() in _PLUS
-        found: frozenset[str] | None = frozenset()
-        if start is None or len(digits) <= _MIN_NSN:
-            pass  # nothing to read, or too short for a country code and an NSN
-        elif plus and _country_code(digits) is not None:
-            found = None if _international(digits, 0, ends) else frozenset()
-        elif len(digits) >= self._fewest_digits:
-            # A `+` before an unknown country code is dropped and the number read as national.
-            found = frozenset().union(*(names for r, names in self._alike if _may_match(r, digits, ends)))
-        self._strings[string] = found
+        found = self._strings.get(string, _UNKNOWN)
+        if found is _UNKNOWN:
+            if len(self._strings) > STRING_CACHE_SIZE:
+                self._strings.clear()
+            found = self._strings[string] = self._read(string)
         return found
+
+    def _read(self, string: str) -> frozenset[str] | None:
+        if string.isdecimal() and string.isascii():
+            # Most strings are one run of digits: no letters, no `+`, one place to end.
+            digits, ends, plus = string, [len(string)], False
+        elif _THREE_LETTERS.search(string):
+            return frozenset(self.regions)  # read as keypad digits: anything goes
+        else:
+            start = _NUMBER_START.search(string)
+            if start is None:
+                return frozenset()
+            runs = _DIGIT_RUN.findall(string)
+            if not string.isascii():
+                runs = [phonenumbers.normalize_digits_only(run) for run in runs]
+            digits = "".join(runs)
+            ends = list(itertools.accumulate(map(len, runs)))
+            plus = start.group() in _PLUS
+        if len(digits) <= _MIN_NSN:
+            return frozenset()  # too short for a country code and an NSN
+        if plus and _country_code(digits) is not None:
+            return None if _international(digits, 0, ends) else frozenset()
+        # A `+` before an unknown country code is dropped and the number read as national.
+        regions = self._by_length[min(len(digits), _MAX_DIGITS)]
+        return frozenset().union(*(names for r, names in regions if _may_match(r, digits, ends)))
+
+
+_UNKNOWN = frozenset({"?"})
+"""Not in the string cache yet (None is a cached answer)."""
+
+
+def _idd_digits(region: _Region) -> int:
+    """The fewest digits the region's international prefix takes (a lower bound: 4 when no
+    string of up to 3 digits is one)."""
+    idd = region.international_prefix
+    if idd is None:
+        return _MAX_DIGITS
+    for n in range(4):
+        if any(idd.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=n)):
+            return n
+    return 4
 
 
 def _country_code(digits: str, start: int = 0) -> int | None:
