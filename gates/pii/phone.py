@@ -175,7 +175,7 @@ class _Country:
     """The lengths a valid NSN may have (None: any)."""
     shortest: int
     national_prefixes: tuple[str, ...] | None
-    """The literal national prefixes of the main region (None: a pattern)."""
+    """The main region's national prefixes, when literal (None: a pattern)."""
     strip: _Strip
     """What `parse()` may strip after reading the country code."""
     keeps_digits: bool
@@ -194,12 +194,13 @@ class _Country:
 def _country(country_code: int) -> _Country:
     main = _main_metadata(country_code)
     patterns = [p for m in _metadata(country_code) for desc in _TYPES if (p := _pattern(getattr(m, desc)))]
+    literal = _literal_prefixes(main)
     # No description at all: nothing of this country is ever valid ("(?!)" never matches).
     return _Country(
         national=re.compile("(?:{})$".format("|".join(f"(?:{p})" for p in patterns) or "(?!)")),
         lengths=_lengths(country_code),
         shortest=max(_MIN_NSN, _shortest_nsn(country_code) - _added_digits(main)),
-        national_prefixes=_literal_prefixes(main),
+        national_prefixes=None if literal is None else tuple(p for p in literal if p),
         strip=_strip(main),
         keeps_digits=_keeps_digits(main),
         code=country_code,
@@ -563,4 +564,4 @@ def _national_part(
 def _bare(country: _Country, digits: str, start: int) -> bool:
     """Whether the digits at `start` do not start with a (literal) national prefix."""
     prefixes = country.national_prefixes
-    return prefixes is not None and not any(p and digits.startswith(p, start) for p in prefixes)
+    return prefixes is not None and not digits.startswith(prefixes, start)
