@@ -42,6 +42,7 @@ SNAP = 160
 EMAIL_SNAP = 224
 """The same around an `@` (the local part of an e-mail address)."""
 GROUP_GAP = 128
+"""Candidates closer than this share one window (fewer whitespace searches in dense text)."""
 SEPARATOR = "\n\n"
 """Joins windows: no recognizer of the pre-filtered entities matches across a blank line."""
 NUMBER_DIGITS = 9
