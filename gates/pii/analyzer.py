@@ -75,9 +75,10 @@ OWN_WINDOWS: dict[type[EntityRecognizer], Callable[[Candidates], list[tuple[int,
 recognizer has a path of its own); the others see whole texts."""
 PHONE_CACHE_SIZE = 200_000
 WARM_UP_TEXT = (
-    "mail jane.doe@corp.io, call +1 415-867-5309, 030 901820, 020 7946 0018, 01 23 45 67 89,\n"
-    "03-123-4567, 98765 43210, (11) 98765-4321; ip 10.1.2.3 fe80::1ff:fe23:4567:890a,\n"
-    "iban DE89 3704 0044 0532 0130 00, ssn 536-22-8726, card 4111 1111 1111 1111\n"
+    "mail jane.doe@corp.io, call +1 415-867-5309, 030 901820,\n"  # pragma: allowlist pii
+    "020 7946 0018, 01 23 45 67 89, 03-123-4567, 98765 43210,\n"  # pragma: allowlist pii
+    "(11) 98765-4321; ip 10.1.2.3 fe80::1ff:fe23:4567:890a,\n"  # pragma: allowlist pii
+    "iban DE89 3704 0044 0532 0130 00, ssn 078-05-1120, card 4111 1111 1111 1111\n"  # pragma: allowlist pii
 )
 """A value of each kind, with a phone number of each default region: scanning it loads what a
 first scan would (phone metadata, the e-mail suffix list, compiled patterns)."""

@@ -59,12 +59,13 @@ _NUMBER_START = re.compile("[+\uff0b\\d]")
 """Where `parse()` starts reading a number (phonenumbers' _VALID_START_CHAR_PATTERN)."""
 _THREE_LETTERS = re.compile("(?:[^A-Za-z]*[A-Za-z]){3}")
 """phonenumbers' _VALID_ALPHA_PHONE_PATTERN: then it reads letters as keypad digits."""
-_SELF_CHECK = "call 030 1234567 (+49 30 901820)"
+_SELF_CHECK = "call 030 1234567 (+49 30 901820)"  # pragma: allowlist pii
 _FIRST_GROUP_ONLY = re.compile(r"\(?\\1\)?")
 _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 STRING_CACHE_SIZE = 100_000
 _MAX_DIGITS = 40
+_DIGITS = tuple(map(str, range(10)))
 """More digits than any region's check tells apart by their number (the longest NSN has 17)."""
 
 _TYPES = (
@@ -490,7 +491,7 @@ def _idd_digits(region: _Region) -> int:
     if idd is None:
         return _MAX_DIGITS
     for n in range(4):
-        if any(idd.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=n)):
+        if any(idd.fullmatch("".join(d)) for d in itertools.product(_DIGITS, repeat=n)):
             return n
     return 4
 
