@@ -325,6 +325,7 @@ PHONE_TRAPS = (
     " 0033 1 23 45 67 89, 00 0 123 4567 ",  # an international prefix, and one before a 0
     " +999 123 4567, +1 711-873-9690 ",  # `+` before an unknown country code; an invalid NANP
     "1.3.6.1.4.1.5962.99.1.3633258862.2104868982",  # every dot starts a string of its own
+    " call(030-901820), f(1691), g((030-901820), h([1.3.6.1]) (0x100, 1920x1080) ",  # one bracket
 )
 
 
@@ -372,7 +373,8 @@ def test_clusters_read_alone_are_skipped_only_where_no_region_reads_them() -> No
     skipped = 0
     # Japan and Australia, which no region reads without the `+` (nor after a bracket).
     beyond = (" +81 3-1234-5678 ", " (+61) 2 9876 5432 ", " + 61 2 9876 5432 ")
-    for text in (*PHONE_TRAPS, *beyond, ",2181,21 #1645 ,1691, 3 x=4345; 0.8938 1699/2"):
+    brackets = "f(1691) g(4345) h((1691 i( (1691 (+1691 [0x100] (1920x1080, 30 (1.2.3.4) (2019-01-01)"
+    for text in (*PHONE_TRAPS, *beyond, brackets, ",2181,21 #1645 ,1691, 3 x=4345; 0.8938 1699/2"):
         found = full.analyze(text, ["PHONE_NUMBER"])
         for start, end in digit_clusters(text):
             cluster = text[start:end]
@@ -389,7 +391,8 @@ def test_clusters_read_alone_are_skipped_only_where_no_region_reads_them() -> No
     "cluster",
     [
         "2181", "12345678901234567890", "123456789012345678901", "2019-01-01", "1.2.3.4",
-        "1556840545.967", "0.3112500011920929", "12-34.56", "1.2-3.4", "1..2.3", "1/2/2020",
+        "1556840545.967", "0.3112500011920929", "12-34.56", "1.2-3.4", "1..2.3", "1/2/2020", "0x100",
+        "1920x1080", "1.2-3x4", "12X34",
         "-".join(str(i) for i in range(1, 23)), ".".join(str(i) for i in range(1, 22)), "030 901820",
     ],
 )  # fmt: skip

@@ -83,7 +83,11 @@ _ASCII_CLUSTER = _cluster_pattern(
 )
 """The same for an ASCII text, a quarter faster (a set of characters instead of Unicode's digits)."""
 _DIGIT_RUN = re.compile(r"\d+")
-_LEAD_CLASS = re.compile("[(\\[\uff08\uff3b+\uff0b]")
+PLAIN_CLUSTER = re.compile(r"[0-9]{1,20}(?:[-.xX][0-9]{1,20}){0,20}")
+"""Runs of ASCII digits joined by single dots, dashes or x: versions, decimals, dates, addresses,
+sizes. phonenumbers' matcher takes such a cluster whole (at most 21 blocks of at most 20 digits)."""
+_OPENING_BRACKETS = "([\uff08\uff3b"
+_LEAD_CLASS = re.compile(f"[{re.escape(_OPENING_BRACKETS)}+\uff0b]")
 """phonenumbers' matcher's _LEAD_CLASS: opening brackets and plus signs."""
 _LEAD_REACH = 10
 """How far before its first digit a candidate of the matcher may start: two lead characters, each
@@ -161,12 +165,18 @@ def phone_units(
 
 def read_alone(text: str, start: int, end: int) -> bool:
     """Whether phonenumbers' matcher finds the same candidates in the cluster alone as in the
-    text: its pattern starts a candidate at a digit, or at a bracket or plus sign followed by
-    nothing but brackets, plus signs and punctuation up to the digit, at most _LEAD_REACH
-    characters (none in the run of those before the cluster), and only an extension takes it
+    text, as far as the numbers `parse()` reads from them go: its pattern starts a candidate at
+    a digit, or at a bracket or plus sign followed by nothing but brackets, plus signs and
+    punctuation up to the digit, at most _LEAD_REACH characters (none in the run of those before
+    the cluster, or one opening bracket right before a plain cluster: `parse()` starts reading at
+    the digit, and the bracket splits the candidate nowhere else), and only an extension takes it
     past the cluster's last digit (none follows)."""
     lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
-    return (lead is None or not _LEAD_CLASS.search(lead.group())) and not _EXTENSION.match(text, end)
+    if lead is not None and (leads := _LEAD_CLASS.findall(lead.group())):
+        bracket = leads == [text[start - 1]] and text[start - 1] in _OPENING_BRACKETS
+        if not (bracket and PLAIN_CLUSTER.fullmatch(text, start, end)):
+            return False
+    return not _EXTENSION.match(text, end)
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:

@@ -50,6 +50,7 @@ from phonenumbers import (
     PhoneNumberMatcher,
 )
 
+from gates.pii.candidates import PLAIN_CLUSTER
 from gates.plugins.interface import GateError
 
 _MIN_NSN = 2
@@ -356,17 +357,13 @@ class _RegionMatcher(PhoneNumberMatcher):
         return match
 
 
-_PLAIN = re.compile(r"[0-9]{1,20}(?:[.-][0-9]{1,20}){0,20}")
-"""Runs of ASCII digits joined by single dots or dashes: versions, decimals, dates, addresses."""
-
-
 def plain_strings(cluster: str) -> list[str] | None:
     """`parsed_strings(cluster)` for the commonest clusters, without running the matcher (None:
-    not one of them). Its pattern takes such a cluster whole (at most 21 blocks of at most 20
-    digits); no date or time stamp check rejects it (they need a slash or a space), and of the
-    places where it splits a rejected candidate only dots are in it (dashes count only next to
-    a space): the cluster, then the part before its first dot and the part after each dot."""
-    if not _PLAIN.fullmatch(cluster):
+    not one of them). The matcher takes a plain cluster whole (`PLAIN_CLUSTER`); no date or time
+    stamp check rejects it (they need a slash or a space), and of the places where it splits a
+    rejected candidate only dots are in it (dashes count only next to a space, and an x is no
+    place at all): the cluster, then the part before its first dot and the part after each dot."""
+    if not PLAIN_CLUSTER.fullmatch(cluster):
         return None
     return [cluster, *cluster.split(".")] if "." in cluster else [cluster]
 
