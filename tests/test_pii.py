@@ -433,6 +433,9 @@ def test_process_pool_matches_one_process(
     make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = make_repo({f"f{i}.txt": PARITY_TEXT + f"u{i}@corp.io\n" for i in range(6)})
+    (repo.root / "blob.bin").write_bytes(b"\0" * 100)
+    (repo.root / "latin1.txt").write_bytes("caf\xe9 030 901820".encode("latin-1"))
+    (repo.root / "clean.txt").write_text("nothing to see\n")
     files = select_files(repo.root).files
     config = scan_config({})
     one = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
@@ -442,6 +445,11 @@ def test_process_pool_matches_one_process(
     assert two.workers == 2
     assert two.hits == one.hits
     assert len(one.hits) > 6
+    # Each part counts what it read and skipped; the parts add up to one process's counts.
+    assert (two.files, two.bytes, two.presidio_files, two.skipped) == (
+        one.files, one.bytes, one.presidio_files, one.skipped,
+    )  # fmt: skip
+    assert (one.files, one.presidio_files, dict(one.skipped)) == (7, 6, {"binary": 1, "not_utf8": 1})
 
 
 def test_presidio_is_imported_only_when_there_are_candidates(

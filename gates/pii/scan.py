@@ -1,10 +1,9 @@
 """Scanning a list of repository files: skipping what is not text, and sharing work across cores.
 
-Each file is read and run through the candidate regexes; Presidio is imported when a file has
+Each file is read once and run through the candidate regexes, and scanned at once if it has
 candidates (or the policy needs every file: custom recognizers, entities the pre-filter does not
-know, a spaCy model). In one process a file is scanned as soon as it is read. A large input is
-shared with worker processes (gates.util.pool), spawned before that first pass, each building its
-analyzer once.
+know, a spaCy model); Presidio is imported for the first such file. A large input is cut into
+parts shared with worker processes (gates.util.pool), each building its analyzer once.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,18 +47,6 @@ def _check_deadline(deadline: float) -> None:
         raise GateError(TIMED_OUT)
 
 
-def _scan_files(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> list[Hit]:
-    hits: list[Hit] = []
-    for file in files:
-        _check_deadline(deadline)
-        try:
-            text = read_text(file)
-        except SkippedFile:
-            continue  # changed since the first pass; it was counted there
-        hits += scanner.scan(file.path, text)
-    return hits
-
-
 _built: tuple[ScanConfig, Scanner] | None = None
 
 
@@ -81,57 +67,48 @@ def prepare(config: ScanConfig) -> Scanner:
     return _scanner(config).warm_up()
 
 
-def _scan_parallel(
-    pool: ProcessPoolExecutor, config: ScanConfig, work: Sequence[RepoFile], deadline: float
-) -> list[Hit]:
-    # Built on this process's first chunk, once the workers have theirs.
-    parts = pool_module.chunks(work, CHUNK_BYTES)
-    results = pool_module.scan_together(
-        pool, parts, _scan_files, lambda: _scanner(config), deadline, TIMED_OUT
-    )
-    return [hit for hits in results for hit in hits]
-
-
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
-    # A spawned worker takes about a second to import Presidio: it starts before the first pass
-    # when the input is large enough to share, and is let go if too little of it has candidates.
     if workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES:
         result = _scan_shared(files, config, workers, deadline)
     else:
-        # One pass: each file is read once and scanned at once.
-        hits: list[Hit] = []
-
-        def scan_text(file: RepoFile, text: str, candidates: Candidates) -> None:
-            _check_deadline(deadline)
-            hits.extend(_scanner(config).scan(file.path, text, candidates))
-
-        result = _read_pass(files, config, scan_text)
-        result.hits = hits
+        # Presidio is imported when the first file with candidates needs it.
+        result = _scan_part(lambda: _scanner(config), config, files, deadline)
     result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
     return result
 
 
 def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, deadline: float) -> ScanResult:
+    """Workers, spawned first (a worker takes about a second to import Presidio), take parts from
+    the front while this process scans from the back: a pool that is not worth its start-up
+    costs little, and every file is read once."""
     pool = pool_module.start(workers, prepare, (config,))
     try:
-        work: list[RepoFile] = []
-        result = _read_pass(files, config, lambda file, _text, _candidates: work.append(file))
-        if sum(f.size for f in work) >= PARALLEL_MIN_BYTES:
-            result.workers = workers
-            result.hits = _scan_parallel(pool, config, work, deadline)
-        elif work:
-            result.hits = _scan_files(_scanner(config), work, deadline)
+        parts = pool_module.chunks(files, CHUNK_BYTES)
+        results = pool_module.scan_together(
+            pool, parts, _scan_prepared, lambda: _scanner(config), deadline, TIMED_OUT
+        )
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    return result
+    merged = ScanResult(workers=workers)
+    for part in results:
+        merged.hits += part.hits
+        merged.skipped += part.skipped
+        merged.files += part.files
+        merged.bytes += part.bytes
+        merged.presidio_files += part.presidio_files
+    return merged
 
 
-def _read_pass(
-    files: Sequence[RepoFile], config: ScanConfig, on_work: Callable[[RepoFile, str, Candidates], None]
+def _scan_prepared(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> ScanResult:
+    return _scan_part(lambda: scanner, scanner.config, files, deadline)
+
+
+def _scan_part(
+    scanner: Callable[[], Scanner], config: ScanConfig, files: Sequence[RepoFile], deadline: float
 ) -> ScanResult:
-    """Reads every file, counting the skipped ones, and hands `on_work` those Presidio must see:
-    with candidates, or all of them when the policy has custom recognizers, entities the
-    pre-filter does not know or a spaCy model."""
+    """Reads every file once, counting the skipped ones, and scans those Presidio must see: with
+    candidates, or all of them when the policy has custom recognizers, entities the pre-filter
+    does not know or a spaCy model."""
     result = ScanResult()
     every_file = (
         bool(config.recognizers)
@@ -139,6 +116,7 @@ def _read_pass(
         or not PREFILTERED_ENTITIES.issuperset(config.entities)
     )
     for file in files:
+        _check_deadline(deadline)
         try:
             text = read_text(file)
         except SkippedFile as e:
@@ -149,5 +127,5 @@ def _read_pass(
         candidates = Candidates(text)
         if every_file or candidates.found():
             result.presidio_files += 1
-            on_work(file, text, candidates)
+            result.hits += scanner().scan(file.path, text, candidates)
     return result
