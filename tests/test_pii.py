@@ -534,3 +534,12 @@ def test_inline_marker_is_honoured_only_while_governance_allows_it(make_repo: Ca
     assert [f.location.line for f in counted] == [3]
     everything = gate.evaluate(collected.findings, {"allow_inline_suppressions": False})
     assert [f.location.line for f in everything] == [2, 3]
+
+
+def test_a_file_is_read_to_its_end_whatever_its_recorded_size(tmp_path: Path) -> None:
+    from gates.util.files import RepoFile, read_text
+
+    path = tmp_path / "grew.txt"
+    path.write_text("x" * 200_000)
+    for recorded in (0, 10, 65_535, 65_536, 200_000):
+        assert len(read_text(RepoFile("grew.txt", path, recorded))) == 200_000

@@ -164,10 +164,12 @@ def _read_bytes(file: RepoFile) -> bytes:
     scan of thousands of small files feels."""
     fd = os.open(file.abspath, os.O_RDONLY)
     try:
-        chunks = []
-        # Up to the end, whatever the size was when the file was selected.
-        while chunk := os.read(fd, max(file.size + 1, 65536)):
-            chunks.append(chunk)
+        want = max(file.size + 1, 65536)
+        chunks = [os.read(fd, want)]
+        # Up to the end, whatever the size was when the file was selected: a regular file reads
+        # short only at its end (os.read retries when a signal interrupts it).
+        while len(chunks[-1]) == want:
+            chunks.append(os.read(fd, want))
         return b"".join(chunks)
     finally:
         os.close(fd)
