@@ -365,7 +365,7 @@ def test_phone_units_give_what_the_recognizer_gives(text: str) -> None:
 def test_clusters_read_alone_are_skipped_only_where_no_region_reads_them() -> None:
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    from gates.pii.candidates import digit_clusters, read_alone
+    from gates.pii.candidates import digit_clusters, phone_units
     from gates.pii.phone import RegionFilter
 
     full = PhoneRecognizer()
@@ -380,9 +380,11 @@ def test_clusters_read_alone_are_skipped_only_where_no_region_reads_them() -> No
             cluster = text[start:end]
             if cluster.isdecimal():  # the short cut for a single run agrees with the recorder
                 assert regions.reads_any(cluster) == bool(regions.possible(cluster))
-            if read_alone(text, start, end) and not regions.reads_any(cluster):
+        for unit in phone_units(text, digit_clusters(text), lambda cluster: True):
+            if unit.alone and not regions.reads_any(unit.cluster):
                 skipped += 1
-                assert not [r for r in found if r.start < end and r.end > start], (text, cluster)
+                overlapping = [r for r in found if r.start < unit.end and r.end > unit.start]
+                assert not overlapping, (text, unit.cluster)
     assert skipped >= 10
     assert regions.reads_any("1691") and not regions.reads_any("4345")  # German numbers can be short
 

@@ -125,7 +125,7 @@ def digit_clusters(text: str) -> list[tuple[int, int]]:
 
 class PhoneUnit(NamedTuple):
     """A cluster that can hold a phone number, with the text phonenumbers needs to judge it the
-    way it would in the whole file (`phone_unit`)."""
+    way it would in the whole file (`_phone_unit`)."""
 
     start: int
     end: int
@@ -136,7 +136,7 @@ class PhoneUnit(NamedTuple):
     """Where in `text` the cluster or its extension ends: no match that overlaps the cluster
     ends after it."""
     alone: bool
-    """Whether the matcher reads the cluster alone as in the file (`read_alone`)."""
+    """Whether the matcher reads the cluster alone as in the file (`_lead_leaves_alone`)."""
 
     @property
     def cluster(self) -> str:
@@ -157,26 +157,26 @@ def phone_units(
         cluster = text[start:end]
         if _holds_number(text, start, end, cluster):
             previous_kept, kept_end = kept_end, end
-            alone = read_alone(text, start, end)
+            lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
+            extension = _EXTENSION.match(text, end)
+            alone = extension is None and _lead_leaves_alone(text, start, end, lead)
             if alone and not readable(cluster):
                 continue
-            yield phone_unit(text, start, end, previous_kept=previous_kept, alone=alone)
+            yield _phone_unit(text, start, end, lead, extension, previous_kept, alone)
 
 
-def read_alone(text: str, start: int, end: int) -> bool:
+def _lead_leaves_alone(text: str, start: int, end: int, lead: re.Match[str] | None) -> bool:
     """Whether phonenumbers' matcher finds the same candidates in the cluster alone as in the
-    text, as far as the numbers `parse()` reads from them go: its pattern starts a candidate at
-    a digit, or at a bracket or plus sign followed by nothing but brackets, plus signs and
-    punctuation up to the digit, at most _LEAD_REACH characters (none in the run of those before
-    the cluster, or one opening bracket right before a plain cluster: `parse()` starts reading at
-    the digit, and the bracket splits the candidate nowhere else), and only an extension takes it
-    past the cluster's last digit (none follows)."""
-    lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
-    if lead is not None and (leads := _LEAD_CLASS.findall(lead.group())):
-        bracket = leads == [text[start - 1]] and text[start - 1] in _OPENING_BRACKETS
-        if not (bracket and PLAIN_CLUSTER.fullmatch(text, start, end)):
-            return False
-    return not _EXTENSION.match(text, end)
+    text, as far as the numbers `parse()` reads from them go, given the `lead` before it (the run
+    of plus signs and punctuation, at most _LEAD_REACH characters) and no extension after it: its
+    pattern starts a candidate at a digit, or at a bracket or plus sign followed by nothing but
+    those up to the digit (none in the lead, or one opening bracket right before a plain
+    cluster: `parse()` starts reading at the digit, and the bracket splits the candidate nowhere
+    else), and only an extension takes it past the cluster's last digit."""
+    if lead is None or not (leads := _LEAD_CLASS.findall(lead.group())):
+        return True
+    bracket = leads == [text[start - 1]] and text[start - 1] in _OPENING_BRACKETS
+    return bracket and PLAIN_CLUSTER.fullmatch(text, start, end) is not None
 
 
 def _holds_number(text: str, start: int, end: int, cluster: str) -> bool:
@@ -204,16 +204,22 @@ def _one_match(cluster: str, runs: list[int]) -> bool:
     )
 
 
-def phone_unit(text: str, start: int, end: int, *, previous_kept: int = -1, alone: bool = False) -> PhoneUnit:
-    """The text phonenumbers needs to judge one cluster the way it would in the whole file:
-    leading `+`/brackets/punctuation and the character before them, an extension, and three
-    characters after (a letter, or the `:00` that marks a time stamp). The character before is
-    normalised, so that equal units share one result: letters and spaces, and the digits of a
+def _phone_unit(
+    text: str,
+    start: int,
+    end: int,
+    lead: re.Match[str] | None,
+    extension: re.Match[str] | None,
+    previous_kept: int,
+    alone: bool,
+) -> PhoneUnit:
+    """The text phonenumbers needs to judge one cluster the way it would in the whole file: the
+    `lead` (plus signs, brackets, punctuation) and the character before it, the `extension`, and
+    three characters after (a letter, or the `:00` that marks a time stamp). The character before
+    is normalised, so that equal units share one result: letters and spaces, and the digits of a
     cluster that cannot hold a number (`_`), which phonenumbers must not read as part of this
     one; `previous_kept` is the end of the last cluster that can."""
-    lead = _PHONE_LEAD.search(text, max(0, start - _LEAD_REACH), start)
     lo = lead.start() if lead else start
-    extension = _EXTENSION.match(text, end)
     core_end = extension.end() if extension else end
     unit = text[lo : core_end + 3]
     if lo > 0:
