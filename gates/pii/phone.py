@@ -66,8 +66,8 @@ _BACKREFERENCE = re.compile(r"\\\d|\$\d")
 _DIGIT_RUN = re.compile(r"\d+")
 STRING_CACHE_SIZE = 100_000
 _MAX_DIGITS = 40
-_DIGITS = tuple(map(str, range(10)))
 """More digits than any region's check tells apart by their number (the longest NSN has 17)."""
+_DIGITS = tuple(map(str, range(10)))
 
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
