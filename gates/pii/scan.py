@@ -62,8 +62,8 @@ def _scanner(config: ScanConfig) -> Scanner:
 
 
 def prepare(config: ScanConfig) -> Scanner:
-    """This process's analyzer, built and warmed up: a worker does it while this process reads
-    files (and the benchmark before it times a scan)."""
+    """This process's analyzer, built and warmed up: a worker does it while this process scans
+    (and the benchmark before it times a scan)."""
     return _scanner(config).warm_up()
 
 
@@ -81,14 +81,17 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     """Workers, spawned first (a worker takes about a second to import Presidio), take parts from
     the front while this process scans from the back: a pool that is not worth its start-up
     costs little, and every file is read once."""
-    pool = pool_module.start(workers, prepare, (config,))
-    try:
-        parts = pool_module.chunks(files, CHUNK_BYTES)
-        results = pool_module.scan_together(
-            pool, parts, _scan_prepared, lambda: _scanner(config), deadline, TIMED_OUT
-        )
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    results = pool_module.scan_in_parts(
+        files,
+        workers=workers,
+        make_state=prepare,
+        args=(config,),
+        part_bytes=CHUNK_BYTES,
+        scan=_scan_prepared,
+        local_state=lambda: _scanner(config),
+        deadline=deadline,
+        timed_out=TIMED_OUT,
+    )
     merged = ScanResult(workers=workers)
     for part in results:
         merged.hits += part.hits
@@ -110,6 +113,7 @@ def _scan_part(
     candidates, or all of them when the policy has custom recognizers, entities the pre-filter
     does not know or a spaCy model."""
     result = ScanResult()
+    analyzer: Scanner | None = None  # asked for once, at the first file it must see
     every_file = (
         bool(config.recognizers)
         or config.spacy_model is not None
@@ -127,5 +131,6 @@ def _scan_part(
         candidates = Candidates(text)
         if every_file or candidates.found():
             result.presidio_files += 1
-            result.hits += scanner().scan(file.path, text, candidates)
+            analyzer = analyzer or scanner()
+            result.hits += analyzer.scan(file.path, text, candidates)
     return result

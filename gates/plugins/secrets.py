@@ -269,18 +269,17 @@ class SecretsGate:
         if workers < 2 or sum(f.size for f in selection.files) < PARALLEL_MIN_BYTES:
             parts = [_scan_files(options, selection.files, deadline)]
         else:
-            pool = pool_module.start(workers, _Options, (options.disable, allow_inline, salt, options.known))
-            try:
-                parts = pool_module.scan_together(
-                    pool,
-                    pool_module.chunks(selection.files, CHUNK_BYTES),
-                    _scan_files,
-                    lambda: options,
-                    deadline,
-                    TIMED_OUT,
-                )
-            finally:
-                pool.shutdown(wait=False, cancel_futures=True)
+            parts = pool_module.scan_in_parts(
+                selection.files,
+                workers=workers,
+                make_state=_Options,
+                args=(options.disable, allow_inline, salt, options.known),
+                part_bytes=CHUNK_BYTES,
+                scan=_scan_files,
+                local_state=lambda: options,
+                deadline=deadline,
+                timed_out=TIMED_OUT,
+            )
         order = {f.path: i for i, f in enumerate(selection.files)}
         scanned = [f for part in parts for f in part.files]
         findings = [finding for part in parts for finding in part.findings]

@@ -23,7 +23,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 
-def chunks(files: Sequence[RepoFile], size: int) -> list[list[RepoFile]]:
+def _chunks(files: Sequence[RepoFile], size: int) -> list[list[RepoFile]]:
     """Consecutive groups of about `size` bytes, the biggest files first."""
     out: list[list[RepoFile]] = []
     current: list[RepoFile] = []
@@ -58,7 +58,7 @@ def _scan_in_worker(
     return scan(_STATE, files, deadline)
 
 
-def start(workers: int, make_state: Callable[..., Any], args: tuple[Any, ...]) -> ProcessPoolExecutor:
+def _start(workers: int, make_state: Callable[..., Any], args: tuple[Any, ...]) -> ProcessPoolExecutor:
     """`workers - 1` spawned processes, started now so that each builds its state
     (`make_state(*args)`, a module-level function, as it is pickled) while this process goes on."""
     pool = ProcessPoolExecutor(
@@ -71,7 +71,7 @@ def start(workers: int, make_state: Callable[..., Any], args: tuple[Any, ...]) -
     return pool
 
 
-def scan_together(
+def _scan_together(
     pool: ProcessPoolExecutor,
     parts: Sequence[Sequence[RepoFile]],
     scan: Callable[[S, Sequence[RepoFile], float], R],
@@ -94,3 +94,25 @@ def scan_together(
         return results
     except FuturesTimeout as e:
         raise GateError(timed_out) from e
+
+
+def scan_in_parts(
+    files: Sequence[RepoFile],
+    *,
+    workers: int,
+    make_state: Callable[..., S],
+    args: tuple[Any, ...],
+    part_bytes: int,
+    scan: Callable[[S, Sequence[RepoFile], float], R],
+    local_state: Callable[[], S],
+    deadline: float,
+    timed_out: str,
+) -> list[R]:
+    """`scan(state, part, deadline)` for each part of about `part_bytes` of `files`, shared
+    between `workers - 1` spawned processes, started first, and this one, and the pool let go
+    after (workers still starting are not waited for)."""
+    pool = _start(workers, make_state, args)
+    try:
+        return _scan_together(pool, _chunks(files, part_bytes), scan, local_state, deadline, timed_out)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
