@@ -21,6 +21,7 @@ from gates.commands.osv_mirror import osv_mirror
 from gates.commands.plan import plan
 from gates.commands.policy_test import policy_test
 from gates.commands.release import release
+from gates.commands.sbom import sbom
 from gates.commands.sign import sign
 from gates.commands.verify import verify
 from gates.commands.waivers import waivers
@@ -395,6 +396,7 @@ cli.add_command(hook)
 cli.add_command(sign)
 cli.add_command(verify)
 cli.add_command(release)
+cli.add_command(sbom)
 cli.add_command(waivers)
 policy.add_command(policy_test)
 

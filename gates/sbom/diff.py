@@ -1,0 +1,246 @@
+"""What changed between two SBOMs: components added, removed and changed.
+
+A component's identity is its purl without the version (qualifiers and subpath kept: a jar is not
+its sources), else its group and name. A changed component says whether its version went up or
+down by its ecosystem's own ordering (gates.versions), and whether its licences changed, with the
+ScanCode categories on each side (Permissive -> Copyleft is a decision of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cmp_to_key
+from typing import Any
+
+from packageurl import PackageURL
+
+from gates import versions
+from gates.model import JSON
+from gates.sbom import licences
+from gates.sbom.read import Component
+
+UPGRADE, DOWNGRADE, OTHER, LICENCE = "upgrade", "downgrade", "other", "licence"
+"""`change` of a changed entry: the version went up, down, or elsewhere (not comparable, several
+versions); `licence` when only the licences changed."""
+
+
+def _purl(text: str | None) -> PackageURL | None:
+    if not text:
+        return None
+    try:
+        return PackageURL.from_string(text)
+    except ValueError:
+        return None
+
+
+def identity(component: Component) -> str:
+    """What stays the same across versions of one component."""
+    purl = _purl(component.purl)
+    if purl is None:
+        return component.name.lower()
+    unversioned = PackageURL(purl.type, purl.namespace, purl.name, None, purl.qualifiers, purl.subpath)
+    return str(unversioned.to_string())
+
+
+def _version(component: Component) -> str:
+    if component.version:
+        return component.version
+    purl = _purl(component.purl)
+    return purl.version or "" if purl is not None else ""
+
+
+def _ecosystem(component: Component) -> str:
+    purl = _purl(component.purl)
+    return purl.type if purl is not None else ""
+
+
+@dataclass(frozen=True)
+class LicenceInfo:
+    """A component's licences as one SPDX expression (or the declared texts when they do not
+    parse) and the categories of the licences in it."""
+
+    expression: str | None
+    categories: tuple[str, ...]
+
+    @classmethod
+    def of(cls, declared: Sequence[str]) -> LicenceInfo:
+        normalised = licences.normalise(declared)
+        if normalised.expression is None:
+            return cls(" AND ".join(declared) or None, ())
+        found = {licences.category(key) or "Unknown" for key in licences.keys(normalised.expression)}
+        return cls(normalised.expression, tuple(sorted(found)))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An added or removed component."""
+
+    name: str
+    version: str | None
+    purl: str | None
+    licences: str | None
+    categories: tuple[str, ...]
+
+    @classmethod
+    def of(cls, component: Component) -> Listed:
+        info = LicenceInfo.of(component.licences)
+        return cls(component.name, component.version, component.purl, info.expression, info.categories)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "purl": self.purl,
+            "licences": self.licences,
+            "categories": list(self.categories),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Listed:
+        return cls(data["name"], data["version"], data["purl"], data["licences"], tuple(data["categories"]))
+
+
+@dataclass(frozen=True)
+class Changed:
+    name: str
+    purl: str | None
+    """The new purl."""
+    from_version: str
+    to_version: str
+    change: str
+    """UPGRADE, DOWNGRADE, OTHER, or LICENCE when the version did not change."""
+    licences_from: str | None = None
+    licences_to: str | None = None
+    categories_from: tuple[str, ...] = ()
+    categories_to: tuple[str, ...] = ()
+    licence_changed: bool = False
+
+    @property
+    def category_changed(self) -> bool:
+        return self.licence_changed and self.categories_from != self.categories_to
+
+    def to_json(self) -> dict[str, JSON]:
+        data: dict[str, JSON] = {
+            "name": self.name,
+            "purl": self.purl,
+            "from": self.from_version,
+            "to": self.to_version,
+            "change": self.change,
+        }
+        if self.licence_changed:
+            data |= {
+                "licences_from": self.licences_from,
+                "licences_to": self.licences_to,
+                "categories_from": list(self.categories_from),
+                "categories_to": list(self.categories_to),
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Changed:
+        return cls(
+            name=data["name"],
+            purl=data["purl"],
+            from_version=data["from"],
+            to_version=data["to"],
+            change=data["change"],
+            licences_from=data.get("licences_from"),
+            licences_to=data.get("licences_to"),
+            categories_from=tuple(data.get("categories_from", ())),
+            categories_to=tuple(data.get("categories_to", ())),
+            licence_changed="licences_from" in data,
+        )
+
+
+@dataclass(frozen=True)
+class SbomDiff:
+    added: tuple[Listed, ...] = ()
+    removed: tuple[Listed, ...] = ()
+    changed: tuple[Changed, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "added": [a.to_json() for a in self.added],
+            "removed": [r.to_json() for r in self.removed],
+            "changed": [c.to_json() for c in self.changed],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SbomDiff:
+        return cls(
+            tuple(Listed.from_json(a) for a in data["added"]),
+            tuple(Listed.from_json(r) for r in data["removed"]),
+            tuple(Changed.from_json(c) for c in data["changed"]),
+        )
+
+
+def _by_identity(components: Iterable[Component]) -> dict[str, list[Component]]:
+    grouped: dict[str, list[Component]] = {}
+    for component in components:
+        grouped.setdefault(identity(component), []).append(component)
+    return grouped
+
+
+def _ordered(ecosystem: str, texts: Iterable[str]) -> list[str]:
+    """Distinct versions, lowest first where the ecosystem orders them (else as text)."""
+
+    def order(a: str, b: str) -> int:
+        return versions.compare(ecosystem, a, b) or (a > b) - (a < b)
+
+    return sorted(set(texts), key=cmp_to_key(order))
+
+
+def _version_change(ecosystem: str, old: Sequence[str], new: Sequence[str]) -> str:
+    if len(old) != 1 or len(new) != 1:
+        return OTHER  # several versions side by side (npm's nested copies): no single direction
+    order = versions.compare(ecosystem, old[0], new[0])
+    return UPGRADE if order == -1 else DOWNGRADE if order == 1 else OTHER
+
+
+def _changed(old: Sequence[Component], new: Sequence[Component]) -> Changed | None:
+    ecosystem = _ecosystem(new[0])
+    old_versions = _ordered(ecosystem, (_version(c) for c in old))
+    new_versions = _ordered(ecosystem, (_version(c) for c in new))
+    # Licences of a component with several versions: those of its highest version.
+    before = LicenceInfo.of(next(c for c in old if _version(c) == old_versions[-1]).licences)
+    after = LicenceInfo.of(next(c for c in new if _version(c) == new_versions[-1]).licences)
+    licence_changed = before.expression != after.expression
+    if old_versions == new_versions and not licence_changed:
+        return None
+    change = (
+        _version_change(ecosystem, old_versions, new_versions) if old_versions != new_versions else LICENCE
+    )
+    return Changed(
+        name=new[0].name,
+        purl=next(c.purl for c in new if _version(c) == new_versions[-1]),
+        from_version=", ".join(old_versions),
+        to_version=", ".join(new_versions),
+        change=change,
+        licences_from=before.expression,
+        licences_to=after.expression,
+        categories_from=before.categories,
+        categories_to=after.categories,
+        licence_changed=licence_changed,
+    )
+
+
+def diff(old: Iterable[Component], new: Iterable[Component]) -> SbomDiff:
+    """The components of `new` that `old` lacks, those it lost, and those that changed."""
+    before, after = _by_identity(old), _by_identity(new)
+    added = [Listed.of(c) for key in sorted(after.keys() - before.keys()) for c in after[key]]
+    removed = [Listed.of(c) for key in sorted(before.keys() - after.keys()) for c in before[key]]
+    changed = [_changed(before[key], after[key]) for key in sorted(before.keys() & after.keys())]
+    return SbomDiff(
+        tuple(sorted(added, key=_order)),
+        tuple(sorted(removed, key=_order)),
+        tuple(sorted((c for c in changed if c is not None), key=_order)),
+    )
+
+
+def _order(item: Listed | Changed) -> tuple[str, str]:
+    return item.name.lower(), item.purl or ""
