@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -38,6 +38,9 @@ from gates.schemas import load_schema
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
+
+if TYPE_CHECKING:
+    from gates.sbom.delta import Since
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -71,6 +74,17 @@ def _inputs(values: Sequence[str]) -> dict[str, dict[str, str]]:
 def _names(values: Sequence[str]) -> tuple[str, ...]:
     """Repeatable options that also take comma-separated lists (one CI matrix value, several names)."""
     return tuple(name for value in values for name in value.split(",") if name)
+
+
+def _since(root: Path, ref: str | None, policy: Policy) -> Since | None:
+    """The release `--since` names, if given (None also for `auto` before the first release)."""
+    if ref is None:
+        return None
+    from gates.release.since import load_since  # the supply-chain extra, needed only here
+
+    release = load_since(root, ref, policy)
+    click.echo(f"gates: changes since {release.label}" if release else "gates: no earlier release", err=True)
+    return release
 
 
 def _summary_lines(verdict: dict[str, Any]) -> list[str]:
@@ -137,6 +151,12 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A previous verdict: findings absent from it are new.",
 )
+@click.option(
+    "--since",
+    metavar="REF",
+    help="The previous release: its tag (verdict noted by `gates release`), 'auto' (the last "
+    "released tag before HEAD) or a verdict .json; the verdict records what changed since.",
+)
 @click.option("--branch", help="Branch for policy overrides [default: from CI or git].")
 @click.option("--env", "environment", help="Environment for policy overrides.")
 @click.option(
@@ -155,6 +175,7 @@ def run(
     formats: tuple[str, ...],
     no_cache: bool,
     baseline: Path | None,
+    since: str | None,
     branch: str | None,
     environment: str | None,
     inputs: tuple[str, ...],
@@ -163,6 +184,7 @@ def run(
     root = path.resolve()
     policy = _policy(policy_file, root, branch, environment)
     registry = load_registry()
+    release = _since(root, since, policy)
     default_out = out_dir is None
     out = (root / OUTPUT_DIR_NAME) if out_dir is None else out_dir.resolve()
     request = pipeline.RunRequest(
@@ -173,6 +195,7 @@ def run(
         baseline=baseline,
         inputs=_inputs(inputs),
         projects=_names(projects),
+        since=release,
     )
     click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
     with Progress(sys.stderr) as progress:
@@ -209,6 +232,9 @@ def run(
 )
 @click.option("--format", "formats", multiple=True, type=FORMAT_CHOICE)
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since", metavar="REF", help="As for `gates run`: the previous release (the current folder's git)."
+)
 @click.option("--branch")
 @click.option("--env", "environment")
 @click.option(
@@ -226,6 +252,7 @@ def evaluate(
     out_dir: Path,
     formats: tuple[str, ...],
     baseline: Path | None,
+    since: str | None,
     branch: str | None,
     environment: str | None,
 ) -> int:
@@ -260,7 +287,8 @@ def evaluate(
             raise InputError(
                 f"{path}: collected for project {project!r}, which {policy.name!r} has no section for"
             )
-    verdict = pipeline.decide_scopes(policy, registry, scopes, subject, only, baseline)
+    release = _since(Path.cwd(), since, policy)
+    verdict = pipeline.decide_scopes(policy, registry, scopes, subject, only, baseline, release)
     written = pipeline.write_outputs(out_dir, verdict, formats)
     return _finish(verdict, written)
 

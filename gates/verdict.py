@@ -84,9 +84,11 @@ def build(
     scope: Sequence[str] | None,
     baseline: Mapping[str, JSON] | None,
     project: str | None = None,
+    delta: Mapping[str, JSON] | None = None,
 ) -> dict[str, JSON]:
     """`project`: the monorepo project (policy `paths:` section) the outcomes judge; its gate
-    entries carry its name, so that reports and `gates merge` keep projects apart."""
+    entries carry its name, so that reports and `gates merge` keep projects apart. `delta`: what
+    changed since the release `gates run --since` compared with (gates.sbom.delta)."""
     gates = [{**_gate_json(o), **({"project": project} if project else {})} for o in outcomes]
     governance = _governance(ledger, policy_summary)
     verdict: dict[str, JSON] = {
@@ -106,6 +108,8 @@ def build(
     }
     if project:
         verdict["project"] = project
+    if delta is not None:
+        verdict["delta"] = dict(delta)
     validate(verdict, "verdict")
     return verdict
 
@@ -240,6 +244,10 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
     projects = {p.get("project") for _, p in parts}
     if len(projects) == 1 and None not in projects:
         verdict["project"] = projects.pop()
+    if any(p.get("delta") is not None for _, p in parts):
+        from gates.sbom.delta import merge_json  # the supply-chain extra made these parts
+
+        verdict["delta"] = merge_json([p.get("delta") for _, p in parts])
     validate(verdict, "merged verdict")
     return verdict
 

@@ -39,7 +39,7 @@ def diff(old: Path, new: Path, fmt: str, output: Path | None) -> int:
 
     A component is its purl without the version, else its group and name; versions are ordered
     by the component's ecosystem (PEP 440, SemVer, Maven, Go, ...). Exit 0, or 2 for bad input."""
-    from gates.report import sbom_diff
+    from gates.report.markdown import diff_lines
     from gates.sbom.diff import diff as sbom_diff_of
 
     changes = sbom_diff_of(read_sbom(old).components, read_sbom(new).components)
@@ -47,7 +47,7 @@ def diff(old: Path, new: Path, fmt: str, output: Path | None) -> int:
         text = dump_json(changes.to_json())
     else:
         text = (
-            "\n".join([f"## SBOM changes: `{old.name}` → `{new.name}`", "", *sbom_diff.render(changes)])
+            "\n".join([f"## SBOM changes: `{old.name}` → `{new.name}`", "", *diff_lines(changes, "###")])
             + "\n"
         )
     if output is None:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates import verdict as verdicts
 from gates.engine import runner
@@ -22,6 +22,9 @@ from gates.report import FORMATS
 from gates.util.atomic import dump_json, write_all
 from gates.util.files import select_files
 from gates.util.git import subject as git_subject
+
+if TYPE_CHECKING:
+    from gates.sbom.delta import Since
 
 FINDINGS_FILE = "findings.json"
 
@@ -48,6 +51,8 @@ class RunRequest:
     only_paths: tuple[str, ...] | None = None
     projects: tuple[str, ...] = ()
     """`--project` names (ROOT_SCOPE for the files outside every project); empty: every scope."""
+    since: Since | None = None
+    """`--since`: the previous release's verdict, the baseline of the release delta."""
 
 
 ROOT_SCOPE = "."
@@ -86,6 +91,17 @@ def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, dict
     return verdicts.baseline_fingerprints(data), verdicts.baseline_summary(data, path)
 
 
+def _release_delta(
+    since: Since, collections: Sequence[Collection], project: str | None
+) -> tuple[list[Collection], dict[str, JSON]]:
+    """The collections annotated with what changed since the release, and that delta."""
+    from gates.sbom import delta  # the supply-chain extra, needed only with --since
+
+    found = delta.release_delta(since, delta.collected_inventory(collections), project)
+    annotated, counts = delta.annotate(collections, found)
+    return annotated, found.to_json(counts)
+
+
 def decide(
     policy: Policy,
     registry: Registry,
@@ -95,8 +111,22 @@ def decide(
     baseline: Path | None,
     started_at: dt.datetime,
     duration_s: float,
+    since: Since | None = None,
 ) -> dict[str, JSON]:
+    """`since` (a previous release's verdict) is also the baseline of new findings, unless a
+    `baseline` file is given."""
     fingerprints, baseline_info = _baseline(baseline)
+    project = policy.project.name if policy.project is not None else None
+    delta = None
+    if since is not None:
+        collections, delta = _release_delta(since, collections, project)
+        if baseline is None:
+            fingerprints = verdicts.baseline_fingerprints(since.verdict)
+            baseline_info = {
+                "path": since.label,
+                "commit": since.commit,
+                "started_at": since.verdict["started_at"],
+            }
     outcomes, ledger = evaluate(
         policy,
         collections,
@@ -114,7 +144,8 @@ def decide(
         duration_s=duration_s,
         scope=scope,
         baseline=baseline_info,
-        project=policy.project.name if policy.project is not None else None,
+        project=project,
+        delta=delta,
     )
 
 
@@ -166,6 +197,7 @@ def run(
         request.baseline,
         started_at,
         time.monotonic() - clock,
+        request.since,
     )
     return verdict, collections
 
@@ -240,6 +272,7 @@ def decide_scopes(
     subject: Mapping[str, JSON],
     only: Sequence[str],
     baseline: Path | None,
+    since: Since | None = None,
 ) -> dict[str, JSON]:
     """`gates evaluate`: each scope's collections (None: the top level) judged by its section of
     the policy, without scanning, and merged as a monorepo run is."""
@@ -255,7 +288,7 @@ def decide_scopes(
             collections = [_within_scope(c, scoped) for c in collections]
         duration = sum(c.duration_s for c in collections)
         gates = select_gates(scoped, registry, names)
-        verdict = decide(scoped, registry, collections, subject, gates, baseline, now(), duration)
+        verdict = decide(scoped, registry, collections, subject, gates, baseline, now(), duration, since)
         decided.append((project, verdict))
     if not decided:
         select_gates(top, registry, only)  # an unknown gate: the usual error

@@ -16,6 +16,9 @@ timeout_s)::
                                     # depending on strong copyleft (or a copyleft project on
                                     # proprietary code) as `licence-incompatible`
         project_license: Apache-2.0 # default: the SBOM's root component (pyproject.toml)
+        category_changes: ignore    # with `gates run --since`: `licence-category-changed` for a
+                                    # component whose licence gained a category since that release
+                                    # (Permissive -> Copyleft): ignore | warn | fail
     waivers:
       - {gate: licence, rule: licence-denied, path: "pkg:pypi/mysql-connector*",
          reason: "used only by the migration tool", owner: data-team, expires: 2027-06-30}
@@ -35,7 +38,7 @@ from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import licences
+from gates.sbom import delta, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
 from gates.sbom.read import Component
 from gates.util.proc import distribution_version
@@ -128,6 +131,7 @@ class LicenceGate:
         "unknown": {"enum": ["fail", "warn", "ignore"]},
         "check_project": {"type": "boolean"},
         "project_license": {"type": "string", "minLength": 1},
+        "category_changes": {"enum": list(delta.CHOICES)},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -160,8 +164,8 @@ class LicenceGate:
             copyleft = _project_copyleft(project.properties["expression"])
         judge_key = _key_judge(settings, copyleft)
         unknown_severity = _UNKNOWN_SEVERITY.get(settings.get("unknown", "warn"))
-        kept = []
-        for record in findings:
+        records, kept = delta.judge_records(findings, settings, {delta.CATEGORY_CHANGED: "category_changes"})
+        for record in records:
             if record.rule == _PROJECT and not check_project:
                 continue
             expression = record.properties["expression"]

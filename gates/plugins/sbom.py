@@ -21,6 +21,9 @@ timeout_s)::
           - name: requests                   # or a name, with an optional PEP 440 version range
             versions: "<2.20"
         min_licence_share: 0.9      # `licence-coverage` (medium) when fewer components name a licence
+        new_components: ignore      # with `gates run --since`: `component-added` for each component
+                                    # new since that release: ignore | warn | fail
+        downgrades: ignore          # `component-downgraded` for a version lower than the release's
 
 `source: auto` picks `poetry.lock`, `Pipfile.lock`, `requirements.txt`, `pyproject.toml`
 dependencies at the repository root, else the Python environment gates runs in. An SBOM that breaks
@@ -41,6 +44,7 @@ from packaging.version import InvalidVersion, Version
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
+from gates.sbom import delta
 from gates.sbom.provide import ARTEFACT_NAME, SBOM_SETTINGS_SCHEMA, provide, source_and_key
 from gates.sbom.read import Component
 from gates.util.proc import distribution_version
@@ -168,6 +172,8 @@ class SbomGate:
             },
         },
         "min_licence_share": {"type": "number", "minimum": 0, "maximum": 1},
+        "new_components": {"enum": list(delta.CHOICES)},
+        "downgrades": {"enum": list(delta.CHOICES)},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -200,6 +206,7 @@ class SbomGate:
             "components": len(sbom.components),
             "valid": sbom.problem is None,
             "sha256": sbom.digest,
+            delta.INVENTORY_STAT: delta.inventory_stat(sbom.components),
         }
         return Collected(
             findings=provided.anchor(findings),
@@ -208,8 +215,11 @@ class SbomGate:
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        findings, kept = delta.judge_records(
+            findings, settings, {delta.ADDED: "new_components", delta.DOWNGRADED: "downgrades"}
+        )
         inventory = [f for f in findings if f.rule == _INVENTORY]
-        kept = [f for f in findings if f.rule != _INVENTORY]
+        kept += [f for f in findings if f.rule != _INVENTORY]
         for item in inventory:
             kept += _judge(item, settings)
         minimum = settings.get("min_licence_share")

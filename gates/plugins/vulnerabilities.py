@@ -15,6 +15,10 @@ timeout_s)::
         ignore_unfixed: false         # true: advisories with no fixed version do not count
         vex: [vex/*.openvex.json, vex/app.cdx.json]   # VEX documents in the repository (globs)
         fail_on: high
+        # with `gates run --since REF`: an advisory on a component new or changed since that
+        # release is `introduced`, one on a component it shipped unchanged is `disclosed`
+        introduced: fail              # fail: judged in full | warn: warns at most | ignore
+        disclosed: fail
     waivers:
       - {gate: vulnerabilities, rule: CVE-2019-10906, reason: "sandbox unused", owner: web,
          expires: 2027-01-31}         # by advisory id or any alias (CVE, GHSA)
@@ -58,6 +62,7 @@ from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
 from gates.osv.mirror import OsvDatabase, serving
 from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
 from gates.util.proc import distribution_version, last_line, python_tool, run_tool
@@ -270,6 +275,8 @@ class VulnerabilitiesGate:
         "default_severity": {"enum": list(SEVERITIES)},
         "ignore_unfixed": {"type": "boolean"},
         "vex": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "introduced": {"enum": list(delta.CHOICES)},
+        "disclosed": {"enum": list(delta.CHOICES)},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -341,5 +348,18 @@ class VulnerabilitiesGate:
                 )
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
+            kind = props.get(delta.DELTA_PROPERTY)
+            if kind is not None:
+                choice = str(settings.get(kind, "fail"))
+                severity = delta.choice_severity(choice, settings, finding.severity)
+                if severity is None:
+                    continue
+                if severity is not finding.severity:
+                    finding = dataclasses.replace(
+                        finding,
+                        severity=severity,
+                        message=f"{finding.message} ({finding.severity.value}, {kind}: {choice} only)",
+                        properties={**finding.properties, "advisory_severity": finding.severity.value},
+                    )
             kept.append(finding)
         return kept

@@ -9,12 +9,14 @@ than `release.max_age_hours`, and signed when `release.require_signature` (docs/
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gates import verdict as verdicts
+from gates.errors import InputError
 from gates.model import Status
 from gates.policy.model import Policy
 from gates.release import envelope as dsse
@@ -46,7 +48,19 @@ class VerdictFile:
 def read_verdict_file(path: Path) -> VerdictFile:
     """Either form; anything corrupt is an InputError (exit 2)."""
     data = verdicts.load_json(path)
-    text = path.read_text(encoding="utf-8")
+    return _verdict_file(path, path.read_text(encoding="utf-8"), data)
+
+
+def parse_verdict_text(text: str, source: Path) -> VerdictFile:
+    """A verdict file's text from elsewhere (a git note); `source` names it in errors."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{source}:{e.lineno}: invalid JSON: {e.msg}") from e
+    return _verdict_file(source, text, data)
+
+
+def _verdict_file(path: Path, text: str, data: Any) -> VerdictFile:
     if dsse.is_envelope(data):
         envelope = dsse.parse_envelope(data, str(path))
         document = envelope.statement(str(path))

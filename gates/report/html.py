@@ -36,7 +36,7 @@ from markupsafe import Markup
 from gates import verdict as verdicts
 from gates.errors import InputError
 from gates.model import SEVERITIES, Severity
-from gates.report import svg
+from gates.report import delta, svg
 from gates.report.waivers import expiries, expiring_window
 
 MAX_FINDINGS_PER_GATE = 500
@@ -240,6 +240,7 @@ def _environment() -> Environment:
 def render(verdict: Mapping[str, Any], history: History | None = None) -> str:
     history = history or History((), 0)
     trend = _trend(verdict, history)
+    changes = delta.DeltaView.of(verdict)
     script_hash = base64.b64encode(hashlib.sha256(_PRINT_SCRIPT.encode()).digest()).decode()
     return (
         _environment()
@@ -262,5 +263,7 @@ def render(verdict: Mapping[str, Any], history: History | None = None) -> str:
             print_script=Markup(_PRINT_SCRIPT),  # a constant of this module, never data
             script_hash=script_hash,
             max_findings=MAX_FINDINGS_PER_GATE,
+            delta=changes,
+            delta_counts=delta.counts(changes.components) if changes and changes.components else "",
         )
     )

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gates.model import SEVERITIES
+from gates.report import delta
+from gates.sbom.changes import SbomDiff
 from gates.verdict import gate_label
 
 _ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
@@ -26,6 +28,64 @@ def _where(finding: Mapping[str, Any]) -> str:
     loc = finding["location"]
     where = loc["path"] or loc["logical"] or ""
     return f"{where}:{loc['line']}" if loc["line"] else where
+
+
+_CHANGES = {"upgrade": "⬆️ upgrade", "downgrade": "⬇️ downgrade", "other": "↔️ other", "licence": "licence"}
+
+
+def _licence(text: str | None, categories: tuple[str, ...]) -> str:
+    return f"{text or 'none'} ({', '.join(categories)})" if categories else (text or "none")
+
+
+def diff_lines(diff: SbomDiff, heading: str) -> list[str]:
+    """Lines of Markdown: a table for each of added, removed and changed that is not empty."""
+    if diff.empty:
+        return ["No component was added, removed or changed."]
+    lines = [delta.counts(diff) + "."]
+    for title, listed in (("Added", diff.added), ("Removed", diff.removed)):
+        if listed:
+            lines += ["", f"{heading} {title} ({len(listed)})", "", "| Component | Version | Licence |"]
+            lines.append("|---|---|---|")
+            lines += [
+                f"| {cell(c.name)} | {cell(c.version or '')} | {cell(_licence(c.licences, c.categories))} |"
+                for c in listed
+            ]
+    if diff.changed:
+        lines += ["", f"{heading} Changed ({len(diff.changed)})", ""]
+        lines += ["| Component | From | To | Change | Licence |", "|---|---|---|---|---|"]
+        for c in diff.changed:
+            licence = (
+                f"{_licence(c.licences_from, c.categories_from)} → {_licence(c.licences_to, c.categories_to)}"
+                if c.licence_changed
+                else ""
+            )
+            lines.append(
+                f"| {cell(c.name)} | {cell(c.from_version)} | {cell(c.to_version)} | "
+                f"{_CHANGES[c.change]} | {cell(licence)} |"
+            )
+    return lines
+
+
+def delta_section(verdict: Mapping[str, Any]) -> list[str]:
+    """The Markdown report's opening section; none without a delta."""
+    view = delta.DeltaView.of(verdict)
+    if view is None:
+        return []
+    lines = [
+        f"### What changed since {cell(view.since)}",
+        "",
+        f"- Compared with {cell(view.baseline)}",
+        f"- Vulnerabilities: {cell(view.vulnerabilities)}",
+    ]
+    if view.components is None:
+        return [*lines, f"- Components: unknown ({cell(view.reason)})", ""]
+    return [
+        *lines,
+        f"- Components: {delta.counts(view.components)}",
+        "",
+        *diff_lines(view.components, "####"),
+        "",
+    ]
 
 
 def render(verdict: Mapping[str, Any]) -> str:
@@ -46,6 +106,7 @@ def render(verdict: Mapping[str, Any]) -> str:
         ),
         f"- Ran {verdict['started_at']} for {verdict['duration_s']:.1f}s",
         "",
+        *delta_section(verdict),
         "| Gate | Status | Counted | "
         + " | ".join(s.capitalize() for s in reversed(SEVERITIES))
         + " | New | Existing | Waived | Time | Reason |",

@@ -8,21 +8,16 @@ ScanCode categories on each side (Permissive -> Copyleft is a decision of its ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cmp_to_key
-from typing import Any
 
 from packageurl import PackageURL
 
 from gates import versions
-from gates.model import JSON
 from gates.sbom import licences
+from gates.sbom.changes import DOWNGRADE, LICENCE, OTHER, UPGRADE, Changed, Listed, SbomDiff
 from gates.sbom.read import Component
-
-UPGRADE, DOWNGRADE, OTHER, LICENCE = "upgrade", "downgrade", "other", "licence"
-"""`change` of a changed entry: the version went up, down, or elsewhere (not comparable, several
-versions); `licence` when only the licences changed."""
 
 
 def _purl(text: str | None) -> PackageURL | None:
@@ -72,111 +67,9 @@ class LicenceInfo:
         return cls(normalised.expression, tuple(sorted(found)))
 
 
-@dataclass(frozen=True)
-class Listed:
-    """An added or removed component."""
-
-    name: str
-    version: str | None
-    purl: str | None
-    licences: str | None
-    categories: tuple[str, ...]
-
-    @classmethod
-    def of(cls, component: Component) -> Listed:
-        info = LicenceInfo.of(component.licences)
-        return cls(component.name, component.version, component.purl, info.expression, info.categories)
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "purl": self.purl,
-            "licences": self.licences,
-            "categories": list(self.categories),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Listed:
-        return cls(data["name"], data["version"], data["purl"], data["licences"], tuple(data["categories"]))
-
-
-@dataclass(frozen=True)
-class Changed:
-    name: str
-    purl: str | None
-    """The new purl."""
-    from_version: str
-    to_version: str
-    change: str
-    """UPGRADE, DOWNGRADE, OTHER, or LICENCE when the version did not change."""
-    licences_from: str | None = None
-    licences_to: str | None = None
-    categories_from: tuple[str, ...] = ()
-    categories_to: tuple[str, ...] = ()
-    licence_changed: bool = False
-
-    @property
-    def category_changed(self) -> bool:
-        return self.licence_changed and self.categories_from != self.categories_to
-
-    def to_json(self) -> dict[str, JSON]:
-        data: dict[str, JSON] = {
-            "name": self.name,
-            "purl": self.purl,
-            "from": self.from_version,
-            "to": self.to_version,
-            "change": self.change,
-        }
-        if self.licence_changed:
-            data |= {
-                "licences_from": self.licences_from,
-                "licences_to": self.licences_to,
-                "categories_from": list(self.categories_from),
-                "categories_to": list(self.categories_to),
-            }
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Changed:
-        return cls(
-            name=data["name"],
-            purl=data["purl"],
-            from_version=data["from"],
-            to_version=data["to"],
-            change=data["change"],
-            licences_from=data.get("licences_from"),
-            licences_to=data.get("licences_to"),
-            categories_from=tuple(data.get("categories_from", ())),
-            categories_to=tuple(data.get("categories_to", ())),
-            licence_changed="licences_from" in data,
-        )
-
-
-@dataclass(frozen=True)
-class SbomDiff:
-    added: tuple[Listed, ...] = ()
-    removed: tuple[Listed, ...] = ()
-    changed: tuple[Changed, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "added": [a.to_json() for a in self.added],
-            "removed": [r.to_json() for r in self.removed],
-            "changed": [c.to_json() for c in self.changed],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SbomDiff:
-        return cls(
-            tuple(Listed.from_json(a) for a in data["added"]),
-            tuple(Listed.from_json(r) for r in data["removed"]),
-            tuple(Changed.from_json(c) for c in data["changed"]),
-        )
+def _listed(component: Component) -> Listed:
+    info = LicenceInfo.of(component.licences)
+    return Listed(component.name, component.version, component.purl, info.expression, info.categories)
 
 
 def _by_identity(components: Iterable[Component]) -> dict[str, list[Component]]:
@@ -232,8 +125,8 @@ def _changed(old: Sequence[Component], new: Sequence[Component]) -> Changed | No
 def diff(old: Iterable[Component], new: Iterable[Component]) -> SbomDiff:
     """The components of `new` that `old` lacks, those it lost, and those that changed."""
     before, after = _by_identity(old), _by_identity(new)
-    added = [Listed.of(c) for key in sorted(after.keys() - before.keys()) for c in after[key]]
-    removed = [Listed.of(c) for key in sorted(before.keys() - after.keys()) for c in before[key]]
+    added = [_listed(c) for key in sorted(after.keys() - before.keys()) for c in after[key]]
+    removed = [_listed(c) for key in sorted(before.keys() - after.keys()) for c in before[key]]
     changed = [_changed(before[key], after[key]) for key in sorted(before.keys() & after.keys())]
     return SbomDiff(
         tuple(sorted(added, key=_order)),

@@ -21,7 +21,8 @@ BRANCH_VARIABLES = (
 )
 
 
-def _git(root: Path, *args: str) -> str | None:
+def git_output(root: Path, *args: str) -> str | None:
+    """What a git command printed (stripped), or None when it failed or git is missing."""
     try:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -33,7 +34,7 @@ def current_branch(root: Path) -> str | None:
     for variable in BRANCH_VARIABLES:
         if os.environ.get(variable):
             return os.environ[variable]
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = git_output(root, "rev-parse", "--abbrev-ref", "HEAD")
     return None if branch in (None, "HEAD") else branch
 
 
@@ -41,7 +42,7 @@ def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
     """Whether the work tree differs from HEAD, the gates' own output folder (and the paths in
     `exclude`, relative to root) aside."""
     excluded = [f":(exclude,literal){p}" for p in exclude]
-    status = _git(
+    status = git_output(
         root,
         "status",
         "--porcelain",
@@ -55,11 +56,11 @@ def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
 
 
 def subject(root: Path) -> dict[str, JSON]:
-    commit = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
     return {
         "path": str(root),
         "commit": commit,
-        "tree": _git(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
+        "tree": git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
         "branch": current_branch(root),
         "dirty": is_dirty(root) if commit else None,
     }

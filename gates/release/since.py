@@ -1,0 +1,92 @@
+"""`gates run --since REF`: the verdict a previous release was made with, as the run's baseline.
+
+REF is a git revision, usually the release tag: its verdict is the note `gates release` stored on
+the tag's commit (`refs/notes/gates`). `auto` is the nearest annotated tag before HEAD that carries
+a note (none: a first release, no delta). A REF ending in `.json` is a verdict file instead.
+
+The baseline decides what counts as already shipped, so it must be the release's own: a note
+copied onto another commit is refused, and when the policy requires signed verdicts
+(`release.require_signature`) the note must carry a signature that verifies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gates.errors import InputError
+from gates.policy.model import Policy
+from gates.release import envelope as dsse
+from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, read_verdict_file
+from gates.release.tag import NOTES_REF, git
+from gates.sbom.delta import Since
+from gates.util.git import git_output
+
+AUTO = "auto"
+_MAX_TAGS_WITHOUT_NOTE = 100
+_FETCH_HINT = (
+    "fetch tags and notes first: git fetch origin 'refs/tags/*:refs/tags/*' refs/notes/gates:refs/notes/gates"
+)
+
+
+def _signed_by(given: VerdictFile, policy: Policy, label: str) -> str | None:
+    required = policy.release.require_signature
+    if given.envelope is None:
+        if required:
+            raise InputError(f"{label}: the release verdict is not signed, and the policy requires it")
+        return None
+    try:
+        signed_by = given.envelope.verify(KeyOptions().load(policy))
+    except dsse.SignatureError as e:
+        if required:
+            raise InputError(f"{label}: the release verdict's signature does not verify: {e}") from e
+        return None  # no key here to check it with: used as an unsigned verdict
+    if not given.bound:
+        raise InputError(f"{label}: the signed statement's subject does not match its verdict (tampered)")
+    return signed_by
+
+
+def _noted(root: Path, commit: str) -> str | None:
+    return git_output(root, "notes", f"--ref={NOTES_REF}", "show", commit)
+
+
+def _last_release(root: Path) -> str | None:
+    """The nearest annotated tag reachable from HEAD, not on HEAD itself, whose commit has a note."""
+    excluded = (git_output(root, "tag", "--points-at", "HEAD") or "").split()
+    for _ in range(_MAX_TAGS_WITHOUT_NOTE):
+        tag = git_output(root, "describe", "--abbrev=0", *(f"--exclude={t}" for t in excluded), "HEAD")
+        if tag is None:  # no annotated tag left
+            return None
+        commit = git(root, "rev-parse", "--verify", "-q", f"{tag}^{{commit}}", what=f"tag {tag}")
+        if _noted(root, commit) is not None:
+            return tag
+        excluded.append(tag)
+    return None
+
+
+def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
+    """The baseline REF names; None for `auto` when no release precedes HEAD."""
+    if ref.endswith(".json"):
+        given = read_verdict_file(Path(ref))
+        return Since(
+            ref, given.verdict["subject"].get("commit"), _signed_by(given, policy, ref), given.verdict
+        )
+    if ref == AUTO:
+        found = _last_release(root)
+        if found is None:
+            return None
+        ref = found
+    commit = git(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", what=f"--since {ref}")
+    text = _noted(root, commit)
+    if text is None:
+        raise InputError(
+            f"--since {ref}: commit {commit[:12]} has no gates verdict note (refs/notes/{NOTES_REF}); "
+            f"was it released with `gates release`? In CI, {_FETCH_HINT}"
+        )
+    label = f"{ref} (refs/notes/{NOTES_REF})"
+    given = parse_verdict_text(text, Path(label))
+    if given.verdict["subject"].get("commit") != commit:
+        raise InputError(
+            f"{label}: the noted verdict is for commit {str(given.verdict['subject'].get('commit'))[:12]}, "
+            f"not {commit[:12]}: it is not this release's verdict"
+        )
+    return Since(ref, commit, _signed_by(given, policy, label), given.verdict)

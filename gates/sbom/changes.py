@@ -1,0 +1,116 @@
+"""What changed between two SBOMs, as data: components added, removed and changed. Computed by
+gates.sbom.diff; read back from a verdict's `delta` by the reports (no third-party import here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gates.model import JSON
+
+UPGRADE, DOWNGRADE, OTHER, LICENCE = "upgrade", "downgrade", "other", "licence"
+"""`change` of a changed entry: the version went up, down, or elsewhere (not comparable, several
+versions); `licence` when only the licences changed."""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An added or removed component."""
+
+    name: str
+    version: str | None
+    purl: str | None
+    licences: str | None
+    categories: tuple[str, ...]
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "purl": self.purl,
+            "licences": self.licences,
+            "categories": list(self.categories),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Listed:
+        return cls(data["name"], data["version"], data["purl"], data["licences"], tuple(data["categories"]))
+
+
+@dataclass(frozen=True)
+class Changed:
+    name: str
+    purl: str | None
+    """The new purl."""
+    from_version: str
+    to_version: str
+    change: str
+    """UPGRADE, DOWNGRADE, OTHER, or LICENCE when the version did not change."""
+    licences_from: str | None = None
+    licences_to: str | None = None
+    categories_from: tuple[str, ...] = ()
+    categories_to: tuple[str, ...] = ()
+    licence_changed: bool = False
+
+    @property
+    def category_changed(self) -> bool:
+        return self.licence_changed and self.categories_from != self.categories_to
+
+    def to_json(self) -> dict[str, JSON]:
+        data: dict[str, JSON] = {
+            "name": self.name,
+            "purl": self.purl,
+            "from": self.from_version,
+            "to": self.to_version,
+            "change": self.change,
+        }
+        if self.licence_changed:
+            data |= {
+                "licences_from": self.licences_from,
+                "licences_to": self.licences_to,
+                "categories_from": list(self.categories_from),
+                "categories_to": list(self.categories_to),
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Changed:
+        return cls(
+            name=data["name"],
+            purl=data["purl"],
+            from_version=data["from"],
+            to_version=data["to"],
+            change=data["change"],
+            licences_from=data.get("licences_from"),
+            licences_to=data.get("licences_to"),
+            categories_from=tuple(data.get("categories_from", ())),
+            categories_to=tuple(data.get("categories_to", ())),
+            licence_changed="licences_from" in data,
+        )
+
+
+@dataclass(frozen=True)
+class SbomDiff:
+    added: tuple[Listed, ...] = ()
+    removed: tuple[Listed, ...] = ()
+    changed: tuple[Changed, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "added": [a.to_json() for a in self.added],
+            "removed": [r.to_json() for r in self.removed],
+            "changed": [c.to_json() for c in self.changed],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SbomDiff:
+        return cls(
+            tuple(Listed.from_json(a) for a in data["added"]),
+            tuple(Listed.from_json(r) for r in data["removed"]),
+            tuple(Changed.from_json(c) for c in data["changed"]),
+        )

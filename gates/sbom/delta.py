@@ -1,0 +1,291 @@
+"""The release delta: what the supply chain changed since a previous release's verdict.
+
+The sbom gate records its inventory (name, version, purl, licences of every component) in its
+stats, so every verdict, and the note `gates release` keeps on the release tag, knows what that
+release shipped. Against that baseline each supply-chain gate's findings are annotated before the
+gate evaluates them under its policy keys:
+
+- sbom: a `component-added` record per new component, a `component-downgraded` record per
+  downgrade (`new_components`, `downgrades`: ignore | warn | fail);
+- licence: a `licence-category-changed` record per component whose licences gained a category
+  (`category_changes`: ignore | warn | fail);
+- vulnerabilities: every advisory finding is `introduced` (its component is new or its version
+  changed) or `disclosed` (same component and version as at the baseline: the advisory is what is
+  new) in its `delta` property (`introduced`, `disclosed`: ignore | warn | fail).
+
+Pure: no I/O. Without a baseline inventory nothing is annotated and every finding is judged in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from gates.model import JSON, Collection, Finding, Location, Severity, fingerprint
+from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
+from gates.sbom.diff import diff, identity
+from gates.sbom.read import Component
+
+INVENTORY_STAT = "inventory"
+"""The sbom gate's stats key holding its components."""
+ADDED, DOWNGRADED, CATEGORY_CHANGED = "component-added", "component-downgraded", "licence-category-changed"
+INTRODUCED, DISCLOSED = "introduced", "disclosed"
+DELTA_PROPERTY = "delta"
+CHOICES = ("ignore", "warn", "fail")
+
+
+def inventory_stat(components: Iterable[Component]) -> list[dict[str, JSON]]:
+    return [
+        {"name": c.name, "version": c.version, "purl": c.purl, "licences": list(c.licences)}
+        for c in components
+    ]
+
+
+def _components(stat: Any) -> tuple[Component, ...] | None:
+    if not isinstance(stat, list):
+        return None
+    found = []
+    for item in stat:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            return None
+        licences = item.get("licences")
+        found.append(
+            Component(
+                name=item["name"],
+                version=item["version"] if isinstance(item.get("version"), str) else None,
+                purl=item["purl"] if isinstance(item.get("purl"), str) else None,
+                licences=tuple(str(x) for x in licences) if isinstance(licences, list) else (),
+            )
+        )
+    return tuple(found)
+
+
+def verdict_inventory(verdict: Mapping[str, Any], project: str | None) -> tuple[Component, ...] | None:
+    """What a verdict's sbom gate recorded for a monorepo project (None: the top level); None when
+    it has no sbom gate with an inventory."""
+    found: list[Component] = []
+    recorded = False
+    for gate in verdict["gates"]:
+        if gate["name"] == "sbom" and gate.get("project") == project:
+            components = _components(gate.get("stats", {}).get(INVENTORY_STAT))
+            if components is not None:
+                recorded = True
+                found += components
+    return tuple(found) if recorded else None
+
+
+def collected_inventory(collections: Sequence[Collection]) -> tuple[Component, ...] | None:
+    for collection in collections:
+        if collection.gate == "sbom" and collection.error is None:
+            return _components(collection.stats.get(INVENTORY_STAT))
+    return None
+
+
+@dataclass(frozen=True)
+class Since:
+    """The baseline a run is compared with: a previous release's verdict."""
+
+    label: str
+    """The tag (`v1.2.0`) or verdict file it came from."""
+    commit: str | None
+    signed_by: str | None
+    verdict: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ReleaseDelta:
+    since: str
+    commit: str | None
+    signed_by: str | None
+    baseline_versions: Mapping[str, frozenset[str]] | None
+    """Component identity -> versions the baseline shipped; None when its verdict recorded none."""
+    components: SbomDiff | None
+    """None when the baseline or this run has no inventory (`reason` says which)."""
+    reason: str | None
+
+    def classify(self, finding: Finding) -> str | None:
+        """introduced or disclosed, for a finding about a component (None: nothing to compare)."""
+        purl, version = finding.location.logical, finding.properties.get("version")
+        if self.baseline_versions is None or not purl or not isinstance(version, str):
+            return None
+        name = str(finding.properties.get("package") or purl)
+        component = Component(name, version, purl if purl.startswith("pkg:") else None, ())
+        shipped = self.baseline_versions.get(identity(component), frozenset())
+        return DISCLOSED if version in shipped else INTRODUCED
+
+    def to_json(self, counts: Mapping[str, int]) -> dict[str, JSON]:
+        return {
+            "since": self.since,
+            "commit": self.commit,
+            "signed_by": self.signed_by,
+            "components": self.components.to_json() if self.components is not None else None,
+            "reason": self.reason,
+            "vulnerabilities": dict(counts),
+        }
+
+
+def release_delta(since: Since, current: tuple[Component, ...] | None, project: str | None) -> ReleaseDelta:
+    """The delta of a run (of one monorepo project, or the top level) against `since`."""
+    baseline = verdict_inventory(since.verdict, project)
+    versions: dict[str, set[str]] = {}
+    for component in baseline or ():
+        versions.setdefault(identity(component), set()).add(component.version or "")
+    reason = None
+    if baseline is None:
+        reason = f"{since.label}'s verdict records no SBOM inventory (no sbom gate in it)"
+    elif current is None:
+        reason = "the sbom gate did not run here, or failed: no component delta"
+    return ReleaseDelta(
+        since.label,
+        since.commit,
+        since.signed_by,
+        {k: frozenset(v) for k, v in versions.items()} if baseline is not None else None,
+        diff(baseline, current) if baseline is not None and current is not None else None,
+        reason,
+    )
+
+
+def merge_json(parts: Sequence[Mapping[str, Any] | None]) -> dict[str, JSON] | None:
+    """One verdict's delta from its parts' (CI jobs of one gate each, monorepo projects): the
+    component changes they found together, the advisories they classified added up."""
+    given = [p for p in parts if p is not None]
+    if not given:
+        return None
+    found = [SbomDiff.from_json(p["components"]) for p in given if p["components"] is not None]
+    components = (
+        SbomDiff(
+            tuple(a for d in found for a in d.added),
+            tuple(r for d in found for r in d.removed),
+            tuple(c for d in found for c in d.changed),
+        )
+        if found
+        else None
+    )
+    return {
+        **{k: given[0][k] for k in ("since", "commit", "signed_by")},
+        "components": components.to_json() if components is not None else None,
+        "reason": None if found else given[0]["reason"],
+        "vulnerabilities": {k: sum(p["vulnerabilities"][k] for p in given) for k in (INTRODUCED, DISCLOSED)},
+    }
+
+
+def _record(gate: str, rule: str, what: Listed | Changed, message: str, props: dict[str, JSON]) -> Finding:
+    ref = what.purl or what.name
+    return Finding(
+        gate=gate,
+        rule=rule,
+        severity=Severity.INFO,
+        message=message,
+        location=Location(logical=ref),
+        fingerprint=fingerprint(gate, rule, ref),
+        properties=props,
+    )
+
+
+def _sbom_records(changes: SbomDiff, since: str) -> list[Finding]:
+    records = [
+        _record("sbom", ADDED, a, f"{a.purl or a.name} is new since {since}", a.to_json())
+        for a in changes.added
+    ]
+    for c in changes.changed:
+        if c.change == DOWNGRADE:
+            message = f"{c.name} went down from {c.from_version} to {c.to_version} since {since}"
+            records.append(_record("sbom", DOWNGRADED, c, message, c.to_json()))
+    return records
+
+
+def _licence_records(changes: SbomDiff, since: str) -> list[Finding]:
+    return [
+        _record(
+            "licence",
+            CATEGORY_CHANGED,
+            c,
+            f"{c.name}: licence {c.licences_from or 'none'} ({', '.join(c.categories_from) or 'unknown'}) is "
+            f"{c.licences_to or 'none'} ({', '.join(c.categories_to) or 'unknown'}) since {since}",
+            c.to_json(),
+        )
+        for c in changes.changed
+        if c.licence_changed and set(c.categories_to) - set(c.categories_from)
+    ]
+
+
+def annotate(
+    collections: Sequence[Collection], delta: ReleaseDelta
+) -> tuple[list[Collection], dict[str, int]]:
+    """The collections with the delta's records and marks, for evaluation (never for findings.json,
+    which stays what the gates collected), and the count of introduced and disclosed advisories."""
+    counts = {INTRODUCED: 0, DISCLOSED: 0}
+    annotated = []
+    for collection in collections:
+        findings = list(collection.findings)
+        if collection.error is not None:
+            annotated.append(collection)
+            continue
+        if collection.gate == "sbom" and delta.components is not None:
+            findings += _sbom_records(delta.components, delta.since)
+        elif collection.gate == "licence" and delta.components is not None:
+            findings += _licence_records(delta.components, delta.since)
+        elif collection.gate == "vulnerabilities":
+            findings = [_marked(f, delta, counts) for f in findings]
+        annotated.append(replace(collection, findings=tuple(findings)))
+    return annotated, counts
+
+
+def _marked(finding: Finding, delta: ReleaseDelta, counts: dict[str, int]) -> Finding:
+    if "fixed_versions" not in finding.properties:  # not an advisory (unaudited, VEX without reason)
+        return finding
+    kind = delta.classify(finding)
+    if kind is None:
+        return finding
+    counts[kind] += 1
+    return replace(
+        finding,
+        message=f"{finding.message} [{kind} since {delta.since}]",
+        properties={**finding.properties, DELTA_PROPERTY: kind},
+    )
+
+
+def judge_records(
+    findings: Sequence[Finding], settings: Mapping[str, Any], choices: Mapping[str, str]
+) -> tuple[list[Finding], list[Finding]]:
+    """The findings that are no delta record, and the delta records (rule -> the policy key that
+    decides for it, default ignore) that count, at the severity their key's choice gives."""
+    rest, judged = [], []
+    for finding in findings:
+        if finding.rule not in choices:
+            rest.append(finding)
+            continue
+        choice = str(settings.get(choices[finding.rule], "ignore"))
+        severity = choice_severity(choice, settings)
+        if severity is not None:
+            judged.append(
+                replace(
+                    finding,
+                    severity=severity,
+                    message=f"{finding.message} ({choices[finding.rule]}: {choice})",
+                )
+            )
+    return rest, judged
+
+
+def choice_severity(
+    choice: str, settings: Mapping[str, Any], severity: Severity | None = None
+) -> Severity | None:
+    """The severity a delta record (or, given `severity`, a finding) gets under a policy choice, so
+    that the gate's own thresholds turn it into that outcome: `fail` at `fail_on`, `warn` at
+    `warn_on` but below `fail_on`; None for `ignore` (the finding does not count)."""
+    if choice == "ignore":
+        return None
+    fail_on = None if settings["fail_on"] == "none" else Severity(settings["fail_on"])
+    if choice == "fail":
+        return severity or fail_on or Severity.CRITICAL
+    warn_on = None if settings["warn_on"] == "none" else Severity(settings["warn_on"])
+    ordered = list(Severity)
+    below_fail = ordered[: fail_on.rank] if fail_on is not None else ordered
+    if not below_fail:  # fail_on: info leaves no room to warn: stricter rather than laxer
+        return Severity.INFO
+    cap = below_fail[-1] if warn_on is None or warn_on not in below_fail else warn_on
+    if severity is None:
+        return cap
+    return severity if severity.rank <= below_fail[-1].rank else below_fail[-1]

@@ -1,0 +1,189 @@
+"""Two releases of a real git repository: v1.0.0 is run, tagged and noted with `gates release`; the
+dependencies change; `gates run --since v1.0.0` judges what changed. The SBOM is the real
+cyclonedx-py's, the advisories real PyPA records (../shared) served by a local OSV mirror; the
+database of the second run has one advisory more, "published" after v1.0.0."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import OSV_SHARED_SAMPLE, CliResult, Repo
+
+pytestmark = pytest.mark.skipif(
+    not OSV_SHARED_SAMPLE.is_dir(), reason="../shared/data/osv-pypi-sample is absent (real PyPA advisories)"
+)
+
+LATER_ADVISORY = "PYSEC-2021-66"  # jinja2 < 2.11.3: published after v1.0.0 in this story
+POLICY = """\
+version: 1
+defaults: {fail_on: high, warn_on: medium}
+gates:
+  sbom: {new_components: warn, downgrades: warn}
+  vulnerabilities: {disclosed: warn}
+"""
+V1 = "jinja2==2.11.2\nrequests==2.31.0\nflask==2.3.2\n"
+# jinja2 unchanged; requests down to a version with PYSEC-2023-74; pyyaml new, with PYSEC-2021-142;
+# flask up.
+V2 = "jinja2==2.11.2\nrequests==2.30.0\nflask==3.0.0\npyyaml==5.3.1\n"
+
+
+@pytest.fixture(autouse=True)
+def _home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("GATES_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def _database(tmp_path: Path, name: str, without: tuple[str, ...] = ()) -> Path:
+    target = tmp_path / name
+    shutil.copytree(OSV_SHARED_SAMPLE, target)
+    for advisory in without:
+        for record in target.rglob(f"{advisory}.*"):
+            record.unlink()
+    return target
+
+
+def _gate(verdict: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(g for g in verdict["gates"] if g["name"] == name)
+
+
+def _by_rule(gate: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{f['rule']} {f['location']['logical']}": f for f in gate["findings"]}
+
+
+def _run(run_cli: Callable[..., CliResult], repo: Repo, database: Path, *extra: str) -> CliResult:
+    return run_cli(
+        "run", repo.root, "--no-cache", "--input", f"vulnerabilities.osv_database={database}", *extra
+    )
+
+
+def test_a_second_release_is_judged_on_what_changed_since_the_first(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": POLICY})
+    first = _run(run_cli, repo, _database(tmp_path, "osv-then", without=(LATER_ADVISORY,)))
+    assert first.code == 0, first.out + first.err
+    verdict_v1 = repo.root / ".gates" / "verdict.json"
+    released = run_cli("release", verdict_v1, "--repo", repo.root, "--tag", "v1.0.0")
+    assert released.code == 0, released.err
+    shutil.copy(verdict_v1, tmp_path / "v1.json")
+
+    repo.write("requirements.txt", V2)
+    repo.commit("dependencies of the next release")
+    now = _database(tmp_path, "osv-now")
+    second = _run(run_cli, repo, now, "--since", "v1.0.0")
+
+    assert second.code == 1, second.out + second.err  # what the change introduced is judged in full
+    verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    delta = verdict["delta"]
+    assert delta["since"] == "v1.0.0" and delta["commit"] == repo.git("rev-parse", "v1.0.0^{commit}")
+    components = delta["components"]
+    assert [(a["name"], a["version"]) for a in components["added"]] == [("pyyaml", "5.3.1")]
+    assert components["removed"] == []
+    assert [(c["name"], c["from"], c["to"], c["change"]) for c in components["changed"]] == [
+        ("flask", "2.3.2", "3.0.0", "upgrade"),
+        ("requests", "2.31.0", "2.30.0", "downgrade"),
+    ]
+    assert delta["vulnerabilities"] == {"introduced": 2, "disclosed": 1}
+
+    vulnerabilities = _by_rule(_gate(verdict, "vulnerabilities"))
+    introduced = vulnerabilities["PYSEC-2023-74 pkg:pypi/requests@2.30.0"]
+    assert introduced["properties"]["delta"] == "introduced"
+    assert introduced["severity"] == "high" and introduced["counted"]
+    assert vulnerabilities["PYSEC-2021-142 pkg:pypi/pyyaml@5.3.1"]["properties"]["delta"] == "introduced"
+    disclosed = vulnerabilities[f"{LATER_ADVISORY} pkg:pypi/jinja2@2.11.2"]
+    assert disclosed["properties"]["delta"] == "disclosed"
+    assert disclosed["severity"] == "medium"  # disclosed: warn caps it below fail_on (high)
+    assert disclosed["properties"]["advisory_severity"] == "high"
+    assert disclosed["new"]  # not in v1.0.0's verdict
+    assert _gate(verdict, "vulnerabilities")["status"] == "fail"
+
+    sbom = _gate(verdict, "sbom")
+    assert sorted(f["rule"] for f in sbom["findings"]) == ["component-added", "component-downgraded"]
+    assert all(f["severity"] == "medium" for f in sbom["findings"])  # warn_on
+    assert sbom["status"] == "warn"
+
+    report = (repo.root / ".gates" / "report.md").read_text(encoding="utf-8")
+    opening = report.split("| Gate |")[0]
+    assert "### What changed since v1.0.0" in opening
+    assert "2 advisories introduced by this change" in opening and "1 disclosed since v1.0.0" in opening
+    assert "| requests | 2.31.0 | 2.30.0 | ⬇️ downgrade |" in opening
+    assert "| pyyaml | 5.3.1 | none |" in opening
+    page = (repo.root / ".gates" / "report.html").read_text(encoding="utf-8")
+    assert page.index("What changed since v1.0.0") < page.index('<section id="gates">')
+    assert "[disclosed since v1.0.0]" in page and "[introduced since v1.0.0]" in page
+
+    # Waivers work on both: the introduced advisories waived, the release only warns.
+    waived = repo.root / "waived.yaml"
+    waived.write_text(
+        POLICY
+        + "waivers:\n"
+        + "".join(
+            f"  - {{gate: vulnerabilities, rule: {rule}, reason: unused, owner: web, expires: 2999-01-01}}\n"
+            for rule in ("PYSEC-2023-74", "PYSEC-2021-142", LATER_ADVISORY)
+        ),
+        encoding="utf-8",
+    )
+    again = run_cli(
+        "evaluate", repo.root / ".gates" / "findings.json", "--policy", waived, "--out", tmp_path / "waived",
+        "--since", tmp_path / "v1.json",
+    )  # fmt: skip
+    assert again.code == 0, again.out + again.err
+    rejudged = json.loads((tmp_path / "waived" / "verdict.json").read_text(encoding="utf-8"))
+    assert rejudged["status"] == "warn" and rejudged["delta"]["vulnerabilities"] == delta["vulnerabilities"]
+    assert all(f["waived"] for f in _gate(rejudged, "vulnerabilities")["findings"])
+
+
+def test_auto_finds_the_last_release_and_a_first_release_has_none(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {}\n"})
+    first = run_cli("run", repo.root, "--only", "sbom", "--since", "auto")
+    assert first.code == 0, first.err
+    assert "no earlier release" in first.err
+    assert "delta" not in json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    assert (
+        run_cli("release", repo.root / ".gates" / "verdict.json", "--repo", repo.root, "--tag", "v1.0.0").code
+        == 0
+    )
+    repo.git("tag", "-a", "-m", "not released with gates", "v1.0.1")  # no note: skipped
+    repo.write("requirements.txt", V1 + "idna==3.6\n")
+    repo.commit("one more")
+
+    second = run_cli("run", repo.root, "--only", "sbom", "--since", "auto")
+
+    assert second.code == 0, second.err
+    delta = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert delta["since"] == "v1.0.0"
+    assert [a["name"] for a in delta["components"]["added"]] == ["idna"]
+
+
+def test_a_baseline_note_that_is_not_the_releases_own_is_refused(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {}\n"})
+    assert run_cli("run", repo.root, "--only", "sbom").code == 0
+    verdict = repo.root / ".gates" / "verdict.json"
+    repo.write("README", "next\n")
+    repo.commit("next")
+    # A note copied onto another commit: it does not describe what that commit released.
+    repo.git("tag", "-a", "-m", "forged", "v9.0.0")
+    repo.git("notes", "--ref=gates", "add", "-F", str(verdict), "v9.0.0^{commit}")
+    forged = run_cli("run", repo.root, "--only", "sbom", "--since", "v9.0.0")
+    assert forged.code == 2
+    assert "v9.0.0 (refs/notes/gates): the noted verdict is for commit" in forged.err
+    missing = run_cli("run", repo.root, "--only", "sbom", "--since", "HEAD~1")
+    assert missing.code == 2 and "has no gates verdict note" in missing.err
+    # A policy that requires signed verdicts takes no unsigned baseline.
+    signed_policy = tmp_path / "signed.yaml"
+    signed_policy.write_text(
+        "version: 1\ngates:\n  sbom: {}\nrelease: {require_signature: true}\n", encoding="utf-8"
+    )
+    unsigned = run_cli("run", repo.root, "--only", "sbom", "--policy", signed_policy, "--since", str(verdict))
+    assert unsigned.code == 2 and "not signed, and the policy requires it" in unsigned.err
