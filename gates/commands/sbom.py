@@ -1,4 +1,5 @@
-"""`gates sbom diff OLD NEW`: what changed between two CycloneDX SBOMs (JSON or XML, any tool)."""
+"""`gates sbom diff OLD NEW`: what changed between two CycloneDX SBOMs (JSON or XML, any tool);
+`gates sbom notices SBOM`: the attribution notices a release ships."""
 
 from __future__ import annotations
 
@@ -50,6 +51,22 @@ def diff(old: Path, new: Path, fmt: str, output: Path | None) -> int:
             "\n".join([f"## SBOM changes: `{old.name}` → `{new.name}`", "", *diff_lines(changes, "###")])
             + "\n"
         )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text(output, text)
+    return 0
+
+
+@sbom.command()
+@click.argument("sbom_file", metavar="SBOM", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="[default: stdout]")
+def notices(sbom_file: Path, output: Path | None) -> int:
+    """THIRD_PARTY_NOTICES.md from an SBOM: each component's version, licence, where the licence
+    text is, and copyright where the SBOM records it (what `gates run` writes beside the SBOM)."""
+    from gates.sbom import notices as attribution
+
+    text = attribution.render(read_sbom(sbom_file).components)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -24,6 +24,11 @@ timeout_s)::
         new_components: ignore      # with `gates run --since`: `component-added` for each component
                                     # new since that release: ignore | warn | fail
         downgrades: ignore          # `component-downgraded` for a version lower than the release's
+        notices_file: THIRD_PARTY_NOTICES.md   # opt-in: `notices-outdated` (at fail_on) when this
+                                    # committed file differs from the notices made from the SBOM
+
+Every run also writes `THIRD_PARTY_NOTICES.md` (component, version, licence, where its text is,
+copyright) next to the SBOM, a release artefact (`gates sbom notices SBOM` makes the same file).
 
 `source: auto` picks `poetry.lock`, `Pipfile.lock`, `requirements.txt`, `pyproject.toml`
 dependencies at the repository root, else the Python environment gates runs in. An SBOM that breaks
@@ -34,7 +39,10 @@ bad input (exit 2). Findings point at the component's purl (`location.logical`).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -44,9 +52,10 @@ from packaging.version import InvalidVersion, Version
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import delta
+from gates.sbom import delta, notices
 from gates.sbom.provide import ARTEFACT_NAME, SBOM_SETTINGS_SCHEMA, provide, source_and_key
 from gates.sbom.read import Component
+from gates.util.files import SkippedFile, read_text, select_files
 from gates.util.proc import distribution_version
 
 _INVENTORY = "component"
@@ -149,6 +158,30 @@ def _coverage(inventory: Sequence[Finding], minimum: float) -> Finding | None:
     )
 
 
+def _committed(root: Path, path: str) -> str | None:
+    """The repository's copy of the notices file (None: missing, unreadable, or a symlink or path
+    leading out of the repository, which never stands for a committed file)."""
+    selected = select_files(root, only_paths=(path,)).files
+    if not selected or not selected[0].abspath.resolve().is_relative_to(root.resolve()):
+        return None
+    try:
+        return read_text(selected[0]).replace("\r\n", "\n")
+    except SkippedFile:
+        return None
+
+
+def _outdated(path: str, committed: str | None) -> Finding:
+    why = "is missing" if committed is None else "no longer matches the SBOM"
+    return Finding(
+        gate="sbom",
+        rule="notices-outdated",
+        severity=Severity.HIGH,  # `evaluate` puts it at the gate's fail_on
+        message=f"{path} {why}: regenerate it with `gates sbom notices SBOM` (or take the run's copy)",
+        location=Location(path=path),
+        fingerprint=fingerprint("sbom", "notices-outdated", path),
+    )
+
+
 class SbomGate:
     name = "sbom"
     version = "1.0.0"
@@ -174,6 +207,7 @@ class SbomGate:
         "min_licence_share": {"type": "number", "minimum": 0, "maximum": 1},
         "new_components": {"enum": list(delta.CHOICES)},
         "downgrades": {"enum": list(delta.CHOICES)},
+        "notices_file": {"type": "string", "minLength": 1},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -183,7 +217,11 @@ class SbomGate:
         }
 
     def cache_key(self, ctx: CollectContext) -> str | None:
-        return source_and_key(ctx)[1]
+        key = source_and_key(ctx)[1]
+        if "notices_file" in ctx.settings:
+            committed = _committed(ctx.root, ctx.settings["notices_file"])
+            key += "\0" + hashlib.sha256((committed or "\0missing").encode("utf-8")).hexdigest()
+        return key
 
     def collect(self, ctx: CollectContext) -> Collected:
         provided = provide(ctx)
@@ -200,6 +238,12 @@ class SbomGate:
                     fingerprint=fingerprint("sbom", "sbom-invalid", provided.description),
                 )
             )
+        attribution = notices.render(sbom.components)
+        if "notices_file" in ctx.settings:
+            path = ctx.settings["notices_file"]
+            committed = _committed(ctx.root, path)
+            if committed != attribution:
+                findings.append(_outdated(path, committed))
         stats = {
             "source": provided.description,
             "spec_version": sbom.spec_version,
@@ -211,7 +255,7 @@ class SbomGate:
         return Collected(
             findings=provided.anchor(findings),
             stats=stats,
-            artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8")},
+            artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8"), notices.FILE_NAME: attribution},
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
@@ -219,7 +263,13 @@ class SbomGate:
             findings, settings, {delta.ADDED: "new_components", delta.DOWNGRADED: "downgrades"}
         )
         inventory = [f for f in findings if f.rule == _INVENTORY]
-        kept += [f for f in findings if f.rule != _INVENTORY]
+        for finding in findings:
+            if finding.rule == "notices-outdated":
+                finding = replace(
+                    finding, severity=delta.choice_severity("fail", settings) or finding.severity
+                )
+            if finding.rule != _INVENTORY:
+                kept.append(finding)
         for item in inventory:
             kept += _judge(item, settings)
         minimum = settings.get("min_licence_share")

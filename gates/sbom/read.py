@@ -28,6 +28,7 @@ class Component:
     purl: str | None
     licences: tuple[str, ...]
     """Each an SPDX id, an SPDX expression or a free-text licence name, as the SBOM gives it."""
+    copyright: str | None = None
 
     @property
     def ref(self) -> str:
@@ -94,6 +95,7 @@ def _component(data: Any) -> Component | None:
         version=_text(data.get("version")),
         purl=_text(data.get("purl")),
         licences=_licences(data),
+        copyright=_text(data.get("copyright")),
     )
 
 
