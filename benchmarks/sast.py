@@ -4,7 +4,7 @@
 
 Prints the median wall time of:
 - bandit alone: one `python -m bandit -f json -q FILES...` process over the files the gate scans;
-- gates cold: `gates run REPO --only sast` with an empty output folder (no cache), sharded as the
+- gates cold: `gates run REPO --only sast` with an empty output folder and collect cache, sharded as the
   gate decides (one bandit process per core on a large tree), and once more with `workers: 1`;
 - gates warm: the same run again on the unchanged tree (collect cache hit);
 and the ratios to bandit alone, plus the finding counts, which must agree.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from pathlib import Path
 from gates.util.files import select_files
 
 
-def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(
+    argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     return time.perf_counter() - started, proc
 
 
@@ -46,7 +49,9 @@ def gates_run(repo: Path, policy: Path, out: Path) -> tuple[float, dict[str, obj
             str(out),
             "--format",
             "json",
-        ]
+        ],
+        # Each output folder has a collect cache of its own beside it: a new folder is a cold run.
+        env={**os.environ, "GATES_CACHE_DIR": str(out.with_name(f"{out.name}-cache"))},
     )
     if proc.returncode not in (0, 1):
         raise SystemExit(f"gates run failed ({proc.returncode}): {proc.stderr.strip()}")

@@ -33,9 +33,12 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+    # Each test has a collect cache of its own, outside every repository it makes.
+    monkeypatch.setenv("GATES_CACHE_DIR", str(tmp_path_factory.mktemp("gates-cache")))
+    monkeypatch.delenv("GATES_CACHE_KEY", raising=False)
     for key in BRANCH_VARIABLES:  # tests must not inherit the host CI's branch
         monkeypatch.delenv(key, raising=False)
 

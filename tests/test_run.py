@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -335,7 +336,7 @@ def test_cache_keeps_a_bounded_number_of_entries_per_gate(
     for i in range(KEEP_PER_GATE + 2):
         repo.write("app.py", f"VALUE = {i}\n")
         assert run_cli("run", repo.root, "--format", "json").code == 0
-    assert len(list((repo.root / ".gates" / "cache").glob("sast-*.json"))) == KEEP_PER_GATE
+    assert len(list(Path(os.environ["GATES_CACHE_DIR"]).glob("sast-*.json"))) == KEEP_PER_GATE
 
 
 def test_an_internal_error_exits_3_not_1(

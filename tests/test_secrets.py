@@ -76,7 +76,8 @@ def test_finds_each_kind_of_secret_and_never_writes_one_anywhere(make_repo: Call
     assert gate["stats"]["skipped"] == {"binary": 1}
     outputs = [proc.stdout, proc.stderr] + [
         p.read_text(encoding="utf-8", errors="replace")
-        for p in (repo.root / ".gates").rglob("*")
+        for folder in (repo.root / ".gates", Path(os.environ["GATES_CACHE_DIR"]))
+        for p in folder.rglob("*")
         if p.is_file()
     ]
     assert len(outputs) >= len(FORMATS) + 4  # every format, findings, cache entry, stdout, stderr

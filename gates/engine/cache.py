@@ -1,14 +1,22 @@
-"""The collect cache: one JSON file per gate and key, in the output folder's `cache/`.
+"""The collect cache: one file per gate and key, in the user's cache folder, authenticated.
 
 The key covers the gate and tool versions and the gate's own `cache_key` (input contents and
-collect-time settings), so an unchanged tree under an unchanged tool is not scanned twice. A cache
-file that cannot be read is a miss, never an error: the gate simply runs again.
+collect-time settings), so an unchanged tree under an unchanged tool is not scanned twice. The key
+is computable from the repository's content, so an entry is trusted only when its HMAC verifies
+under a secret the repository cannot supply ($GATES_CACHE_KEY, else a random one kept in the cache
+folder), and a cache folder inside the scanned repository is never used: a committed or edited
+entry is a miss, never a result. Any entry that cannot be read or verified is a miss: the gate runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from gates import __version__
@@ -16,32 +24,89 @@ from gates.model import Collection
 from gates.plugins.interface import Gate
 from gates.util.atomic import dump_json, write_text
 
-
-def entry_path(cache_dir: Path, gate: Gate, gate_key: str) -> Path:
-    material = json.dumps(
-        [__version__, gate.name, gate.version, sorted(gate.tool_versions().items()), gate_key]
-    )
-    return cache_dir / f"{gate.name}-{hashlib.sha256(material.encode()).hexdigest()[:40]}.json"
+FOLDER_VARIABLE = "GATES_CACHE_DIR"
+SECRET_VARIABLE = "GATES_CACHE_KEY"
+_SECRET_FILE = "secret"
 
 
-def load(path: Path) -> Collection | None:
-    try:
-        return Collection.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def default_folder() -> Path:
+    """$GATES_CACHE_DIR, else $XDG_CACHE_HOME/gates, else ~/.cache/gates."""
+    if os.environ.get(FOLDER_VARIABLE):
+        return Path(os.environ[FOLDER_VARIABLE])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gates"
+
+
+@dataclass(frozen=True)
+class Cache:
+    folder: Path
+    secret: bytes
+
+    def entry_path(self, gate: Gate, gate_key: str) -> Path:
+        material = json.dumps(
+            [__version__, gate.name, gate.version, sorted(gate.tool_versions().items()), gate_key]
+        )
+        return self.folder / f"{gate.name}-{hashlib.sha256(material.encode()).hexdigest()[:40]}.json"
+
+    def _mac(self, path: Path, payload: bytes) -> bytes:
+        # The entry's name is signed with its content: a valid entry moved under another key is a miss.
+        digest = hmac.new(self.secret, path.name.encode() + b"\0" + payload, hashlib.sha256)
+        return digest.hexdigest().encode()
+
+    def load(self, path: Path) -> Collection | None:
+        try:
+            mac, _, payload = path.read_bytes().partition(b"\n")
+            if not hmac.compare_digest(mac, self._mac(path, payload)):
+                return None
+            return Collection.from_json(json.loads(payload))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store(self, path: Path, collection: Collection) -> None:
+        payload = dump_json(collection.to_json())
+        write_text(path, self._mac(path, payload.encode()).decode() + "\n" + payload)
+        # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
+        siblings = sorted(
+            (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in siblings[KEEP_PER_GATE:]:
+            old.unlink(missing_ok=True)
 
 
 # Entries kept per gate: enough for a few branches or policies side by side in one checkout.
 KEEP_PER_GATE = 8
 
 
-def store(path: Path, collection: Collection) -> None:
-    write_text(path, dump_json(collection.to_json()))
-    # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
-    siblings = sorted(
-        (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in siblings[KEEP_PER_GATE:]:
-        old.unlink(missing_ok=True)
+def _secret(folder: Path) -> bytes:
+    given = os.environ.get(SECRET_VARIABLE)
+    if given:
+        return given.encode()
+    path = folder / _SECRET_FILE
+    if not path.exists():
+        # Written aside and linked into place: a run racing this one reads a whole secret or none.
+        fd, tmp = tempfile.mkstemp(dir=folder)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.close(fd)
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes()
+
+
+def open_cache(folder: Path, repository: Path) -> Cache | None:
+    """The cache in `folder`, or None (no caching) when that folder lies inside `repository` or
+    its secret cannot be read or made."""
+    folder, repository = folder.resolve(), repository.resolve()
+    if folder == repository or repository in folder.parents:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        secret = _secret(folder)
+    except OSError:
+        return None
+    return Cache(folder, secret) if len(secret) >= 16 else None

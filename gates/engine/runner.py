@@ -19,6 +19,7 @@ from gates.model import Collection
 from gates.plugins.interface import CollectContext, Gate, GateError
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
+from gates.util.git import toplevel
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,14 @@ ProgressCallback = Callable[[str, Collection | None], None]
 """Called with (gate, None) when a gate starts and (gate, collection) when it ends."""
 
 
-def _collect_one(gate: Gate, ctx: CollectContext, cache_dir: Path | None) -> Collection:
+def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> Collection:
     started = time.monotonic()
     entry = None
-    if cache_dir is not None:
+    if store is not None:
         key = gate.cache_key(ctx)
         if key is not None:
-            entry = cache.entry_path(cache_dir, gate, key)
-            hit = cache.load(entry)
+            entry = store.entry_path(gate, key)
+            hit = store.load(entry)
             if hit is not None:
                 return replace(hit, cached=True, duration_s=time.monotonic() - started)
     collected = gate.collect(ctx)
@@ -55,8 +56,8 @@ def _collect_one(gate: Gate, ctx: CollectContext, cache_dir: Path | None) -> Col
         duration_s=time.monotonic() - started,
         artefacts=dict(collected.artefacts),
     )
-    if entry is not None:
-        cache.store(entry, collection)
+    if store is not None and entry is not None:
+        store.store(entry, collection)
     return collection
 
 
@@ -86,11 +87,13 @@ def collect(
     abandoned: set[str] = set()
     input_errors: list[InputError] = []
     threads: dict[str, tuple[threading.Thread, float, float]] = {}
-    cache_dir = options.out_dir / "cache" if options.use_cache else None
+    store = None
+    if options.use_cache:
+        store = cache.open_cache(cache.default_folder(), toplevel(options.root) or options.root)
 
     def work(gate: Gate, ctx: CollectContext, started: float) -> None:
         try:
-            result = _collect_one(gate, ctx, cache_dir)
+            result = _collect_one(gate, ctx, store)
         except InputError as e:
             input_errors.append(e)
             result = _error(gate.name, str(e), time.monotonic() - started, registry)

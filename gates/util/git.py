@@ -30,6 +30,12 @@ def git_output(root: Path, *args: str) -> str | None:
     return out.strip()
 
 
+def toplevel(root: Path) -> Path | None:
+    """The work tree's top folder of the repository `root` lies in (None: not in one)."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    return Path(top) if top else None
+
+
 def current_branch(root: Path) -> str | None:
     for variable in BRANCH_VARIABLES:
         if os.environ.get(variable):
