@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gates.engine.cache import Cache
 from gates.model import Collection
@@ -63,3 +65,55 @@ def test_case5_an_edited_or_repository_supplied_cache_entry_is_a_miss(
     monkeypatch.setenv("GATES_CACHE_DIR", str(inside))
     assert run_cli("run", repo.root, "--format", "json").code == 1
     assert not _gate(_verdict(repo.root / ".gates"), "sast")["cached"]
+
+
+# --- 7: the pinned public key ---------------------------------------------------------------------
+
+
+def _ed25519_pair(folder: Path, name: str) -> tuple[Path, str]:
+    """A new Ed25519 key: the private key's PEM file and the public key's PEM text."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    path = folder / f"{name}.pem"
+    path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return path, public.decode()
+
+
+def test_case7_a_key_from_the_environment_or_a_file_cannot_replace_the_pinned_public_key(
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GATES_SIGNING_KEY", raising=False)
+    release_key, release_public = _ed25519_pair(tmp_path, "release")
+    attacker_key, attacker_public = _ed25519_pair(tmp_path, "attacker")
+    pinned = "".join(f"      {line}\n" for line in release_public.splitlines())
+    policy = SAST_POLICY + f"release:\n  require_signature: true\n  signing:\n    public_key: |\n{pinned}"
+    repo = make_repo({"app.py": "VALUE = 1\n", "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--format", "json").code == 0
+    verdict = repo.root / ".gates" / "verdict.json"
+    signed = tmp_path / "signed.dsse.json"
+    assert run_cli("sign", verdict, "-o", signed, "--key-file", release_key).code == 0
+    assert run_cli("verify", signed, "--repo", repo.root).code == 0
+
+    forged = tmp_path / "forged.dsse.json"
+    assert run_cli("sign", verdict, "-o", forged, "--key-file", attacker_key).code == 0
+    attacker_pub = tmp_path / "attacker.pub.pem"
+    attacker_pub.write_text(attacker_public)
+    refused = run_cli("verify", forged, "--repo", repo.root, "--key-file", attacker_pub)
+    assert refused.code == 1 and "not the policy's release.signing.public_key" in refused.err
+    monkeypatch.setenv("GATES_SIGNING_KEY", attacker_key.read_text())
+    refused = run_cli("verify", forged, "--repo", repo.root)
+    assert refused.code == 1 and "not the policy's release.signing.public_key" in refused.err
+    assert run_cli("release", forged, "--repo", repo.root, "--tag", "v1.0.0").code == 1
+    assert repo.git("tag", "--list") == ""
+    # The release key itself, from the variable, is the pinned key: accepted.
+    monkeypatch.setenv("GATES_SIGNING_KEY", release_key.read_text())
+    assert run_cli("verify", signed, "--repo", repo.root).code == 0

@@ -73,7 +73,9 @@ def _verdict_file(path: Path, text: str, data: Any) -> VerdictFile:
 
 @dataclass(frozen=True)
 class KeyOptions:
-    """Where the verifying key comes from: options first, then the policy, then GATES_SIGNING_KEY."""
+    """Where the verifying key comes from: the policy's pinned public key, which a key given by
+    option or variable must match; else options first, then the policy's key_env, then
+    GATES_SIGNING_KEY."""
 
     alg: str | None = None
     env: str | None = None
@@ -89,7 +91,7 @@ class KeyOptions:
             self.alg or rules.signing_alg,
             env=self.env or rules.key_env,
             file=self.file,
-            fallback_pem=rules.public_key,
+            pinned=rules.public_key,
         )
 
 

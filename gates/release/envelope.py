@@ -94,8 +94,20 @@ class Key:
         return f"{self.alg}:{hashlib.sha256(public).hexdigest()[:16]}"
 
 
-def load_key(alg: str | None, *, env: str | None, file: Path | None, fallback_pem: str | None = None) -> Key:
-    """The key from a file, else the environment variable, else (to verify) the policy's public key."""
+def load_key(alg: str | None, *, env: str | None, file: Path | None, pinned: str | None = None) -> Key:
+    """The key from a file, else the environment variable. With `pinned` (the policy's public
+    key, to verify) it is that key: one from the file or the variable must be the same key, or the
+    verdict is refused, since whoever sets a variable or passes a file must not choose the key."""
+    if pinned is not None:
+        key = _pinned(alg, pinned)
+        if file is not None or os.environ.get(env or DEFAULT_KEY_ENV):
+            given = load_key(alg or key.alg, env=env, file=file)
+            if given.keyid != key.keyid:
+                raise SignatureError(
+                    f"the key from {given.origin} is not the policy's release.signing.public_key "
+                    f"({given.keyid}, pinned {key.keyid})"
+                )
+        return key
     if file is not None:
         try:
             material, origin = file.read_bytes().strip(), str(file)
@@ -104,8 +116,6 @@ def load_key(alg: str | None, *, env: str | None, file: Path | None, fallback_pe
     elif os.environ.get(env or DEFAULT_KEY_ENV):
         origin = f"${env or DEFAULT_KEY_ENV}"
         material = os.environ[env or DEFAULT_KEY_ENV].encode("utf-8").strip()
-    elif fallback_pem is not None:
-        material, origin = fallback_pem.encode("utf-8").strip(), "policy release.signing.public_key"
     else:
         raise SignatureError(f"no signing key: set ${env or DEFAULT_KEY_ENV} or give --key-file")
     chosen = alg or ("ed25519" if material.startswith(_PEM) else "hmac-sha256")
@@ -117,6 +127,15 @@ def load_key(alg: str | None, *, env: str | None, file: Path | None, fallback_pe
     key = Key(chosen, material, origin)
     if chosen == "ed25519":
         _public_bytes(key)  # a malformed key is reported now, not as a bad signature later
+    return key
+
+
+def _pinned(alg: str | None, pem: str) -> Key:
+    origin = "policy release.signing.public_key"
+    if alg not in (None, "ed25519"):
+        raise InputError(f"{origin}: a public key verifies ed25519 signatures, not {alg}")
+    key = Key("ed25519", pem.encode("utf-8").strip(), origin)
+    _public_bytes(key)
     return key
 
 
