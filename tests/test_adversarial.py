@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gates.engine.cache import Cache
 from gates.model import Collection
+from gates.plugins.interface import GateError
+from gates.plugins.sast import _complete_report
+from gates.util.files import RepoFile
+from gates.util.proc import python_tool
 from tests.conftest import VULNERABLE_CODE, CliResult, Repo
 
 SAST_POLICY = "version: 1\ngates:\n  sast: {fail_on: high}\n"
@@ -117,3 +122,48 @@ def test_case7_a_key_from_the_environment_or_a_file_cannot_replace_the_pinned_pu
     # The release key itself, from the variable, is the pinned key: accepted.
     monkeypatch.setenv("GATES_SIGNING_KEY", release_key.read_text())
     assert run_cli("verify", signed, "--repo", repo.root).code == 0
+
+
+# --- 8: incomplete tool reports -------------------------------------------------------------------
+
+SHADOW_BANDIT = """\
+import json
+print(json.dumps({"results": [], "errors": []}))
+raise RuntimeError("bandit crashed half way")
+"""
+
+
+def test_case8_a_crashed_tool_or_an_incomplete_report_is_an_error_never_a_pass(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # A committed package named like the tool: `python -m bandit` in the repository would run it.
+    repo = make_repo(
+        {
+            "app.py": VULNERABLE_CODE,
+            "bandit/__init__.py": "",
+            "bandit/__main__.py": SHADOW_BANDIT,
+            "gates.yaml": SAST_POLICY,
+        }
+    )
+    assert run_cli("run", repo.root, "--format", "json").code == 1
+    sast = _gate(_verdict(repo.root / ".gates"), "sast")
+    assert ("B602", "app.py") in {(f["rule"], f["location"]["path"]) for f in sast["findings"]}
+
+    # The real bandit's report, whole and then cut short: only the whole one is believed.
+    files = [RepoFile(name, repo.root / name, (repo.root / name).stat().st_size) for name in ("app.py",)]
+    proc = subprocess.run(
+        [*python_tool("bandit", "bandit"), "-f", "json", "-q", "--", "app.py"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+    )
+    whole = json.loads(proc.stdout)
+    assert _complete_report(proc.stdout, proc.stderr, files)["results"]
+    for cut in ("metrics", "results", "errors"):
+        with pytest.raises(GateError, match="incomplete"):
+            _complete_report(json.dumps({k: v for k, v in whole.items() if k != cut}), "", files)
+    with pytest.raises(GateError, match="1 file.* unscanned, e.g. app.py"):
+        _complete_report(json.dumps({**whole, "metrics": {"_totals": {}}}), "", files)
+    traceback = "Traceback (most recent call last):\n  ...\nRuntimeError: bandit crashed half way\n"
+    with pytest.raises(GateError, match="bandit crashed: RuntimeError"):
+        _complete_report(json.dumps(whole), traceback, files)

@@ -28,7 +28,7 @@ from typing import Any
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.files import FileSelection, RepoFile, digest_files, select_files
-from gates.util.proc import distribution_version, last_line, python_tool, run_tools_parallel
+from gates.util.proc import distribution_version, last_line, python_tool, refuse_traceback, run_tools_parallel
 
 _CONFIDENCE = ("low", "medium", "high")
 # One process scans ~4 MB/s; below this many bytes a second process costs more than it saves.
@@ -92,6 +92,29 @@ def _finding(result: Mapping[str, Any], seen: dict[tuple[str, str, str], int]) -
     )
 
 
+def _complete_report(stdout: str, stderr: str, shard: Sequence[RepoFile]) -> dict[str, Any]:
+    """bandit's JSON report, only when it is whole: `results`, `errors` and `metrics` present and
+    every file given accounted for in `metrics`; bandit exits 1 both for findings and for a crash,
+    so a traceback or a short report is a GateError, never an empty pass."""
+    refuse_traceback("bandit", stderr)
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError as e:
+        raise GateError(f"bandit wrote no JSON report: {last_line(stderr)}") from e
+    if not (
+        isinstance(report, dict)
+        and isinstance(report.get("results"), list)
+        and isinstance(report.get("errors"), list)
+        and isinstance(report.get("metrics"), dict)
+    ):
+        raise GateError("bandit's report is incomplete: no results, errors and metrics")
+    scanned = {name.removeprefix("./") for name in report["metrics"]}
+    missing = [f.path for f in shard if f.path not in scanned]
+    if missing:
+        raise GateError(f"bandit's report is incomplete: {len(missing)} file(s) unscanned, e.g. {missing[0]}")
+    return report
+
+
 class SastGate:
     name = "sast"
     version = "1.0.0"
@@ -108,7 +131,9 @@ class SastGate:
         return {"bandit": distribution_version("bandit")}
 
     def _bandit_options(self, settings: Mapping[str, Any]) -> list[str]:
-        options = ["-f", "json", "-q"]
+        # No exclusions: bandit's default ones (.tox, __pycache__, *.egg...) silently drop tracked
+        # files given by name; the policy's exclude globs already chose the files.
+        options = ["-f", "json", "-q", "--exclude", ""]
         if settings.get("skip"):
             options += ["--skip", ",".join(settings["skip"])]
         if settings.get("tests"):
@@ -143,11 +168,8 @@ class SastGate:
         findings: list[Finding] = []
         seen: dict[tuple[str, str, str], int] = {}
         parse_errors = 0
-        for run in runs:
-            try:
-                report = json.loads(run.stdout)
-            except json.JSONDecodeError as e:
-                raise GateError(f"bandit wrote no JSON report: {last_line(run.stderr)}") from e
+        for run, shard in zip(runs, shards, strict=True):
+            report = _complete_report(run.stdout, run.stderr, shard)
             for result in sorted(report["results"], key=lambda r: (r["filename"], r["line_number"])):
                 findings.append(_finding(result, seen))
             for error in report.get("errors", []):

@@ -65,7 +65,7 @@ from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
-from gates.util.proc import distribution_version, last_line, python_tool, run_tool
+from gates.util.proc import distribution_version, last_line, python_tool, refuse_traceback, run_tool
 
 OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
@@ -191,7 +191,7 @@ def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list
                 f"pip-audit failed and wrote no report ({last_line(proc.stderr)}) while querying {where}; "
                 f"if that is a network error: {_HOW_TO_CONFIGURE}"
             ) from e
-    dependencies = data.get("dependencies", [])
+    dependencies = _complete_dependencies(data, pins, proc.stderr)
     if dependencies and all("skip_reason" in d for d in dependencies):
         # pip-audit exits 0 when it could look nothing up (PyPI unreachable): never a pass.
         raise GateError(
@@ -199,6 +199,20 @@ def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list
             f"({dependencies[0]['skip_reason']}); {_HOW_TO_CONFIGURE}"
         )
     return list(dependencies)
+
+
+def _complete_dependencies(report: Any, pins: Sequence[str], stderr: str) -> list[dict[str, Any]]:
+    """pip-audit's `dependencies`, only when the report is whole: a traceback (pip-audit exits 1
+    for findings and for a crash alike) or a pin missing from the report is a GateError."""
+    refuse_traceback("pip-audit", stderr)
+    dependencies = report.get("dependencies") if isinstance(report, dict) else None
+    if not isinstance(dependencies, list) or not all(isinstance(d, dict) for d in dependencies):
+        raise GateError("pip-audit's report is incomplete: no dependencies list")
+    audited = {canonicalize_name(str(d.get("name", ""))) for d in dependencies}
+    missing = [p for p in pins if canonicalize_name(p.partition("==")[0]) not in audited]
+    if missing:
+        raise GateError(f"pip-audit's report is incomplete: {len(missing)} pin(s) missing, e.g. {missing[0]}")
+    return dependencies
 
 
 def _fetch_record(base: str, ids: Sequence[str]) -> dict[str, Any] | None:

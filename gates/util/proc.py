@@ -19,15 +19,21 @@ from pathlib import Path
 
 from gates.plugins.interface import GateError, ToolMissing
 
+# `python -m` puts the working folder, the scanned repository, first on sys.path: a committed
+# `bandit/` package would run instead of bandit and report nothing. -P (3.11) leaves it out; -I
+# (isolated mode) does too on older Pythons.
+_SAFE_PATH = "-P" if sys.version_info >= (3, 11) else "-I"
+
 
 def python_tool(module: str, distribution: str) -> list[str]:
-    """The argv prefix that runs a Python tool installed beside gates (`python -m module`)."""
+    """The argv prefix that runs a Python tool installed beside gates (`python -m module`), never
+    a module of the same name in the working folder."""
     if importlib.util.find_spec(module) is None:
         raise ToolMissing(
             f"{distribution} is not installed: pip install '{distribution}' "
             f"(or install governance-gates with its extras)"
         )
-    return [sys.executable, "-m", module]
+    return [sys.executable, _SAFE_PATH, "-m", module]
 
 
 def executable(name: str, distribution: str) -> list[str]:
@@ -52,6 +58,13 @@ def last_line(stderr: str) -> str:
     return last.strip()[:300]
 
 
+def refuse_traceback(name: str, stderr: str) -> None:
+    """A GateError when a tool's stderr holds a Python traceback. Tools that exit 1 for findings
+    exit 1 for a crash too; whatever report the crashed run left is not to be believed."""
+    if "Traceback (most recent call last)" in stderr:
+        raise GateError(f"{name} crashed: {last_line(stderr)}")
+
+
 def run_tool(
     argv: Sequence[str],
     *,
@@ -61,7 +74,7 @@ def run_tool(
     env: Mapping[str, str] | None = None,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    name = Path(argv[0]).name if argv[0] != sys.executable else argv[2]
+    name = argv[argv.index("-m") + 1] if argv[0] == sys.executable and "-m" in argv else Path(argv[0]).name
     if timeout <= 0:
         raise GateError(f"{name}: no time left before the gate's timeout")
     try:
