@@ -33,6 +33,57 @@ def _gate(verdict: dict[str, Any], name: str) -> dict[str, Any]:
     return next(g for g in verdict["gates"] if g["name"] == name)  # type: ignore[no-any-return]
 
 
+# --- 1, 2: the verdict judges the committed content -------------------------------------------
+
+AWS_KEY = "AKIA" + "J3QXWZ7VB2NPLKQA"
+BOTH_POLICY = "version: 1\ngates:\n  sast: {fail_on: high}\n  secrets: {fail_on: high}\n"
+HIDDEN = VULNERABLE_CODE + f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'
+
+
+def test_case1_index_flags_cannot_hide_committed_content_behind_a_clean_copy(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"app.py": HIDDEN, "tool.py": HIDDEN, "gates.yaml": BOTH_POLICY})
+    repo.git("update-index", "--skip-worktree", "app.py")
+    repo.git("update-index", "--assume-unchanged", "tool.py")
+    repo.write("app.py", "VALUE = 1\n")
+    repo.write("tool.py", "VALUE = 2\n")
+    assert repo.git("status", "--porcelain") == ""  # git itself sees nothing
+    run_cli("run", repo.root, "--format", "json")
+    verdict = _verdict(repo.root / ".gates")
+    assert verdict["subject"]["dirty"] is True
+    refused = run_cli("release", repo.root / ".gates" / "verdict.json", "--repo", repo.root, "--tag", "v1")
+    assert refused.code == 1 and "uncommitted changes" in refused.err
+    assert repo.git("tag", "--list") == ""
+
+    # What git converts on checkout without hiding anything (eol=crlf) is no change.
+    crlf = make_repo({".gitattributes": "*.bat text eol=crlf\n", "run.bat": "echo one\necho two\n"})
+    (crlf.root / "run.bat").unlink()
+    crlf.git("checkout", "--", "run.bat")
+    assert (crlf.root / "run.bat").read_bytes() == b"echo one\r\necho two\r\n"
+    run_cli("run", crlf.root, "--only", "sast", "--format", "json")
+    assert _verdict(crlf.root / ".gates")["subject"]["dirty"] is False
+
+
+def test_case2_files_committed_under_the_output_folder_are_scanned(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"app.py": "VALUE = 1\n", "gates.yaml": BOTH_POLICY})
+    repo.write(".gates/payload.py", HIDDEN)
+    repo.git("add", "-f", ".gates/payload.py")
+    repo.git("commit", "-q", "-m", "hide under the output folder")
+    assert run_cli("run", repo.root, "--format", "json").code == 1
+    verdict = _verdict(repo.root / ".gates")
+    assert ("B602", ".gates/payload.py") in {
+        (f["rule"], f["location"]["path"]) for f in _gate(verdict, "sast")["findings"]
+    }
+    assert [f["location"]["path"] for f in _gate(verdict, "secrets")["findings"]] == [".gates/payload.py"]
+    # What the run itself wrote there is no content: a second run sees the same and is clean.
+    assert verdict["subject"]["dirty"] is False
+    assert run_cli("run", repo.root, "--format", "json").code == 1
+    assert _gate(_verdict(repo.root / ".gates"), "sast")["counts"] == _gate(verdict, "sast")["counts"]
+
+
 # --- 5: the collect cache -------------------------------------------------------------------------
 
 
@@ -162,7 +213,7 @@ def test_case8_a_crashed_tool_or_an_incomplete_report_is_an_error_never_a_pass(
     for cut in ("metrics", "results", "errors"):
         with pytest.raises(GateError, match="incomplete"):
             _complete_report(json.dumps({k: v for k, v in whole.items() if k != cut}), "", files)
-    with pytest.raises(GateError, match="1 file.* unscanned, e.g. app.py"):
+    with pytest.raises(GateError, match=r"1 file\(s\) unscanned, e.g. app.py"):
         _complete_report(json.dumps({**whole, "metrics": {"_totals": {}}}), "", files)
     traceback = "Traceback (most recent call last):\n  ...\nRuntimeError: bandit crashed half way\n"
     with pytest.raises(GateError, match="bandit crashed: RuntimeError"):

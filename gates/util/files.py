@@ -2,8 +2,9 @@
 
 One walker serves every gate so that they agree on what "the repository" is: the files git tracks
 plus untracked ones it does not ignore (everything below the root outside git), never `.git` or the
-gates' own output folder, never a symlink (one pointing inside is scanned at its target, one pointing
-outside is never followed).
+untracked files in the gates' output folder (what a run wrote; what is committed there is scanned),
+never a symlink (one pointing inside is scanned at its target, one pointing outside is never
+followed).
 """
 
 from __future__ import annotations
@@ -74,16 +75,24 @@ def path_selected(path: str, include: Iterable[str] = (), exclude: Iterable[str]
 
 
 def _candidate_paths(root: Path) -> list[str]:
+    """Tracked files wherever they lie, and untracked ones git does not ignore, except those in
+    the output folder: what a run writes is no content, but whatever is committed there is."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
             cwd=root,
             capture_output=True,
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
-        return sorted(_walk(root))
-    return sorted({os.fsdecode(p) for p in out.split(b"\0") if p})
+        return sorted(p for p in _walk(root) if p.split("/", 1)[0] != OUTPUT_DIR_NAME)
+    paths = set()
+    for entry in out.split(b"\0"):
+        tag, _, name = entry.partition(b" ")
+        path = os.fsdecode(name)
+        if name and not (tag == b"?" and path.split("/", 1)[0] == OUTPUT_DIR_NAME):
+            paths.add(path)
+    return sorted(paths)
 
 
 def _walk(root: Path) -> Iterable[str]:
@@ -112,8 +121,7 @@ def select_files(
     selection = FileSelection(files=[])
     for rel in candidates:
         rel = Path(rel).as_posix()
-        top = rel.split("/", 1)[0]
-        if top in (".git", OUTPUT_DIR_NAME):
+        if rel.split("/", 1)[0] == ".git":
             continue
         if (inc is not None and not inc.match_file(rel)) or (exc is not None and exc.match_file(rel)):
             continue

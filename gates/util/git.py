@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gates.model import JSON
+from gates.util.committed import differing_paths
 from gates.util.files import OUTPUT_DIR_NAME
 
 # CI systems check out a detached HEAD; they say the branch in the environment.
@@ -32,7 +33,7 @@ def git_output(root: Path, *args: str) -> str | None:
 
 def toplevel(root: Path) -> Path | None:
     """The work tree's top folder of the repository `root` lies in (None: not in one)."""
-    top = _git(root, "rev-parse", "--show-toplevel")
+    top = git_output(root, "rev-parse", "--show-toplevel")
     return Path(top) if top else None
 
 
@@ -45,10 +46,13 @@ def current_branch(root: Path) -> str | None:
 
 
 def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
-    """Whether the work tree differs from HEAD, the gates' own output folder (and the paths in
-    `exclude`, relative to root) aside."""
+    """Whether the work tree below `root` differs from HEAD: any change `git status` shows, an
+    untracked file outside the gates' own output folder (and the paths in `exclude`, relative to
+    root), or committed content whose work-tree bytes differ though status hides it (index flags,
+    .gitattributes conversions: gates/util/committed.py)."""
     excluded = [f":(exclude,literal){p}" for p in exclude]
-    status = git_output(
+    tracked = git_output(root, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    untracked = git_output(
         root,
         "status",
         "--porcelain",
@@ -58,7 +62,10 @@ def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
         f":(exclude){OUTPUT_DIR_NAME}",
         *excluded,
     )
-    return None if status is None else bool(status)
+    differing = differing_paths(root)
+    if tracked is None or untracked is None or differing is None:
+        return None
+    return bool(tracked or untracked or differing)
 
 
 def subject(root: Path) -> dict[str, JSON]:
