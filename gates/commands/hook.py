@@ -64,7 +64,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
     registry = load_registry()
     context = PolicyContext(branch=branch or current_branch(root))
     policy = load_policy(policy_file, registry, context, root=root)
-    pipeline.check_installed(registry, sorted(only))
+    pipeline.check_installed(registry.bind(policy.instances()), sorted(only))
     enabled = [name for name in only if name in policy.enabled_anywhere()]
     if not files or not enabled:
         return 0

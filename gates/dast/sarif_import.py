@@ -1,7 +1,8 @@
-"""Import of any SARIF 2.1.0 file (Semgrep, CodeQL, ZAP's SARIF report...), one finding per result.
+"""Reading any SARIF 2.1.0 file (Semgrep, CodeQL, ESLint, ZAP's SARIF report...), one finding per
+result, for every gate that imports one (dast, sarif).
 
 Severity: the `security-severity` score (result, then rule property: >= 9 critical, >= 7 high,
->= 4 medium, > 0 low), else the SARIF level (error high, warning medium, note low, none info).
+>= 4 medium, else low), else the SARIF level (error high, warning medium, note low, none info).
 Results the other tool records as suppressed (accepted) are skipped and counted; gates' own waivers
 apply to the rest. CWE tags of the rule become aliases, so a waiver can name the CWE.
 """
@@ -27,6 +28,9 @@ _MAX_MESSAGE = 500
 class SarifImport:
     findings: tuple[Finding, ...]
     suppressed: int
+    failures: tuple[str, ...] = ()
+    """Why a run says it did not finish (`invocations[].executionSuccessful: false`): its results
+    are incomplete, so a gate must not pass on them."""
 
 
 def _severity(result: Mapping[str, Any], rule: Mapping[str, Any]) -> Severity:
@@ -41,7 +45,7 @@ def _severity(result: Mapping[str, Any], rule: Mapping[str, Any]) -> Severity:
         for floor, severity in ((9, Severity.CRITICAL), (7, Severity.HIGH), (4, Severity.MEDIUM)):
             if value >= floor:
                 return severity
-        return Severity.LOW if value > 0 else Severity.INFO
+        return Severity.LOW
     level = result.get("level") or (rule.get("defaultConfiguration") or {}).get("level") or "warning"
     return _LEVEL.get(level, Severity.MEDIUM)
 
@@ -71,9 +75,11 @@ def _suppressed(result: Mapping[str, Any]) -> bool:
     return any(s.get("status", "accepted") == "accepted" for s in result.get("suppressions") or [])
 
 
-def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path) -> Finding:
+def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path, gate: str) -> Finding:
     index = result.get("ruleIndex")
-    rule = rules[index] if isinstance(index, int) and 0 <= index < len(rules) else {}
+    rule = rules[index] if isinstance(index, int) and 0 <= index < len(rules) else None
+    if rule is None:  # without ruleIndex, ruleId names the rule's id (SARIF 2.1.0, 3.27.5)
+        rule = next((r for r in rules if isinstance(r, dict) and r.get("id") == result.get("ruleId")), {})
     rule = rule if isinstance(rule, dict) else {}
     rule_id = str(result.get("ruleId") or rule.get("id") or f"{tool}-result")
     message = (result.get("message") or {}).get("text") or (rule.get("shortDescription") or {}).get(
@@ -88,15 +94,24 @@ def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path)
         message,
     ]
     return Finding(
-        gate="dast",
+        gate=gate,
         rule=rule_id,
         severity=_severity(result, rule),
         message=str(message)[:_MAX_MESSAGE],
         location=location,
-        fingerprint=fingerprint("dast", "sarif", tool, rule_id, *identity),
+        fingerprint=fingerprint(gate, "sarif", tool, rule_id, *identity),
         aliases=tuple(a for a in aliases if a != rule_id),
         properties={"source": "sarif", "tool": tool, "url": location.logical},
     )
+
+
+def _failure(invocation: Mapping[str, Any]) -> str:
+    """The first error the tool recorded for an unsuccessful run, else a plain statement."""
+    for notification in invocation.get("toolExecutionNotifications") or []:
+        text = (notification.get("message") or {}).get("text") if isinstance(notification, dict) else None
+        if isinstance(text, str) and text.strip():
+            return text.strip().splitlines()[0][:_MAX_MESSAGE]
+    return "the run did not complete (executionSuccessful: false)"
 
 
 def _check_list(loaded: LoadedJson, at: tuple[str | int, ...], value: Any, what: str) -> list[Any]:
@@ -105,23 +120,30 @@ def _check_list(loaded: LoadedJson, at: tuple[str | int, ...], value: Any, what:
     return value
 
 
-def read_sarif(path: Path, root: Path) -> SarifImport:
-    """Findings of a SARIF file; InputError (file:line) when it is not SARIF."""
+def read_sarif(path: Path, root: Path, gate: str) -> SarifImport:
+    """The findings of a SARIF file, made for `gate`; InputError (file:line) when it is not SARIF."""
     loaded = read_json(path)
     data = loaded.data
     if not isinstance(data, dict) or "runs" not in data:
         raise loaded.error((), "not a SARIF file (no 'runs')")
     findings: list[Finding] = []
+    failures: list[str] = []
     suppressed = 0
     for r, run in enumerate(_check_list(loaded, ("runs",), data["runs"], "runs")):
         driver = (run.get("tool") or {}).get("driver")
         if not isinstance(driver, dict) or not isinstance(driver.get("name"), str):
             raise loaded.error(("runs", r), "a run needs tool.driver.name")
+        invocations = _check_list(
+            loaded, ("runs", r, "invocations"), run.get("invocations") or [], "invocations"
+        )
+        failures += [
+            f"{driver['name']}: {_failure(i)}" for i in invocations if i.get("executionSuccessful") is False
+        ]
         rules = driver.get("rules") or []
         results = _check_list(loaded, ("runs", r, "results"), run.get("results") or [], "results")
         for result in results:
             if _suppressed(result):
                 suppressed += 1
             else:
-                findings.append(_finding(result, rules, driver["name"], root))
-    return SarifImport(tuple(findings), suppressed)
+                findings.append(_finding(result, rules, driver["name"], root, gate))
+    return SarifImport(tuple(findings), suppressed, tuple(failures))

@@ -219,6 +219,7 @@ def evaluate(
 ) -> tuple[list[GateOutcome], list[dict[str, JSON]]]:
     """Outcomes for the policy's gates (those in `scope` when given) and the waiver ledger."""
     by_gate = {c.gate: c for c in collections}
+    registry = registry.bind(policy.instances())
     names = sorted(scope) if scope is not None else sorted(policy.gates)
     waivers = in_force(policy.waivers, policy.governance, today)
     outcomes = [

@@ -77,7 +77,7 @@ def check_installed(registry: Registry, names: Sequence[str]) -> None:
 
 def select_gates(policy: Policy, registry: Registry, only: Sequence[str]) -> list[str] | None:
     """The gates in scope: all the policy enables, or those named by --only (None: all)."""
-    check_installed(registry, only)
+    check_installed(registry.bind(policy.instances()), only)
     for name in only:
         if name not in policy.enabled():
             raise InputError(f"--only {name}: the policy {policy.name!r} does not enable this gate")

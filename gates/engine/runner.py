@@ -90,6 +90,7 @@ def collect(
     store = None
     if options.use_cache:
         store = cache.open_cache(cache.default_folder(), toplevel(options.root) or options.root)
+    registry = registry.bind(policy.instances())
 
     def work(gate: Gate, ctx: CollectContext, started: float) -> None:
         try:

@@ -44,10 +44,10 @@ from typing import Any
 
 from gates.dast.crawl import crawl, redact_url
 from gates.dast.rules import RULES, check
-from gates.dast.sarif_import import read_sarif
 from gates.dast.zap import read_zap
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.util.sarif import read_sarif
 
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _KEEP_ERRORS = 10
@@ -154,7 +154,7 @@ class DastGate:
             stats["imported_zap"] = len(zap)
             findings += zap
         if "sarif" in imports:
-            sarif = read_sarif(imports["sarif"], ctx.root.resolve())
+            sarif = read_sarif(imports["sarif"], ctx.root.resolve(), "dast")
             stats["imported_sarif"] = len(sarif.findings)
             stats["sarif_suppressed"] = sarif.suppressed
             findings += sarif.findings

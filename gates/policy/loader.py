@@ -103,20 +103,52 @@ def _first_error(loaded: LoadedYaml, instance: Any, schema: Mapping[str, Any], b
         raise InputError(f"{loaded.where(path)}: {describe_path(path)}: {error.message}")
 
 
-def _gate_schema(registry: Registry, name: str) -> Mapping[str, Any]:
+def _gate_schema(registry: Registry, plugin: str, instance: bool = False) -> Mapping[str, Any]:
+    """The keys a gate section may hold: the shared ones, the plugin's own and, in the section
+    that declares a gate instance, `uses`."""
     common = load_schema("policy")["$defs"]["gateSettings"]["properties"]
-    gate = registry.gates.get(name)
+    gate = registry.gates.get(plugin)
     own = dict(gate.settings_schema) if gate is not None else {}
+    uses = {"uses": {"type": "string", "minLength": 1}} if instance else {}
     return {
         "type": "object",
-        "properties": {**common, **own},
+        "properties": {**common, **own, **uses},
         # A broken plugin's own keys cannot be checked; the gate will report an error when run.
-        "additionalProperties": name in registry.broken,
+        "additionalProperties": plugin in registry.broken,
         "$defs": load_schema("policy")["$defs"],
     }
 
 
-def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
+def _instances(gates: Any) -> dict[str, str]:
+    """Gate instance name -> the plugin it runs, for the sections of a `gates:` block with `uses`."""
+    if not isinstance(gates, Mapping):
+        return {}
+    return {
+        name: settings["uses"]
+        for name, settings in gates.items()
+        if isinstance(settings, Mapping) and isinstance(settings.get("uses"), str)
+    }
+
+
+def _check_instances(loaded: LoadedYaml, registry: Registry, inherited: Mapping[str, str]) -> dict[str, str]:
+    """The gate instances this file declares (with those it inherits), each checked: `uses` names
+    an installed plugin, and an instance neither takes a plugin's name nor changes what it uses."""
+    declared = _instances(loaded.data.get("gates"))
+    for name, plugin in declared.items():
+        where = loaded.where(("gates", name, "uses"))
+        if plugin not in registry.names():
+            raise InputError(
+                f"{where}: uses {plugin!r}: no such gate plugin (installed: {', '.join(registry.names())})"
+            )
+        if name in registry.names() and name != plugin:
+            raise InputError(f"{where}: {name!r} is an installed gate; give the instance a name of its own")
+        if inherited.get(name, plugin) != plugin:
+            raise InputError(f"{where}: {name!r} already uses {inherited[name]!r} in the policy it extends")
+    return {**inherited, **declared}
+
+
+def _check_document(loaded: LoadedYaml) -> None:
+    """The file against the policy schema, before anything in it is followed."""
     data = loaded.data
     if not isinstance(data, dict):
         raise InputError(f"{loaded.where(())}: a policy must be a mapping with at least 'version: 1'")
@@ -124,10 +156,17 @@ def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
         if isinstance(section, dict) and "paths" in section:
             raise InputError(f"{loaded.where(('paths', glob, 'paths'))}: a paths section cannot nest paths")
     _first_error(loaded, data, load_schema("policy"), ())
+
+
+def _validate_file(loaded: LoadedYaml, registry: Registry, inherited: Mapping[str, str]) -> None:
+    """Every gate section, default and waiver of the file, against the installed gates and the gate
+    instances declared here or in the policies it extends (`inherited`)."""
+    data = loaded.data
+    instances = _check_instances(loaded, registry, inherited)
     sections: list[Path_] = [("paths", glob) for glob in data.get("paths", {})]
     for base in sections:
         project_folder(str(base[1]), loaded.where(base))
-    known = registry.names()
+    known = sorted({*registry.names(), *instances})
     blocks: list[tuple[Path_, Mapping[str, Any]]] = [(("gates",), data.get("gates", {}))]
     blocks += [
         (("overrides", i, "gates"), o.get("gates", {})) for i, o in enumerate(data.get("overrides", []))
@@ -141,7 +180,9 @@ def _validate_file(loaded: LoadedYaml, registry: Registry) -> None:
                     f"{loaded.where((*base, name))}: unknown gate {name!r} "
                     f"(installed: {', '.join(known) or 'none'})"
                 )
-            _first_error(loaded, settings, _gate_schema(registry, name), (*base, name))
+            declares = base == ("gates",) and name in _instances(gates)
+            schema = _gate_schema(registry, instances.get(name, name), instance=declares)
+            _first_error(loaded, settings, schema, (*base, name))
     for base in [("defaults",), *((*b, "defaults") for b in sections)] + [
         ("overrides", i, "defaults") for i in range(len(data.get("overrides", [])))
     ]:
@@ -199,11 +240,12 @@ def _tag_waivers(loaded: LoadedYaml, data: dict[str, Any]) -> None:
 
 
 def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> dict[str, Any]:
-    _validate_file(loaded, registry)
+    _check_document(loaded)
     data = copy.deepcopy(loaded.data)
     _tag_waivers(loaded, data)
     parent_ref = data.pop("extends", None)
     if parent_ref is None:
+        _validate_file(loaded, registry, {})
         return dict(data)
     if len(chain) >= _MAX_EXTENDS_DEPTH:
         raise InputError(f"{loaded.where(('extends',))}: extends is nested too deeply")
@@ -221,6 +263,7 @@ def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> di
     if key in chain:
         raise InputError(f"{loaded.where(('extends',))}: extends cycle: {' -> '.join([*chain, key])}")
     base = _resolve(parent, registry, [*chain, key])
+    _validate_file(loaded, registry, _instances(base.get("gates")))
     base.pop("name", None)
     base.pop("description", None)
     return _merge(base, data, accumulate=True)

@@ -197,6 +197,12 @@ class Policy:
         """Gates that must run: one that is off, errors or is missing makes the verdict an error."""
         return _required(self.gates)
 
+    def instances(self) -> dict[str, str]:
+        """Gate instance name -> the plugin it runs (`uses:`), wherever the policy declares one."""
+        top = self.top_level()
+        sections = [top.gates, *(p.gates for p in top.projects)]
+        return {name: s["uses"] for gates in sections for name, s in gates.items() if "uses" in s}
+
     def enabled_anywhere(self) -> list[str]:
         """The gates enabled at the top level or in any project."""
         top = self.top_level()

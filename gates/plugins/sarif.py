@@ -1,0 +1,122 @@
+"""SARIF gate: any scanner that writes SARIF 2.1.0 (Semgrep, ESLint, CodeQL, Checkov...) as a gate.
+
+The gate either runs the scanner or reads a report it wrote. It is meant to be used through gate
+instances, so one policy can run several scanners, each under its own name and settings::
+
+    gates:
+      semgrep:
+        uses: sarif
+        run: [semgrep, --config, rules/, --sarif, --metrics=off, -o, "{sarif}", .]
+        fail_on: high
+      eslint:
+        uses: sarif
+        run: [npx, eslint, --format, "@microsoft/eslint-formatter-sarif", --output-file, "{sarif}", src/]
+        ok_exit_codes: [0, 1]        # ESLint exits 1 when it finds something
+      codeql:
+        uses: sarif
+        file: reports/codeql.sarif   # a report an earlier CI step wrote (or --input codeql.file=F)
+
+`{sarif}` in `run` is replaced by a fresh file outside the repository; the command runs in the
+repository root. Fail closed: a command that cannot start, exits with a code not in `ok_exit_codes`,
+times out, writes no report, an invalid one, or one whose run says it did not complete is an `error`.
+Severity, rule ids, locations and fingerprints come from the SARIF file (see gates/util/sarif.py);
+messages are masked, since a scanner's message can quote what it found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from gates.errors import InputError
+from gates.model import Finding
+from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.util.mask import mask_message
+from gates.util.proc import run_tool
+from gates.util.sarif import read_sarif
+
+PLACEHOLDER = "{sarif}"
+
+
+def _report_file(ctx: CollectContext) -> Path | None:
+    configured = ctx.options.get("file") or ctx.settings.get("file")
+    return ctx.root / str(configured) if configured else None
+
+
+def _command(ctx: CollectContext) -> list[str] | None:
+    run = ctx.settings.get("run")
+    return [str(arg) for arg in run] if run else None
+
+
+def _findings(report: Path, ctx: CollectContext) -> Collected:
+    try:
+        imported = read_sarif(report, ctx.root.resolve(), "sarif")
+    except InputError as e:
+        raise GateError(f"the scanner's report is not valid SARIF: {e}") from e
+    if imported.failures:
+        raise GateError(f"the scanner did not complete: {imported.failures[0]}")
+    findings = [replace(f, message=mask_message(f.message)) for f in imported.findings]
+    return Collected(
+        findings=findings, stats={"results": len(findings), "suppressed_by_tool": imported.suppressed}
+    )
+
+
+class SarifGate:
+    name = "sarif"
+    version = "1.0.0"
+    description = "Any scanner that writes SARIF 2.1.0, run by a command or read from its report"
+    settings_schema: Mapping[str, Any] = {
+        "run": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 1},
+            "contains": {"type": "string", "pattern": "\\{sarif\\}"},
+        },
+        "file": {"type": "string", "minLength": 1},
+        "ok_exit_codes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "integer", "minimum": 0, "maximum": 255},
+        },
+    }
+
+    def tool_versions(self) -> Mapping[str, str]:
+        return {}  # the scanner is whatever the policy runs; its SARIF names it
+
+    def cache_key(self, ctx: CollectContext) -> str | None:
+        report = _report_file(ctx)
+        if _command(ctx) is not None or report is None:
+            return None  # a command may read anything in the repository or beyond
+        try:
+            content = report.read_bytes()
+        except OSError:
+            return None  # collect reports the unreadable file
+        return hashlib.sha256(b"sarif-file\0" + content).hexdigest()
+
+    def collect(self, ctx: CollectContext) -> Collected:
+        command, report = _command(ctx), _report_file(ctx)
+        if (command is None) == (report is None):
+            raise GateError(
+                "sarif: give exactly one of `run` (a command writing {sarif}) or `file` "
+                "(a SARIF report) in the policy, or --input GATE.file=FILE"
+            )
+        if report is not None:
+            if not report.is_file():
+                raise GateError(f"{report}: no such SARIF report")
+            return _findings(report, ctx)
+        assert command is not None
+        codes = [int(c) for c in ctx.settings.get("ok_exit_codes", [0])]
+        with tempfile.TemporaryDirectory(prefix="gates-sarif-") as folder:
+            output = Path(folder) / "report.sarif"
+            argv = [arg.replace(PLACEHOLDER, str(output)) for arg in command]
+            run_tool(argv, timeout=ctx.remaining(), cwd=ctx.root, ok_codes=codes)
+            if not output.is_file():
+                raise GateError(f"{command[0]} wrote no SARIF report to {PLACEHOLDER}")
+            return _findings(output, ctx)
+
+    def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        return list(findings)

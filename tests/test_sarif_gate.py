@@ -1,0 +1,264 @@
+"""The sarif gate and gate instances (`uses:`): any SARIF scanner under the one policy and verdict.
+
+The scanner tests run the real semgrep with a local rules file (no network); .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, Repo
+
+SEMGREP_RULES = """\
+rules:
+  - id: no-eval
+    pattern: eval(...)
+    message: eval runs arbitrary code
+    languages: [javascript]
+    severity: ERROR
+    metadata:
+      cwe: ["CWE-95: Eval Injection"]
+"""
+APP_JS = "function f(userInput) {\n  return eval(userInput);\n}\n"
+SEMGREP_RUN = (
+    '[semgrep, --config, rules.yml, --sarif, --metrics=off, --disable-version-check, -o, "{sarif}", .]'
+)
+WAIVER = """\
+waivers:
+  - gate: semgrep
+    rule: no-eval
+    reason: the input is our own configuration
+    owner: web-team
+    expires: "2099-01-01"
+"""
+
+
+def _semgrep() -> None:
+    if shutil.which("semgrep") is None:
+        message = "needs semgrep on PATH (.ci/run installs it in a virtualenv of its own)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _sarif(results: list[dict[str, object]], **run: object) -> str:
+    rules = [{"id": "R1", "helpUri": "https://example.org/R1", "properties": {"tags": ["CWE-798"]}}]
+    return json.dumps(
+        {
+            "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "scanner", "rules": rules}}, "results": results, **run}],
+        }
+    )
+
+
+def _result(path: str, message: str, **extra: object) -> dict[str, object]:
+    return {
+        "ruleId": "R1",
+        "level": "error",
+        "message": {"text": message},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": 3}}}],
+        **extra,
+    }
+
+
+def _gates(out: Path) -> dict[str, dict[str, object]]:
+    return {g["name"]: g for g in json.loads((out / "verdict.json").read_text())["gates"]}
+
+
+def test_semgrep_finding_fails_and_a_waiver_by_rule_passes(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    _semgrep()
+    policy = f"version: 1\ngates:\n  semgrep:\n    uses: sarif\n    run: {SEMGREP_RUN}\n    fail_on: high\n"
+    repo = make_repo({"gates.yaml": policy, "rules.yml": SEMGREP_RULES, "web/app.js": APP_JS})
+    out = repo.root / "out"
+    failed = run_cli("run", repo.root, "--out", out)
+    assert failed.code == 1, failed.err
+    gate = _gates(out)["semgrep"]
+    assert gate["status"] == "fail"
+    (finding,) = gate["findings"]
+    assert finding["rule"] == "no-eval" and "CWE-95" in finding["aliases"]
+    assert finding["location"]["path"] == "web/app.js" and finding["location"]["line"] == 2
+    assert finding["severity"] == "high"
+
+    repo.write("gates.yaml", policy + WAIVER)
+    repo.commit("waive")
+    passed = run_cli("run", repo.root, "--out", out)
+    assert passed.code == 0, passed.err
+    assert _gates(out)["semgrep"]["status"] == "pass"
+
+
+def test_a_broken_rules_file_is_an_error(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    _semgrep()
+    policy = f"version: 1\ngates:\n  semgrep:\n    uses: sarif\n    run: {SEMGREP_RUN}\n"
+    repo = make_repo(
+        {"gates.yaml": policy, "rules.yml": "rules:\n  - id: x\n    pattern: (\n", "a.js": APP_JS}
+    )
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--out", out)
+    assert result.code == 3, result.out + result.err
+    assert _gates(out)["semgrep"]["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        ('[sh, -c, "exit 4", "{sarif}"]', "exited with 4"),
+        ('[sh, -c, "true", "{sarif}"]', "wrote no SARIF report"),
+        ('[sh, -c, "echo [] > $0", "{sarif}"]', "not valid SARIF"),
+        ('[no-such-scanner-here, "{sarif}"]', "not found"),
+        ('[sh, -c, "sleep 30", "{sarif}"]', "timed out"),
+    ],
+)
+def test_a_scanner_that_fails_is_an_error(
+    command: str, why: str, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = f"version: 1\ngates:\n  scan:\n    uses: sarif\n    run: {command}\n    timeout_s: 2\n"
+    repo = make_repo({"gates.yaml": policy})
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 3
+    gate = _gates(out)["scan"]
+    assert gate["status"] == "error" and why in str(gate["reason"]), gate["reason"]
+
+
+def test_ok_exit_codes_accept_a_scanner_that_exits_non_zero_on_findings(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    report = _sarif([_result("a.py", "found it")])
+    policy = (
+        "version: 1\ngates:\n  scan:\n    uses: sarif\n"
+        "    run: [sh, -c, 'cat report.json > \"$0\"; exit 1', '{sarif}']\n    ok_exit_codes: [0, 1]\n"
+    )
+    repo = make_repo({"gates.yaml": policy, "report.json": report})
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 1
+    gate = _gates(out)["scan"]
+    assert gate["status"] == "fail" and len(gate["findings"]) == 1
+
+
+def test_an_incomplete_run_is_an_error(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    failed_run = {
+        "invocations": [
+            {
+                "executionSuccessful": False,
+                "toolExecutionNotifications": [{"message": {"text": "parser crashed on b.py"}}],
+            }
+        ]
+    }
+    policy = "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif}\n"
+    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([], **failed_run)})
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 3
+    assert "parser crashed on b.py" in str(_gates(out)["scan"]["reason"])
+
+
+def test_two_instances_of_one_plugin_keep_their_own_findings_settings_and_waivers(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = """\
+version: 1
+gates:
+  first: {uses: sarif, file: one.sarif, fail_on: high}
+  second: {uses: sarif, file: two.sarif, fail_on: critical, exclude: ["vendor/**"]}
+waivers:
+  - {gate: second, rule: CWE-798, reason: test keys, owner: qa, expires: "2099-01-01"}
+"""
+    repo = make_repo(
+        {
+            "gates.yaml": policy,
+            "one.sarif": _sarif([_result("src/a.py", "one")]),
+            "two.sarif": _sarif([_result("src/b.py", "two"), _result("vendor/c.py", "three")]),
+        }
+    )
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 1
+    gates = _gates(out)
+    assert gates["first"]["status"] == "fail"
+    assert [f["location"]["path"] for f in gates["first"]["findings"]] == ["src/a.py"]
+    assert gates["second"]["status"] == "pass"
+    (second,) = gates["second"]["findings"]
+    assert second["location"]["path"] == "src/b.py" and second["waived"]
+    collected = json.loads((out / "findings.json").read_text())
+    assert {f["gate"] for c in collected["collections"] for f in c["findings"]} == {"first", "second"}
+
+
+def test_a_scanner_message_quoting_a_secret_is_masked(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    secret = "hunter2hunter2hunter2"  # pragma: allowlist secret
+    message = f"Hard-coded password '{secret}' in http://admin:{secret}@db.internal/x"
+    policy = "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif}\n"
+    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([_result("a.py", message)])})
+    out = repo.root / "out"
+    run_cli("run", repo.root, "--out", out)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert written
+    for path in written:
+        assert secret not in path.read_text(errors="replace"), path
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("gates:\n  scan: {uses: nosuch}\n", r"gates\.yaml:3: .*uses 'nosuch': no such gate plugin"),
+        ("gates:\n  sast: {uses: sarif}\n", r"gates\.yaml:3: .*'sast' is an installed gate"),
+        ("gates:\n  scan: {uses: sarif, file: x, confidence: high}\n", r"gates\.yaml:3: .*confidence"),
+        ("gates:\n  scan: {uses: sarif, run: [semgrep, .]}\n", r"gates\.yaml:3: .*run"),
+        (
+            "gates:\n  scan: {uses: sarif, file: x}\noverrides:\n  - when: {branch: [main]}\n"
+            "    gates:\n      scan: {uses: sast}\n",
+            r"gates\.yaml:7: .*uses",
+        ),
+        ("gates:\n  scan: {file: x}\n", r"gates\.yaml:3: unknown gate 'scan'"),
+    ],
+)
+def test_instance_declarations_are_checked_at_load(
+    policy: str, expected: str, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    path = tmp_path / "gates.yaml"
+    path.write_text("version: 1\n" + policy)
+    result = run_cli("policy", "validate", path)
+    assert result.code == 2
+    assert re.search(expected, result.err), result.err
+
+
+def test_overrides_waivers_plan_and_only_name_instances(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = """\
+version: 1
+gates:
+  scan: {uses: sarif, file: scan.sarif, fail_on: critical}
+overrides:
+  - when: {branch: [main]}
+    gates:
+      scan: {fail_on: high}
+"""
+    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([_result("a.py", "x")])})
+    plan = run_cli("plan", repo.root, "--format", "list")
+    assert plan.code == 0 and "scan" in plan.out.split()
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--only", "scan", "--out", out, "--branch", "main").code == 1
+    assert run_cli("run", repo.root, "--only", "scan", "--out", out, "--branch", "dev").code == 0
+    shown = run_cli("policy", "show", repo.root / "gates.yaml", "--branch", "main")
+    assert "uses: sarif" in shown.out
+
+
+def test_extends_inherits_instances(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    (tmp_path / "base.yaml").write_text("version: 1\ngates:\n  scan: {uses: sarif, file: a.sarif}\n")
+    (tmp_path / "top.yaml").write_text("version: 1\nextends: ./base.yaml\ngates:\n  scan: {fail_on: low}\n")
+    assert run_cli("policy", "validate", tmp_path / "top.yaml").code == 0
+    (tmp_path / "bad.yaml").write_text("version: 1\nextends: ./base.yaml\ngates:\n  scan: {uses: dast}\n")
+    bad = run_cli("policy", "validate", tmp_path / "bad.yaml")
+    assert bad.code == 2 and "already uses 'sarif'" in bad.err
