@@ -2,9 +2,10 @@
 
 The database is a directory of OSV records in YAML or JSON (a checkout of an advisory database
 such as PyPA's) or an OSV export zip (`PyPI/all.zip`). It answers the endpoints pip-audit and the
-vulnerabilities gate use: POST /v1/query, POST /v1/querybatch and GET /v1/vulns/{id}. Versions are
-matched with the records' `affected[].versions` lists and, for PyPI, their ECOSYSTEM ranges
-compared with `packaging.version`; other ecosystems match on the versions lists only.
+vulnerabilities gate use: POST /v1/query, POST /v1/querybatch and GET /v1/vulns/{id}, for every
+ecosystem: versions are matched as the OSV schema says (`gates.osv.match`: versions lists, SEMVER
+and ECOSYSTEM ranges in each ecosystem's own ordering, withdrawn records left out). A query names
+the package by ecosystem and name or by purl.
 
 Timestamps are re-serialised as `YYYY-MM-DDTHH:MM:SSZ`: pip-audit parses them with exactly that
 format (or with microseconds) and crashes on anything else, such as a YAML date turned into a
@@ -19,7 +20,7 @@ import re
 import threading
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -30,22 +31,13 @@ from typing import Any
 import yaml
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from gates.errors import InputError
+from gates.osv.match import affects, osv_package, package_key
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 _DATE_FIELDS = ("modified", "published", "withdrawn")
 _MAX_BODY = 1024 * 1024
-_PURL_ECOSYSTEMS = {
-    "pypi": "PyPI",
-    "npm": "npm",
-    "maven": "Maven",
-    "golang": "Go",
-    "cargo": "crates.io",
-    "gem": "RubyGems",
-    "nuget": "NuGet",
-}
 _SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?$")
 
 Record = dict[str, Any]
@@ -62,10 +54,6 @@ def _timestamp(value: object) -> str:
         zone = "+00:00" if zone in (None, "Z", "z") else zone
         moment = dt.datetime.fromisoformat(f"{day}T{time}{zone}")
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _package_key(ecosystem: str, name: str) -> tuple[str, str]:
-    return (ecosystem, str(canonicalize_name(name)) if ecosystem == "PyPI" else name)
 
 
 def _parse_record(text: str, source: str) -> Record | None:
@@ -120,46 +108,6 @@ def _files(path: Path) -> Iterator[tuple[str, str]]:
                 raise InputError(f"{file}: not UTF-8 text") from e
 
 
-def _in_range(version: Version, events: Sequence[Mapping[str, str]]) -> bool:
-    """OSV's range evaluation: walk the events in version order, toggling affected state."""
-    parsed: list[tuple[Version, str]] = []
-    for event in events:
-        for kind, value in event.items():
-            try:
-                parsed.append((Version("0") if value == "0" else Version(value), kind))
-            except InvalidVersion:
-                continue
-    affected = False
-    for at, kind in sorted(parsed, key=lambda e: e[0]):
-        if kind == "introduced" and version >= at:
-            affected = True
-        elif (kind == "fixed" and version >= at) or (kind == "last_affected" and version > at):
-            affected = False
-    return affected
-
-
-def _affects(affected: Mapping[str, Any], ecosystem: str, version: str) -> bool:
-    listed = affected.get("versions") or []
-    if version in listed:
-        return True
-    if ecosystem != "PyPI":
-        return False
-    try:
-        wanted = Version(version)
-    except InvalidVersion:
-        return False
-    for other in listed:
-        try:
-            if Version(other) == wanted:
-                return True
-        except InvalidVersion:
-            continue
-    return any(
-        r.get("type") == "ECOSYSTEM" and _in_range(wanted, r.get("events", []))
-        for r in affected.get("ranges", [])
-    )
-
-
 @dataclass(frozen=True)
 class OsvDatabase:
     records: Mapping[str, Record]
@@ -177,7 +125,7 @@ class OsvDatabase:
             for affected in record.get("affected") or []:
                 package = affected.get("package") or {}
                 if "ecosystem" in package and "name" in package:
-                    key = _package_key(package["ecosystem"], package["name"])
+                    key = package_key(package["ecosystem"], package["name"])
                     by_package[key].append((record, affected))
         return cls(records, {k: tuple(v) for k, v in by_package.items()})
 
@@ -185,8 +133,8 @@ class OsvDatabase:
         """The records that affect a package version, in id order, without duplicates."""
         found = {
             record["id"]: record
-            for record, affected in self.by_package.get(_package_key(ecosystem, name), ())
-            if _affects(affected, ecosystem, version)
+            for record, affected in self.by_package.get(package_key(ecosystem, name), ())
+            if not record.get("withdrawn") and affects(affected, ecosystem, version)
         }
         return [found[k] for k in sorted(found)]
 
@@ -201,8 +149,7 @@ def _parse_query(query: Any) -> tuple[str, str, str]:
     package, version = query["package"], query.get("version")
     if "purl" in package:
         purl = PackageURL.from_string(str(package["purl"]))
-        ecosystem = _PURL_ECOSYSTEMS.get(purl.type, purl.type)
-        name = f"{purl.namespace}:{purl.name}" if purl.type == "maven" else purl.name
+        ecosystem, name = osv_package(purl) or (purl.type, purl.name)
         version = version or purl.version
     else:
         ecosystem, name = package.get("ecosystem"), package.get("name")

@@ -1,5 +1,8 @@
-"""Vulnerabilities gate: pip-audit on the SBOM's PyPI components, at the SBOM's pinned versions
-(no dependency resolution at audit time), against OSV (or PyPI's advisory feed).
+"""Vulnerabilities gate: every component of the SBOM that has a purl, at its pinned version (no
+dependency resolution at audit time), against OSV. PyPI components are audited by pip-audit (against
+OSV or PyPI's advisory feed); npm, Maven, Go, Composer, NuGet, cargo, RubyGems, Hex and Pub
+components are asked of the same OSV service in one batch query, and a local database matches their
+ranges in each ecosystem's own ordering (`gates.osv.match`).
 
 Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
 timeout_s)::
@@ -23,10 +26,12 @@ timeout_s)::
       - {gate: vulnerabilities, rule: CVE-2019-10906, reason: "sandbox unused", owner: web,
          expires: 2027-01-31}         # by advisory id or any alias (CVE, GHSA)
 
-A finding's rule is the advisory id (PYSEC-2019-217), its aliases the CVE/GHSA ids, its location
-the component's purl; properties give the package, version, fixed versions and CVSS. Severity comes
+A finding's rule is the advisory id (PYSEC-2019-217, GHSA-...), its aliases the CVE/GHSA ids, its
+location the component's purl; properties give the package, version, fixed versions and CVSS. Severity comes
 from the advisory's CVSS v3 vector (base score), else its database rating, else
-`default_severity`. With the pypi service severities are always `default_severity`.
+`default_severity`. With the pypi service PyPI severities are always `default_severity`.
+Components of a purl type OSV does not know (generic, github...) are counted in
+`stats.not_audited`.
 
 Air-gapped: `gates osv-mirror serve DIR` serves a local OSV database over the OSV API. When the
 database cannot be reached the gate errors (it never passes), naming these settings. Components
@@ -46,9 +51,8 @@ import dataclasses
 import json
 import os
 import tempfile
-import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,8 @@ from packaging.version import InvalidVersion, Version
 from gates.engine.evaluate import SUPPRESSION_PROPERTY
 from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
+from gates.osv.client import OsvUnavailable, fetch_records, query_batch
+from gates.osv.match import fixed_versions, osv_package
 from gates.osv.mirror import OsvDatabase, serving
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.sbom import delta
@@ -71,6 +77,7 @@ OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
 _QUERY_PATH = "/v1/query"
 _REQUEST_TIMEOUT_S = 10
+_DESCRIPTION_CHARS = 300
 _HOW_TO_CONFIGURE = (
     "offline or air-gapped? serve a local OSV database with `gates osv-mirror serve DIR` and set "
     f"`osv_url` in the policy or {OSV_URL_ENV}, or set `osv_database: DIR`"
@@ -84,15 +91,18 @@ _DATABASE_RATING = {
 }
 
 
-def _pypi(component: Component) -> str | None:
-    """The component's PyPI name, or None if it is not a PyPI package."""
+def _purl(component: Component) -> PackageURL | None:
     if component.purl is None:
         return None
     try:
-        purl = PackageURL.from_string(component.purl)
+        return PackageURL.from_string(component.purl)
     except ValueError:
         return None
-    return str(canonicalize_name(purl.name)) if purl.type == "pypi" else None
+
+
+def _pypi(purl: PackageURL | None) -> str | None:
+    """The component's PyPI name, or None if it is not a PyPI package."""
+    return str(canonicalize_name(purl.name)) if purl is not None and purl.type == "pypi" else None
 
 
 def _unaudited(component: Component, why: str) -> Finding:
@@ -215,20 +225,6 @@ def _complete_dependencies(report: Any, pins: Sequence[str], stderr: str) -> lis
     return dependencies
 
 
-def _fetch_record(base: str, ids: Sequence[str]) -> dict[str, Any] | None:
-    """The OSV record of an advisory: pip-audit reports it under its preferred id (a CVE, say),
-    which need not be the record's own, so each of its ids is tried in turn."""
-    for advisory in ids:
-        try:
-            with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=_REQUEST_TIMEOUT_S) as r:
-                data = json.loads(r.read())
-        except (OSError, ValueError):
-            continue  # a 404 (HTTPError) for an id the database files under another name
-        if isinstance(data, dict) and data.get("id") in ids:
-            return data
-    return None
-
-
 def _ids(vuln: Mapping[str, Any]) -> tuple[str, ...]:
     return (str(vuln["id"]), *(str(a) for a in vuln.get("aliases", [])))
 
@@ -246,16 +242,19 @@ def _rating(record: Mapping[str, Any] | None) -> tuple[str | None, str | None, f
 
 
 def _finding(
-    dependency: Mapping[str, Any],
-    vuln: Mapping[str, Any],
     component: Component,
+    name: str,
+    version: str,
     record: Mapping[str, Any] | None,
+    reported: tuple[str, ...],
+    fixed: Sequence[str],
+    description: str,
 ) -> Finding:
+    """An advisory for one component, `reported` under these ids (the record's own id first
+    when the record is known)."""
     severity, vector, score = _rating(record)
-    fixed = [str(v) for v in vuln.get("fix_versions", [])]
-    advisory = str(record["id"]) if record is not None else str(vuln["id"])
-    aliases = tuple(sorted({a for a in _ids(vuln) if a != advisory}))
-    name, version = dependency["name"], dependency["version"]
+    advisory = str(record["id"]) if record is not None else reported[0]
+    aliases = tuple(sorted({a for a in (*reported, *(record or {}).get("aliases", [])) if a != advisory}))
     fix = f"fixed in {', '.join(fixed)}" if fixed else "no fixed version"
     return Finding(
         gate="vulnerabilities",
@@ -268,8 +267,8 @@ def _finding(
         properties={
             "package": name,
             "version": version,
-            "fixed_versions": fixed,
-            "description": str(vuln.get("description") or "")[:300],
+            "fixed_versions": list(fixed),
+            "description": description[:_DESCRIPTION_CHARS],
             "cvss": vector,
             "cvss_score": score,
             "severity_source": "cvss" if vector else "advisory" if severity else "default",
@@ -277,10 +276,60 @@ def _finding(
     )
 
 
+def _pin(dependency: Mapping[str, Any]) -> str:
+    return f"{canonicalize_name(dependency['name'])}=={Version(dependency.get('version') or '0')}"
+
+
+def _component(dependency: Mapping[str, Any]) -> Component:
+    return Component(dependency["name"], dependency.get("version"), None, ())
+
+
+def _pip_audit_findings(
+    dependencies: Sequence[Mapping[str, Any]],
+    records: Mapping[tuple[str, ...], dict[str, Any] | None],
+    by_pin: Mapping[str, Component],
+) -> list[Finding]:
+    """A finding for each advisory pip-audit reported, with its OSV record when there is one."""
+    findings = []
+    for dependency in dependencies:
+        component = by_pin.get(_pin(dependency)) or _component(dependency)
+        name, version = dependency["name"], dependency["version"]
+        for vuln in dependency.get("vulns", []):
+            fixed = [str(v) for v in vuln.get("fix_versions", [])]
+            description = str(vuln.get("description") or "")
+            record = records.get(_ids(vuln))
+            findings.append(_finding(component, name, version, record, _ids(vuln), fixed, description))
+    return findings
+
+
+def _osv_findings(base: str, components: Sequence[tuple[Component, str, str]]) -> list[Finding]:
+    """Findings for (component, OSV ecosystem, name) of any ecosystem, asked of OSV directly."""
+    packages = [(ecosystem, name, c.version or "") for c, ecosystem, name in components]
+    try:
+        found = query_batch(base, packages)
+        advisories = sorted({(advisory,) for ids in found for advisory in ids})
+        records = dict(zip(advisories, fetch_records(base, advisories), strict=True))
+    except OsvUnavailable as e:
+        raise GateError(f"{e}; {_HOW_TO_CONFIGURE}") from e
+    findings = []
+    for (component, ecosystem, name), ids in zip(components, found, strict=True):
+        for advisory in sorted(set(ids)):
+            record = records[(advisory,)]
+            if record is None:
+                raise GateError(f"{advisory}: OSV named it for {component.ref} but has no such record")
+            fixed = fixed_versions(record, ecosystem, name)
+            description = str(record.get("summary") or record.get("details") or "")
+            version = component.version or ""
+            findings.append(_finding(component, name, version, record, (advisory,), fixed, description))
+    return findings
+
+
 class VulnerabilitiesGate:
     name = "vulnerabilities"
     version = "1.0.0"
-    description = "Known vulnerabilities of the SBOM's PyPI components with pip-audit (OSV)"
+    description = (
+        "Known vulnerabilities of the SBOM's components (PyPI with pip-audit; npm, Maven, Go... with OSV)"
+    )
     settings_schema: Mapping[str, Any] = {
         **SBOM_SETTINGS_SCHEMA,
         "service": {"enum": ["osv", "pypi"]},
@@ -308,9 +357,20 @@ class VulnerabilitiesGate:
         provided = provide(ctx)
         findings: list[Finding] = [_unjustified(s) for s in statements if s.unjustified]
         by_pin: dict[str, Component] = {}
+        others: list[tuple[Component, str, str]] = []
+        not_audited: Counter[str] = Counter()
         for component in provided.sbom.components:
-            name = _pypi(component)
-            if name is None:
+            purl = _purl(component)
+            name = _pypi(purl)
+            package = osv_package(purl) if purl is not None and name is None else None
+            if name is None and package is None:
+                not_audited[purl.type if purl is not None else "no purl"] += 1
+                continue
+            if package is not None:
+                if component.version:
+                    others.append((component, *package))
+                else:
+                    findings.append(_unaudited(component, "no version"))
                 continue
             try:
                 by_pin[f"{name}=={Version(component.version or '')}"] = component
@@ -320,31 +380,33 @@ class VulnerabilitiesGate:
         stats: dict[str, Any] = {
             "source": provided.description,
             "service": service,
-            "audited": len(by_pin),
+            "audited": len(by_pin) + len(others),
+            "audited_by_ecosystem": dict(
+                sorted(Counter(["PyPI"] * len(by_pin) + [e for _, e, _ in others]).items())
+            ),
+            "not_audited": dict(sorted(not_audited.items())),
             "vex": [d.to_json() for d in documents],
         }
-        if not by_pin:
+        if not by_pin and not others:
             return Collected(provided.anchor(findings), stats)
+        advised: list[Finding] = []
         with _database_url(ctx) as base:
-            dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
-            advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                fetched = (
-                    list(pool.map(lambda a: _fetch_record(base, a), advisories))
-                    if service == "osv"
-                    else [None] * len(advisories)
+            if others:
+                advised += _osv_findings(base, others)
+            if by_pin:
+                dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
+                findings += [
+                    _unaudited(by_pin.get(_pin(d)) or _component(d), str(d["skip_reason"]))
+                    for d in dependencies
+                    if "skip_reason" in d
+                ]
+                advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
+                fetched = fetch_records(base, advisories) if service == "osv" else [None] * len(advisories)
+                advised += _pip_audit_findings(
+                    dependencies, dict(zip(advisories, fetched, strict=True)), by_pin
                 )
-        records = dict(zip(advisories, fetched, strict=True))
-        for dependency in dependencies:
-            pin = f"{canonicalize_name(dependency['name'])}=={Version(dependency.get('version') or '0')}"
-            component = by_pin.get(pin) or Component(dependency["name"], dependency.get("version"), None, ())
-            if "skip_reason" in dependency:
-                findings.append(_unaudited(component, str(dependency["skip_reason"])))
-            for vuln in dependency.get("vulns", []):
-                findings.append(
-                    _with_vex(_finding(dependency, vuln, component, records.get(_ids(vuln))), statements)
-                )
-        stats["advisories"] = len(advisories)
+        findings += [_with_vex(f, statements) for f in advised]
+        stats["advisories"] = len({f.rule for f in advised})
         return Collected(provided.anchor(findings), stats)
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
