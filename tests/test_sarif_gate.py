@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,3 +263,47 @@ def test_extends_inherits_instances(tmp_path: Path, run_cli: Callable[..., CliRe
     (tmp_path / "bad.yaml").write_text("version: 1\nextends: ./base.yaml\ngates:\n  scan: {uses: dast}\n")
     bad = run_cli("policy", "validate", tmp_path / "bad.yaml")
     assert bad.code == 2 and "already uses 'sarif'" in bad.err
+
+
+ESLINT_PACKAGES = ("eslint@9", "@microsoft/eslint-formatter-sarif@3")
+
+
+def test_eslint_with_the_sarif_formatter(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    if shutil.which("npm") is None:
+        message = "needs npm (Node.js) to install eslint"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    policy = """\
+version: 1
+gates:
+  eslint:
+    uses: sarif
+    run: [npx, --no-install, eslint, --format, "@microsoft/eslint-formatter-sarif",
+          --output-file, "{sarif}", src/]
+    ok_exit_codes: [0, 1]
+    fail_on: high
+"""
+    repo = make_repo(
+        {
+            "gates.yaml": policy,
+            "package.json": '{"name": "app", "version": "1.0.0", "private": true}\n',
+            "eslint.config.js": 'module.exports = [{files: ["src/**/*.js"], rules: {"no-eval": "error"}}];\n',
+            "src/app.js": "function f(x) {\n  return eval(x);\n}\nmodule.exports = f;\n",
+            ".gitignore": "node_modules/\npackage-lock.json\n",
+        }
+    )
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", *ESLINT_PACKAGES],
+        cwd=repo.root, check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 1
+    (finding,) = _gates(out)["eslint"]["findings"]
+    assert (finding["rule"], finding["location"]["path"], finding["location"]["line"]) == (
+        "no-eval",
+        "src/app.js",
+        2,
+    )
