@@ -20,7 +20,7 @@ instances, so one policy can run several scanners, each under its own name and s
 repository root. Fail closed: a command that cannot start, exits with a code not in `ok_exit_codes`,
 times out, writes no report, an invalid one, or one whose run says it did not complete is an `error`.
 Severity, rule ids, locations and fingerprints come from the SARIF file (see gates/util/sarif.py);
-messages are masked, since a scanner's message can quote what it found.
+the engine masks messages like every gate's, since a scanner's message can quote what it found.
 """
 
 from __future__ import annotations
@@ -28,14 +28,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
 from gates.model import Finding
 from gates.plugins.interface import CollectContext, Collected, GateError
-from gates.util.mask import mask_message
 from gates.util.proc import run_tool
 from gates.util.sarif import read_sarif
 
@@ -59,7 +57,7 @@ def _findings(report: Path, ctx: CollectContext) -> Collected:
         raise GateError(f"the scanner's report is not valid SARIF: {e}") from e
     if imported.failures:
         raise GateError(f"the scanner did not complete: {imported.failures[0]}")
-    findings = [replace(f, message=mask_message(f.message)) for f in imported.findings]
+    findings = list(imported.findings)
     return Collected(
         findings=findings, stats={"results": len(findings), "suppressed_by_tool": imported.suppressed}
     )
