@@ -307,3 +307,24 @@ gates:
         "src/app.js",
         2,
     )
+
+
+def test_baselines_and_new_only_judge_an_instance_by_its_fingerprints(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif, new_only: true}\n"
+    partial = {"partialFingerprints": {"primaryLocationLineHash": "abc123"}}
+    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([_result("a.py", "old", **partial)])})
+    baseline = repo.root / "baseline"
+    assert run_cli("run", repo.root, "--out", baseline).code == 1  # no baseline: every finding is new
+    # The same result moved to another line keeps its fingerprint; a new result does not.
+    moved = _result("a.py", "old", **partial)
+    moved["locations"][0]["physicalLocation"]["region"]["startLine"] = 40  # type: ignore[index]
+    repo.write("scan.sarif", _sarif([moved]))
+    repo.commit("move")
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out, "--baseline", baseline / "verdict.json").code == 0
+    repo.write("scan.sarif", _sarif([moved, _result("b.py", "new")]))
+    repo.commit("new")
+    assert run_cli("run", repo.root, "--out", out, "--baseline", baseline / "verdict.json").code == 1
+    assert [f["location"]["path"] for f in _gates(out)["scan"]["findings"] if f["new"]] == ["b.py"]
