@@ -247,7 +247,7 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
     if any(p.get("delta") is not None for _, p in parts):
         from gates.sbom.delta import merge_json  # the supply-chain extra made these parts
 
-        verdict["delta"] = merge_json([p.get("delta") for _, p in parts])
+        verdict["delta"] = merge_json([(p.get("project"), p.get("delta")) for _, p in parts])
     validate(verdict, "merged verdict")
     return verdict
 

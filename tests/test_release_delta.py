@@ -139,6 +139,23 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
     assert rejudged["status"] == "warn" and rejudged["delta"]["vulnerabilities"] == delta["vulnerabilities"]
     assert all(f["waived"] for f in _gate(rejudged, "vulnerabilities")["findings"])
 
+    # One CI job per gate: each part records what it can see, the merged verdict all of it.
+    parts = []
+    for gate in ("sbom", "vulnerabilities"):
+        part = run_cli(
+            "evaluate", repo.root / ".gates" / "findings.json", "--policy", repo.root / "gates.yaml",
+            "--only", gate, "--out", tmp_path / gate, "--since", tmp_path / "v1.json",
+        )  # fmt: skip
+        assert part.code in (0, 1), part.err
+        parts.append(tmp_path / gate / "verdict.json")
+    assert json.loads(parts[0].read_text(encoding="utf-8"))["delta"]["vulnerabilities"] == {
+        "introduced": 0,
+        "disclosed": 0,
+    }  # the sbom job judges no advisory
+    assert run_cli("merge", *parts, "-o", tmp_path / "merged.json").code == 1
+    merged = json.loads((tmp_path / "merged.json").read_text(encoding="utf-8"))["delta"]
+    assert merged == {**delta, "since": str(tmp_path / "v1.json")}  # the file, this time
+
 
 def test_auto_finds_the_last_release_and_a_first_release_has_none(
     tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]

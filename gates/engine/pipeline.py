@@ -92,13 +92,13 @@ def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, dict
 
 
 def _release_delta(
-    since: Since, collections: Sequence[Collection], project: str | None
+    since: Since, collections: Sequence[Collection], project: str | None, scope: Sequence[str] | None
 ) -> tuple[list[Collection], dict[str, JSON]]:
     """The collections annotated with what changed since the release, and that delta."""
     from gates.sbom import delta  # the supply-chain extra, needed only with --since
 
     found = delta.release_delta(since, delta.collected_inventory(collections), project)
-    annotated, counts = delta.annotate(collections, found)
+    annotated, counts = delta.annotate(collections, found, scope)
     return annotated, found.to_json(counts)
 
 
@@ -119,7 +119,7 @@ def decide(
     project = policy.project.name if policy.project is not None else None
     delta = None
     if since is not None:
-        collections, delta = _release_delta(since, collections, project)
+        collections, delta = _release_delta(since, collections, project, scope)
         if baseline is None:
             fingerprints = verdicts.baseline_fingerprints(since.verdict)
             baseline_info = {

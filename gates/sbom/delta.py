@@ -146,27 +146,30 @@ def release_delta(since: Since, current: tuple[Component, ...] | None, project: 
     )
 
 
-def merge_json(parts: Sequence[Mapping[str, Any] | None]) -> dict[str, JSON] | None:
-    """One verdict's delta from its parts' (CI jobs of one gate each, monorepo projects): the
-    component changes they found together, the advisories they classified added up."""
-    given = [p for p in parts if p is not None]
+def merge_json(parts: Sequence[tuple[str | None, Mapping[str, Any] | None]]) -> dict[str, JSON] | None:
+    """One verdict's delta from its parts' (project, delta): CI jobs of one gate each see the same
+    component changes, monorepo projects each their own; advisories are judged in one job each."""
+    given = [(project, delta) for project, delta in parts if delta is not None]
     if not given:
         return None
-    found = [SbomDiff.from_json(p["components"]) for p in given if p["components"] is not None]
-    components = (
-        SbomDiff(
-            tuple(a for d in found for a in d.added),
-            tuple(r for d in found for r in d.removed),
-            tuple(c for d in found for c in d.changed),
-        )
-        if found
-        else None
+    by_project: dict[str | None, SbomDiff] = {}
+    for project, delta in given:
+        if delta["components"] is not None:
+            by_project.setdefault(project, SbomDiff.from_json(delta["components"]))
+    found = [by_project[p] for p in sorted(by_project, key=lambda p: (p is not None, p or ""))]
+    components = SbomDiff(
+        tuple(a for d in found for a in d.added),
+        tuple(r for d in found for r in d.removed),
+        tuple(c for d in found for c in d.changed),
     )
+    first = given[0][1]
     return {
-        **{k: given[0][k] for k in ("since", "commit", "signed_by")},
-        "components": components.to_json() if components is not None else None,
-        "reason": None if found else given[0]["reason"],
-        "vulnerabilities": {k: sum(p["vulnerabilities"][k] for p in given) for k in (INTRODUCED, DISCLOSED)},
+        **{k: first[k] for k in ("since", "commit", "signed_by")},
+        "components": components.to_json() if found else None,
+        "reason": None if found else first["reason"],
+        "vulnerabilities": {
+            k: sum(d["vulnerabilities"][k] for _, d in given) for k in (INTRODUCED, DISCLOSED)
+        },
     }
 
 
@@ -211,10 +214,11 @@ def _licence_records(changes: SbomDiff, since: str) -> list[Finding]:
 
 
 def annotate(
-    collections: Sequence[Collection], delta: ReleaseDelta
+    collections: Sequence[Collection], delta: ReleaseDelta, scope: Sequence[str] | None
 ) -> tuple[list[Collection], dict[str, int]]:
     """The collections with the delta's records and marks, for evaluation (never for findings.json,
-    which stays what the gates collected), and the count of introduced and disclosed advisories."""
+    which stays what the gates collected), and the count of introduced and disclosed advisories
+    among the gates in `scope` (None: all)."""
     counts = {INTRODUCED: 0, DISCLOSED: 0}
     annotated = []
     for collection in collections:
@@ -227,7 +231,8 @@ def annotate(
         elif collection.gate == "licence" and delta.components is not None:
             findings += _licence_records(delta.components, delta.since)
         elif collection.gate == "vulnerabilities":
-            findings = [_marked(f, delta, counts) for f in findings]
+            counted = counts if scope is None or collection.gate in scope else dict(counts)
+            findings = [_marked(f, delta, counted) for f in findings]
         annotated.append(replace(collection, findings=tuple(findings)))
     return annotated, counts
 
