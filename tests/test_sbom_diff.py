@@ -168,6 +168,47 @@ def test_markdown_names_each_change_and_escapes_what_the_sbom_says(
     assert "<img" not in result.out
 
 
+def test_the_diff_orders_maven_and_go_versions_as_their_ecosystems_do(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    def component(purl: str) -> dict[str, Any]:
+        name, version = purl.rsplit("/", 1)[1].split("@")
+        return {"type": "library", "name": name, "version": version, "purl": purl}
+
+    def bom(*purls: str) -> dict[str, Any]:
+        components = [component(p) for p in purls]
+        return {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}
+
+    old = _write(
+        tmp_path / "old.json",
+        bom(
+            "pkg:maven/org.example/beta@2.0-beta9?type=jar",
+            "pkg:maven/org.example/snap@1.0",
+            "pkg:golang/golang.org/x/net@v0.0.0-20220101000000-abcdefabcdef",
+            "pkg:golang/example.com/mod@v1.2.3",
+        ),
+    )
+    new = _write(
+        tmp_path / "new.json",
+        bom(
+            "pkg:maven/org.example/beta@2.0-beta10?type=jar",  # as text, beta10 < beta9
+            "pkg:maven/org.example/snap@1.0-SNAPSHOT",  # a snapshot comes before its release
+            "pkg:golang/golang.org/x/net@v0.0.0-20210101000000-0123456789ab",  # an older commit
+            "pkg:golang/example.com/mod@v1.2.4-0.20220101000000-abcdefabcdef",  # after v1.2.3
+        ),
+    )
+
+    changes = json.loads(run_cli("sbom", "diff", old, new).out)
+
+    assert [(c["name"], c["change"]) for c in changes["changed"]] == [
+        ("beta", "upgrade"),
+        ("mod", "upgrade"),
+        ("net", "downgrade"),
+        ("snap", "downgrade"),
+    ]
+    assert changes["added"] == changes["removed"] == []
+
+
 def test_a_file_that_is_no_sbom_is_exit_2(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"bomFormat": "SPDX"}', encoding="utf-8")
