@@ -204,3 +204,24 @@ def test_a_baseline_note_that_is_not_the_releases_own_is_refused(
     )
     unsigned = run_cli("run", repo.root, "--only", "sbom", "--policy", signed_policy, "--since", str(verdict))
     assert unsigned.code == 2 and "not signed, and the policy requires it" in unsigned.err
+
+
+def test_a_baseline_without_a_readable_inventory_judges_everything_in_full(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo(
+        {"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {new_components: fail}\n"}
+    )
+    assert run_cli("run", repo.root, "--only", "sbom", "--format", "json").code == 0
+    baseline = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    baseline["gates"][0]["stats"]["inventory"] = [{"name": 7}]  # hand-edited: not an inventory
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(baseline), encoding="utf-8")
+
+    result = run_cli("run", repo.root, "--only", "sbom", "--format", "md", "--since", tampered)
+
+    assert result.code == 0, result.err  # nothing is called new without knowing what was shipped
+    delta = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert delta["components"] is None and "records no SBOM inventory" in delta["reason"]
+    report = (repo.root / ".gates" / "report.md").read_text(encoding="utf-8")
+    assert "- Components: unknown (" in report
