@@ -91,6 +91,13 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
         ("requests", "2.31.0", "2.30.0", "downgrade"),
     ]
     assert delta["vulnerabilities"] == {"introduced": 2, "disclosed": 1}
+    # Each supply-chain gate records its share.
+    assert _gate(verdict, "sbom")["stats"]["delta"] == {
+        "since": "v1.0.0", "added": 1, "removed": 0, "changed": 2, "downgraded": 1
+    }  # fmt: skip
+    assert _gate(verdict, "vulnerabilities")["stats"]["delta"] == {
+        "since": "v1.0.0", "introduced": 2, "disclosed": 1
+    }  # fmt: skip
 
     vulnerabilities = _by_rule(_gate(verdict, "vulnerabilities"))
     introduced = vulnerabilities["PYSEC-2023-74 pkg:pypi/requests@2.30.0"]
@@ -225,3 +232,45 @@ def test_a_baseline_without_a_readable_inventory_judges_everything_in_full(
     assert delta["components"] is None and "records no SBOM inventory" in delta["reason"]
     report = (repo.root / ".gates" / "report.md").read_text(encoding="utf-8")
     assert "- Components: unknown (" in report
+
+
+BOMS = OSV_SHARED_SAMPLE.parent / "boms"
+
+
+@pytest.mark.skipif(not BOMS.is_dir(), reason="../shared/data/boms is absent (real SBOMs)")
+def test_a_licence_that_turns_copyleft_since_the_release_is_its_own_decision(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = """\
+        version: 1
+        defaults: {fail_on: high, warn_on: medium}
+        gates:
+          sbom: {sbom: {file: bom.json}}
+          licence: {sbom: {file: bom.json}, category_changes: fail}
+    """
+    real = (BOMS / "cern-lhc-vdm-editor.cdx.json").read_text(encoding="utf-8")
+    repo = make_repo({"bom.json": real, "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--format", "json").code == 0
+    shutil.copy(repo.root / ".gates" / "verdict.json", tmp_path / "v1.json")
+    document = json.loads(real)
+    for component in document["components"]:
+        if component["name"] in ("mime", "ws"):  # MIT -> GPL-3.0-only; MIT -> Apache-2.0
+            licence = "GPL-3.0-only" if component["name"] == "mime" else "Apache-2.0"
+            component["licenses"] = [{"license": {"id": licence}}]
+    repo.write("bom.json", json.dumps(document))
+    repo.commit("relicensed")
+
+    result = run_cli("run", repo.root, "--format", "json", "--since", tmp_path / "v1.json")
+
+    assert result.code == 1, result.out + result.err
+    verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    licence = _gate(verdict, "licence")
+    assert [(f["rule"], f["location"]["logical"], f["severity"]) for f in licence["findings"]] == [
+        ("licence-category-changed", "pkg:npm/mime@2.4.4", "high")
+    ]  # ws stays Permissive: a licence change, not a new decision
+    assert licence["findings"][0]["properties"]["categories_to"] == ["Copyleft"]
+    assert licence["stats"]["delta"] == {
+        "since": str(tmp_path / "v1.json"),
+        "licence_changed": 2,
+        "category_changed": 1,
+    }

@@ -54,8 +54,9 @@ class Changed:
     licence_changed: bool = False
 
     @property
-    def category_changed(self) -> bool:
-        return self.licence_changed and self.categories_from != self.categories_to
+    def gained_categories(self) -> tuple[str, ...]:
+        """Licence categories it has now and had not (Copyleft, for Permissive -> Copyleft)."""
+        return tuple(c for c in self.categories_to if c not in self.categories_from)
 
     def to_json(self) -> dict[str, JSON]:
         data: dict[str, JSON] = {

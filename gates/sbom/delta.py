@@ -209,32 +209,60 @@ def _licence_records(changes: SbomDiff, since: str) -> list[Finding]:
             c.to_json(),
         )
         for c in changes.changed
-        if c.licence_changed and set(c.categories_to) - set(c.categories_from)
+        if c.licence_changed and c.gained_categories
     ]
 
 
 def annotate(
     collections: Sequence[Collection], delta: ReleaseDelta, scope: Sequence[str] | None
 ) -> tuple[list[Collection], dict[str, int]]:
-    """The collections with the delta's records and marks, for evaluation (never for findings.json,
-    which stays what the gates collected), and the count of introduced and disclosed advisories
-    among the gates in `scope` (None: all)."""
+    """The collections with the delta's records and marks, and each supply-chain gate's share of
+    the delta in its stats (`delta`), for evaluation: never for findings.json, which stays what the
+    gates collected. Also the count of introduced and disclosed advisories among the gates in
+    `scope` (None: all)."""
     counts = {INTRODUCED: 0, DISCLOSED: 0}
     annotated = []
     for collection in collections:
-        findings = list(collection.findings)
-        if collection.error is not None:
+        if collection.error is not None or collection.gate not in _GATES:
             annotated.append(collection)
             continue
-        if collection.gate == "sbom" and delta.components is not None:
-            findings += _sbom_records(delta.components, delta.since)
-        elif collection.gate == "licence" and delta.components is not None:
-            findings += _licence_records(delta.components, delta.since)
-        elif collection.gate == "vulnerabilities":
-            counted = counts if scope is None or collection.gate in scope else dict(counts)
-            findings = [_marked(f, delta, counted) for f in findings]
-        annotated.append(replace(collection, findings=tuple(findings)))
+        findings, summary = list(collection.findings), _summary(collection.gate, delta)
+        if collection.gate == "vulnerabilities":
+            marks = {INTRODUCED: 0, DISCLOSED: 0}
+            findings = [_marked(f, delta, marks) for f in findings]
+            summary |= marks
+            if scope is None or collection.gate in scope:
+                counts = marks
+        elif delta.components is not None:
+            findings += (_sbom_records if collection.gate == "sbom" else _licence_records)(
+                delta.components, delta.since
+            )
+        stats = {**collection.stats, DELTA_PROPERTY: summary}
+        annotated.append(replace(collection, findings=tuple(findings), stats=stats))
     return annotated, counts
+
+
+_GATES = ("sbom", "licence", "vulnerabilities")
+
+
+def _summary(gate: str, delta: ReleaseDelta) -> dict[str, JSON]:
+    summary: dict[str, JSON] = {"since": delta.since}
+    changes = delta.components
+    if gate == "vulnerabilities":
+        return summary
+    if changes is None:
+        return summary | {"reason": delta.reason}
+    if gate == "sbom":
+        return summary | {
+            "added": len(changes.added),
+            "removed": len(changes.removed),
+            "changed": len(changes.changed),
+            "downgraded": sum(1 for c in changes.changed if c.change == DOWNGRADE),
+        }
+    return summary | {
+        "licence_changed": sum(1 for c in changes.changed if c.licence_changed),
+        "category_changed": sum(1 for c in changes.changed if c.licence_changed and c.gained_categories),
+    }
 
 
 def _marked(finding: Finding, delta: ReleaseDelta, counts: dict[str, int]) -> Finding:
