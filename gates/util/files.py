@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 import subprocess
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -119,28 +120,29 @@ def select_files(
     inc, exc = glob_matcher(include), glob_matcher(exclude)
     candidates = sorted(set(only_paths)) if only_paths is not None else _candidate_paths(root)
     selection = FileSelection(files=[])
+    base = f"{root}{os.sep}"
     for rel in candidates:
         rel = Path(rel).as_posix()
         if rel.split("/", 1)[0] == ".git":
             continue
         if (inc is not None and not inc.match_file(rel)) or (exc is not None and exc.match_file(rel)):
             continue
-        abspath = root / rel
-        if abspath.is_symlink():
-            target = abspath.resolve()
+        # One lstat per file: Path's is_symlink/stat/is_file cost four times as much on a large tree.
+        try:
+            st = os.lstat(f"{base}{rel}")
+        except OSError:
+            continue  # listed by git but deleted in the work tree
+        if stat.S_ISLNK(st.st_mode):
+            target = (root / rel).resolve()
             inside = target == root or root in target.parents
             selection.skipped["symlink" if inside else "symlink_outside"] += 1
             continue
-        try:
-            st = abspath.stat()
-        except OSError:
-            continue  # listed by git but deleted in the work tree
-        if not abspath.is_file():
+        if not stat.S_ISREG(st.st_mode):
             continue
         if max_bytes is not None and st.st_size > max_bytes:
             selection.skipped["too_large"] += 1
             continue
-        selection.files.append(RepoFile(path=rel, abspath=abspath, size=st.st_size))
+        selection.files.append(RepoFile(path=rel, abspath=root / rel, size=st.st_size))
     return selection
 
 
@@ -198,7 +200,10 @@ def read_text(file: RepoFile) -> str:
 
 
 def digest_files(files: Iterable[RepoFile], *extra: object) -> str:
-    """A content hash of files (path and bytes) and any extra key material, for the collect cache."""
+    """A content hash of files (path and bytes) and any extra key material, for the collect cache.
+
+    Every file is read: on a warm page cache, reading and hashing 9 MB of Python costs a third of
+    asking git for verified blob ids (ls-files, diff-files, check-attr) would."""
     h = hashlib.sha256()
     for part in extra:
         h.update(repr(part).encode("utf-8"))
