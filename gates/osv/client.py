@@ -71,21 +71,30 @@ def query_batch(base: str, packages: Sequence[tuple[str, str, str]]) -> list[lis
     raise OsvUnavailable(f"{base}/v1/querybatch: more than {_MAX_PAGES} pages of results")
 
 
-def fetch_record(base: str, ids: Sequence[str]) -> dict[str, Any] | None:
+def fetch_record(
+    base: str, ids: Sequence[str], answered: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
     """The OSV record of an advisory known under `ids`: a tool may report it under an alias (a
-    CVE, say) that is not the record's own id, so each id is tried in turn."""
+    CVE, say) that is not the record's own id, so each id is tried in turn, first among the
+    records the service already `answered` with, else asked for."""
     for advisory in ids:
-        try:
-            with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=REQUEST_TIMEOUT_S) as r:
-                data = json.loads(r.read(_MAX_RESPONSE))
-        except (OSError, ValueError):
-            continue  # a 404 (HTTPError) for an id the database files under another name
+        data = (answered or {}).get(advisory) or _get_record(base, advisory)
         if isinstance(data, dict) and data.get("id") in ids:
             return data
     return None
 
 
-def fetch_records(base: str, advisories: Sequence[Sequence[str]]) -> list[dict[str, Any] | None]:
+def _get_record(base: str, advisory: str) -> Any:
+    try:
+        with urllib.request.urlopen(f"{base}/v1/vulns/{advisory}", timeout=REQUEST_TIMEOUT_S) as r:
+            return json.loads(r.read(_MAX_RESPONSE))
+    except (OSError, ValueError):
+        return None  # a 404 (HTTPError) for an id the database files under another name
+
+
+def fetch_records(
+    base: str, advisories: Sequence[Sequence[str]], answered: Mapping[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any] | None]:
     """`fetch_record` for each advisory, several at once."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(lambda ids: fetch_record(base, ids), advisories))
+        return list(pool.map(lambda ids: fetch_record(base, ids, answered), advisories))

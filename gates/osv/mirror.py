@@ -15,7 +15,9 @@ datetime or an offset like `+00:00`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import re
 import threading
 import zipfile
@@ -28,12 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from gates.errors import InputError
 from gates.osv.match import affects, osv_package, package_key
+from gates.util.atomic import write_bytes
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 _DATE_FIELDS = ("modified", "published", "withdrawn")
@@ -41,6 +45,8 @@ _MAX_BODY = 1024 * 1024
 _SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|z|[+-]\d{2}:?\d{2})?$")
 
 Record = dict[str, Any]
+# Bumped whenever _parse_record changes what it makes of a file, so old indexes are not reused.
+_INDEX_VERSION = "osv-index-2"
 
 
 def _timestamp(value: object) -> str:
@@ -86,15 +92,15 @@ def _parse_record(text: str, source: str) -> Record | None:
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _files(path: Path) -> Iterator[tuple[str, str]]:
-    """(source name, text) of every candidate OSV file in a directory or zip."""
+def _files(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(source name, bytes) of every candidate OSV file in a directory or zip, in name order."""
     if path.is_file():
         try:
             with zipfile.ZipFile(path) as archive:
                 for name in sorted(archive.namelist()):
                     if name.endswith(_SUFFIXES):
-                        yield f"{path}!{name}", archive.read(name).decode("utf-8")
-        except (zipfile.BadZipFile, UnicodeDecodeError) as e:
+                        yield f"{path}!{name}", archive.read(name)
+        except zipfile.BadZipFile as e:
             raise InputError(f"{path}: not an OSV export zip: {e}") from e
         return
     if not path.is_dir():
@@ -102,10 +108,47 @@ def _files(path: Path) -> Iterator[tuple[str, str]]:
     for file in sorted(path.rglob("*")):
         relative = file.relative_to(path).parts
         if file.suffix in _SUFFIXES and file.is_file() and not any(p.startswith(".") for p in relative):
-            try:
-                yield str(file), file.read_text(encoding="utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(f"{file}: not UTF-8 text") from e
+            yield str(file), file.read_bytes()
+
+
+def _text(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{source}: not UTF-8 text") from e
+
+
+INDEX_DIR_ENV = "GATES_OSV_INDEX_DIR"
+_INDEXES_KEPT = 4
+
+
+def index_dir() -> Path:
+    """Where parsed databases are kept: GATES_OSV_INDEX_DIR, else the user's cache folder (never
+    the repository, whose content must not be able to answer for a database)."""
+    configured = os.environ.get(INDEX_DIR_ENV)
+    if configured:
+        return Path(configured)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "gates" / "osv-index"
+
+
+def _read_index(path: Path) -> dict[str, Record] | None:
+    try:
+        records = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return records if isinstance(records, dict) else None
+
+
+def _write_index(path: Path, records: Mapping[str, Record]) -> None:
+    """Best effort: a cache folder that cannot be written costs the next run a parse, nothing else."""
+    try:
+        write_bytes(path, orjson.dumps(records))
+        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[_INDEXES_KEPT:]:
+            old.unlink(missing_ok=True)
+    except (OSError, TypeError):  # TypeError: a record orjson cannot write (keys that are not strings)
+        pass
 
 
 @dataclass(frozen=True)
@@ -115,13 +158,30 @@ class OsvDatabase:
 
     @classmethod
     def load(cls, path: Path) -> OsvDatabase:
-        records: dict[str, Record] = {}
+        """The database in a directory or zip. Parsing thousands of YAML records takes seconds, so
+        the parsed records are kept under the digest of the files' names and bytes (see
+        `index_dir`): an unchanged database is read and hashed, not parsed again."""
+        sources = list(_files(path))
+        digest = hashlib.sha256()
+        for source, data in sources:
+            name = source.removeprefix(str(path))
+            digest.update(f"{len(name)}:{name}:{len(data)}:".encode())
+            digest.update(data)
+        index = index_dir() / f"{_INDEX_VERSION}-{digest.hexdigest()}.json"
+        records = _read_index(index)
+        if records is None:
+            records = {}
+            for source, data in sources:
+                record = _parse_record(_text(data, source), source)
+                if record is not None:
+                    records[record["id"]] = record
+            _write_index(index, records)
+        return cls.from_records(records)
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Record]) -> OsvDatabase:
         by_package: dict[tuple[str, str], list[tuple[Record, Mapping[str, Any]]]] = defaultdict(list)
-        for source, text in _files(path):
-            record = _parse_record(text, source)
-            if record is None:
-                continue
-            records[record["id"]] = record
+        for record in records.values():
             for affected in record.get("affected") or []:
                 package = affected.get("package") or {}
                 if "ecosystem" in package and "name" in package:

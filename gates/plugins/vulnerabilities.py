@@ -47,15 +47,17 @@ document that is not valid JSON, CycloneDX or OpenVEX is an input error (exit 2)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
+import importlib
+import importlib.util
 import os
-import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
@@ -67,11 +69,14 @@ from gates.osv import cvss, vex
 from gates.osv.client import OsvUnavailable, fetch_records, query_batch
 from gates.osv.match import fixed_versions, osv_package
 from gates.osv.mirror import OsvDatabase, serving
-from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
 from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
-from gates.util.proc import distribution_version, last_line, python_tool, refuse_traceback, run_tool
+from gates.util.proc import distribution_version
+
+if TYPE_CHECKING:
+    from gates.osv.audit import Audit
 
 OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
@@ -160,61 +165,48 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
         yield url
 
 
-def _audit(pins: Sequence[str], service: str, base: str, timeout: float) -> list[dict[str, Any]]:
-    """pip-audit's per-dependency results for `name==version` pins."""
-    with tempfile.TemporaryDirectory(prefix="gates-audit-") as tmp:
-        requirements, report = Path(tmp) / "pins.txt", Path(tmp) / "audit.json"
-        requirements.write_text("".join(f"{p}\n" for p in pins), encoding="utf-8")
-        argv = [
-            *python_tool("pip_audit", "pip-audit"),
-            "-r",
-            str(requirements),
-            "--no-deps",
-            "--disable-pip",
-            "-s",
-            service,
-            "-f",
-            "json",
-            "--desc",
-            "on",
-            "--aliases",
-            "on",
-            "--progress-spinner",
-            "off",
-            "--timeout",
-            str(_REQUEST_TIMEOUT_S),
-            "-o",
-            str(report),
-        ]
-        if service == "osv":
-            argv += ["--osv-url", base + _QUERY_PATH]
-        where = base if service == "osv" else "PyPI"
-        try:
-            # 1: vulnerabilities found, but also an uncaught error: the report file tells them apart.
-            proc = run_tool(argv, timeout=timeout, ok_codes=(0, 1))
-        except GateError as e:
-            raise GateError(f"pip-audit could not query {where}: {e}; {_HOW_TO_CONFIGURE}") from e
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise GateError(
-                f"pip-audit failed and wrote no report ({last_line(proc.stderr)}) while querying {where}; "
-                f"if that is a network error: {_HOW_TO_CONFIGURE}"
-            ) from e
-    dependencies = _complete_dependencies(data, pins, proc.stderr)
+def _start_importing_pip_audit() -> None:
+    """Import pip-audit in the background: it takes most of a second (pip_api asks pip for its
+    version in a child process), which then passes while cyclonedx-py writes the SBOM."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # _audit imports it again and says what is wrong
+            importlib.import_module("gates.osv.audit")
+
+    if importlib.util.find_spec("pip_audit") is not None:
+        threading.Thread(target=load, name="import-pip-audit", daemon=True).start()
+
+
+def _audit(pins: Sequence[str], service: str, base: str) -> Audit:
+    """pip-audit's per-dependency results for `name==version` pins, run in this process."""
+    if importlib.util.find_spec("pip_audit") is None:
+        raise ToolMissing(
+            "pip-audit is not installed: pip install 'pip-audit' (or install governance-gates with "
+            "its extras)"
+        )
+    try:
+        from gates.osv.audit import AuditError, audit
+    except ImportError as e:
+        raise GateError(f"pip-audit cannot be imported: {e}") from e
+    where = base if service == "osv" else "PyPI"
+    try:
+        pairs = [(p.partition("==")[0], p.partition("==")[2]) for p in pins]
+        result = audit(pairs, service, base + _QUERY_PATH, _REQUEST_TIMEOUT_S)
+    except AuditError as e:
+        raise GateError(f"pip-audit could not query {where}: {e}; {_HOW_TO_CONFIGURE}") from e
+    dependencies = _complete_dependencies({"dependencies": result.dependencies}, pins)
     if dependencies and all("skip_reason" in d for d in dependencies):
         # pip-audit exits 0 when it could look nothing up (PyPI unreachable): never a pass.
         raise GateError(
             f"pip-audit could not audit any package against {where} "
             f"({dependencies[0]['skip_reason']}); {_HOW_TO_CONFIGURE}"
         )
-    return list(dependencies)
+    return result
 
 
-def _complete_dependencies(report: Any, pins: Sequence[str], stderr: str) -> list[dict[str, Any]]:
-    """pip-audit's `dependencies`, only when the report is whole: a traceback (pip-audit exits 1
-    for findings and for a crash alike) or a pin missing from the report is a GateError."""
-    refuse_traceback("pip-audit", stderr)
+def _complete_dependencies(report: Any, pins: Sequence[str]) -> list[dict[str, Any]]:
+    """pip-audit's `dependencies`, only when the report is whole: a pin missing from it is a
+    GateError."""
     dependencies = report.get("dependencies") if isinstance(report, dict) else None
     if not isinstance(dependencies, list) or not all(isinstance(d, dict) for d in dependencies):
         raise GateError("pip-audit's report is incomplete: no dependencies list")
@@ -352,6 +344,7 @@ class VulnerabilitiesGate:
         return None  # the advisory database changes without the repository changing
 
     def collect(self, ctx: CollectContext) -> Collected:
+        _start_importing_pip_audit()
         documents = vex.load(ctx.root, ctx.settings.get("vex", []))  # before auditing: exit 2 fast
         statements = [s for d in documents for s in d.statements]
         provided = provide(ctx)
@@ -394,14 +387,19 @@ class VulnerabilitiesGate:
             if others:
                 advised += _osv_findings(base, others)
             if by_pin:
-                dependencies = _audit(sorted(by_pin), service, base, ctx.remaining())
+                audited = _audit(sorted(by_pin), service, base)
+                dependencies = audited.dependencies
                 findings += [
                     _unaudited(by_pin.get(_pin(d)) or _component(d), str(d["skip_reason"]))
                     for d in dependencies
                     if "skip_reason" in d
                 ]
                 advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
-                fetched = fetch_records(base, advisories) if service == "osv" else [None] * len(advisories)
+                fetched = (
+                    fetch_records(base, advisories, audited.records)
+                    if service == "osv"
+                    else [None] * len(advisories)
+                )
                 advised += _pip_audit_findings(
                     dependencies, dict(zip(advisories, fetched, strict=True)), by_pin
                 )
