@@ -192,7 +192,8 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
     """One verdict from verdicts that separate jobs produced with `gates run --only` or
     `--project` (monorepo projects of the same policy).
 
-    The parts must come from the same policy and commit. A gate the policy enables or requires, in
+    The parts must come from the same policy, commit, tree and scanned path; the merge is dirty
+    when any part is. A gate the policy enables or requires, in
     any of its projects, that no part carries becomes an error (fail closed), so a job that never
     ran cannot pass silently; so does a required gate that a part skipped. `complete=False` skips
     that check: the result is itself a part, for a later merge.
@@ -206,11 +207,12 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
                     f"{path}: policy {key} {part['policy'].get(key)!r} differs from "
                     f"{first_path}'s {first['policy'].get(key)!r}"
                 )
-        if part["subject"].get("commit") != first["subject"].get("commit"):
-            raise InputError(
-                f"{path}: made for commit {part['subject'].get('commit')}, "
-                f"{first_path} for {first['subject'].get('commit')}"
-            )
+        for key in ("commit", "tree", "scanned"):
+            if part["subject"].get(key) != first["subject"].get(key):
+                raise InputError(
+                    f"{path}: made for {key} {part['subject'].get(key)}, "
+                    f"{first_path} for {first['subject'].get(key)}"
+                )
         for gate in part["gates"]:
             if _key(gate) in gates:
                 raise InputError(f"{path}: gate {gate_label(gate)!r} is also in another part")
@@ -241,7 +243,8 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
     starts = [dt.datetime.fromisoformat(p["started_at"].replace("Z", "+00:00")) for _, p in parts]
     ends = [s + dt.timedelta(seconds=p["duration_s"]) for s, (_, p) in zip(starts, parts, strict=True)]
     verdict: dict[str, JSON] = {
-        **{k: v for k, v in first.items() if k in ("verdict_version", "subject", "policy", "tool")},
+        **{k: v for k, v in first.items() if k in ("verdict_version", "policy", "tool")},
+        "subject": {**first["subject"], "dirty": _merged_dirty([p["subject"]["dirty"] for _, p in parts])},
         "status": _overall(ordered, governance).value,
         "started_at": min(starts).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round((max(ends) - min(starts)).total_seconds(), 3),
@@ -261,6 +264,13 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
         verdict["delta"] = merge_json([(p.get("project"), p.get("delta")) for _, p in parts])
     validate(verdict, "merged verdict")
     return verdict
+
+
+def _merged_dirty(parts: Sequence[bool | None]) -> bool | None:
+    """Dirty when any part was made on a dirty tree; unknown when any could not tell."""
+    if any(parts):
+        return True
+    return None if None in parts else False
 
 
 def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, JSON]]:

@@ -84,6 +84,57 @@ def test_case2_files_committed_under_the_output_folder_are_scanned(
     assert _gate(_verdict(repo.root / ".gates"), "sast")["counts"] == _gate(verdict, "sast")["counts"]
 
 
+# --- 3, 4: a verdict covers the whole repository, and a merge all of its parts ---------------------
+
+
+def test_case3_a_subfolder_verdict_cannot_release_the_commit(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"sub/ok.py": "VALUE = 1\n", "app.py": VULNERABLE_CODE, "gates.yaml": SAST_POLICY})
+    out = repo.root.parent / "sub-out"
+    assert run_cli("run", repo.root / "sub", "--policy", repo.root / "gates.yaml", "--out", out).code == 0
+    verdict = _verdict(out)
+    assert verdict["subject"]["scanned"] == "sub" and verdict["subject"]["dirty"] is False
+    refused = run_cli("release", out / "verdict.json", "--repo", repo.root, "--tag", "v1")
+    assert refused.code == 1 and "scanned only sub/ of the repository, not all of it" in refused.err
+    assert repo.git("tag", "--list") == ""
+    whole = repo.root.parent / "whole-out"
+    run_cli("run", repo.root, "--out", whole, "--format", "json")
+    assert _verdict(whole)["subject"]["scanned"] == "."
+
+
+def test_case4_merge_parts_must_agree_on_what_they_judged_and_a_dirty_part_makes_it_dirty(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = "version: 1\ngates:\n  sast: {fail_on: high}\n  secrets: {fail_on: high}\n"
+    repo = make_repo({"app.py": "VALUE = 1\n", "gates.yaml": policy})
+    clean, dirty = repo.root.parent / "clean", repo.root.parent / "dirty"
+    assert run_cli("run", repo.root, "--only", "sast", "--out", clean, "--format", "json").code == 0
+    repo.write("app.py", "VALUE = 2\n")  # uncommitted
+    assert run_cli("run", repo.root, "--only", "secrets", "--out", dirty, "--format", "json").code == 0
+    assert _verdict(dirty)["subject"]["dirty"] is True
+    merged = repo.root.parent / "merged.json"
+    assert run_cli("merge", clean / "verdict.json", dirty / "verdict.json", "-o", merged).code == 0
+    assert json.loads(merged.read_text())["subject"]["dirty"] is True
+    repo.git("checkout", "--", "app.py")
+    refused = run_cli("verify", merged, "--repo", repo.root)
+    assert refused.code == 1 and "made on a work tree with uncommitted changes" in refused.err
+
+    # A part of a subfolder, or of another tree under the same commit id, is no part of this one.
+    sub = repo.root.parent / "sub"
+    repo.write("sub/x.py", "VALUE = 3\n")
+    repo.commit("sub")
+    assert run_cli("run", repo.root, "--only", "sast", "--out", clean, "--format", "json").code == 0
+    run_cli("run", repo.root / "sub", "--only", "secrets", "--policy", repo.root / "gates.yaml", "--out", sub)
+    result = run_cli("merge", clean / "verdict.json", sub / "verdict.json", "-o", merged)
+    assert result.code == 2 and "made for scanned sub" in result.err
+    edited = json.loads((sub / "verdict.json").read_text())
+    edited["subject"] = {**_verdict(clean)["subject"], "tree": "0" * 40}
+    (sub / "verdict.json").write_text(json.dumps(edited))
+    result = run_cli("merge", clean / "verdict.json", sub / "verdict.json", "-o", merged)
+    assert result.code == 2 and "made for tree 0000" in result.err
+
+
 # --- 5: the collect cache -------------------------------------------------------------------------
 
 

@@ -177,6 +177,9 @@ def _subject(verdict: Mapping[str, Any], state: RepoState) -> list[str]:
     if subject["tree"] != state.tree:
         return [f"the verdict records tree {str(subject['tree'])[:12]}, the commit has {state.tree[:12]}"]
     reasons = []
+    if subject.get("scanned") != ".":
+        what = f"only {subject['scanned']}/" if subject.get("scanned") else "an unrecorded part"
+        reasons.append(f"the verdict scanned {what} of the repository, not all of it")
     if subject["dirty"] is not False:
         reasons.append("the verdict was made on a work tree with uncommitted changes")
     if state.dirty is None:

@@ -68,10 +68,17 @@ def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
     return bool(tracked or untracked or differing)
 
 
+def scanned_path(root: Path) -> str | None:
+    """`root` relative to the top of its repository: "." for the whole of it (None: not in git)."""
+    prefix = git_output(root, "rev-parse", "--show-prefix")
+    return None if prefix is None else prefix.rstrip("/") or "."
+
+
 def subject(root: Path) -> dict[str, JSON]:
     commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
     return {
         "path": str(root),
+        "scanned": scanned_path(root),
         "commit": commit,
         "tree": git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
         "branch": current_branch(root),
