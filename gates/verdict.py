@@ -238,7 +238,7 @@ def merge(parts: Sequence[tuple[Path, Mapping[str, Any]]], complete: bool = True
                 "reason": f"required gate did not run: {gates[slot]['reason']} (fail closed)",
             }
     ordered = [dict(gates[slot]) for slot in sorted(gates)]
-    ledger = _merge_ledgers([p["waivers"] for _, p in parts])
+    ledger = merge_ledgers([p["waivers"] for _, p in parts])
     governance = _governance(ledger, first["policy"])
     starts = [dt.datetime.fromisoformat(p["started_at"].replace("Z", "+00:00")) for _, p in parts]
     ends = [s + dt.timedelta(seconds=p["duration_s"]) for s, (_, p) in zip(starts, parts, strict=True)]
@@ -273,7 +273,7 @@ def _merged_dirty(parts: Sequence[bool | None]) -> bool | None:
     return None if None in parts else False
 
 
-def _merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, JSON]]:
+def merge_ledgers(ledgers: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, JSON]]:
     """One entry per waiver: matches add up, and the most telling status wins (the part that ran
     the waiver's gate knows whether it was used; the others say `not_evaluated`)."""
     merged: dict[str, dict[str, Any]] = {}

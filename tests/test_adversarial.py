@@ -269,3 +269,62 @@ def test_case8_a_crashed_tool_or_an_incomplete_report_is_an_error_never_a_pass(
     traceback = "Traceback (most recent call last):\n  ...\nRuntimeError: bandit crashed half way\n"
     with pytest.raises(GateError, match="bandit crashed: RuntimeError"):
         _complete_report(json.dumps(whole), traceback, files)
+
+
+# --- 6: an unsigned verdict is judged again from its findings -------------------------------------
+
+WAIVED_POLICY = SAST_POLICY + (
+    "waivers:\n  - {gate: sast, rule: B404, reason: reviewed, owner: sec, expires: 2099-12-31}\n"
+)
+
+
+def test_case6_verify_judges_an_unsigned_verdict_again_from_its_findings(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": WAIVED_POLICY})
+    assert run_cli("run", repo.root, "--format", "json").code == 1
+    made = _verdict(repo.root / ".gates")
+    assert [w["matched"] for w in made["waivers"]] == [1]
+
+    def verified(edit: Callable[[dict[str, Any]], None]) -> CliResult:
+        verdict = json.loads(json.dumps(made))
+        edit(verdict)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(verdict))
+        return run_cli("verify", path, "--repo", repo.root)
+
+    def all_pass(verdict: dict[str, Any]) -> None:
+        verdict["status"] = "pass"
+        for gate in verdict["gates"]:
+            gate["status"] = "pass"
+
+    def nothing_counted(verdict: dict[str, Any]) -> None:
+        all_pass(verdict)
+        sast = _gate(verdict, "sast")
+        for finding in sast["findings"]:
+            finding["counted"] = False
+        sast["counts"]["counted"] = 0
+        sast["counts"]["by_severity"] = dict.fromkeys(sast["counts"]["by_severity"], 0)
+        sast["reason"] = "0 finding(s) counted, none over the thresholds"
+
+    refused = verified(all_pass)
+    assert refused.code == 1 and "make it fail (1 finding(s) at or above high)" in refused.err
+    refused = verified(nothing_counted)
+    assert refused.code == 1 and "the verdict says sast is pass" in refused.err
+
+    # A passing verdict whose waiver ledger is dropped or edited.
+    repo.write("gates.yaml", WAIVED_POLICY.replace("rule: B404", "rule: B602"))
+    repo.commit("waive the finding")
+    assert run_cli("run", repo.root, "--format", "json").code == 0
+    made = _verdict(repo.root / ".gates")
+    assert run_cli("verify", repo.root / ".gates" / "verdict.json", "--repo", repo.root).code == 0
+
+    def no_ledger(verdict: dict[str, Any]) -> None:
+        verdict["waivers"] = []
+
+    def edited_waiver(verdict: dict[str, Any]) -> None:
+        verdict["waivers"][0]["owner"] = "nobody"
+
+    for edit in (no_ledger, edited_waiver):
+        refused = verified(edit)
+        assert refused.code == 1 and "waiver ledger is not what its findings" in refused.err

@@ -125,6 +125,21 @@ def evaluate_gate(
         why = registry.broken.get(name, "not installed")
         return outcome(Status.ERROR, f"cannot evaluate: gate plugin {why}")
     kept = gate.evaluate(collection.findings, settings)
+    return judge_gate(name, settings, collection, kept, waivers, baseline)
+
+
+def judge_gate(
+    name: str,
+    settings: Mapping[str, Any],
+    collection: Collection | None,
+    kept: Sequence[Finding],
+    waivers: Sequence[Waiver],
+    baseline: Mapping[str, frozenset[str]] | None,
+) -> GateOutcome:
+    """The engine's part of a gate's outcome, from the findings its `evaluate` kept: path globs,
+    waivers and attested suppressions, new or known, thresholds, mode. `gates verify` judges a
+    verdict's findings again with it."""
+    mode = settings["mode"]
     kept = [
         f
         for f in kept
@@ -141,7 +156,7 @@ def evaluate_gate(
     status, reason = _decide([j.finding for j in judged if j.counted], settings)
     if status is Status.FAIL and mode == "warn":
         status, reason = Status.WARN, f"{reason} (mode warn)"
-    return outcome(status, reason, judged)
+    return GateOutcome(name, mode, status, reason, tuple(judged), collection)
 
 
 LEDGER_STATUSES = ("expired", "too_long", "unused", "expiring", "active", "not_evaluated")

@@ -20,6 +20,7 @@ from gates.errors import InputError
 from gates.model import Status
 from gates.policy.model import Policy
 from gates.release import envelope as dsse
+from gates.release import recompute
 from gates.release.tag import git
 from gates.util.git import is_dirty
 
@@ -246,7 +247,10 @@ def check(
     verdict = given.verdict
     reasons += _status(verdict, policy)
     reasons += _subject(verdict, state)
-    reasons += _policy(verdict, policy)
+    policy_reasons = _policy(verdict, policy)
+    reasons += policy_reasons
+    if not policy_reasons:  # under another policy the findings would judge otherwise anyway
+        reasons += recompute.differences(verdict, policy)
     reasons += _time(verdict, policy, now)
     return Checked(given.text, verdict, given.digest, signed_by, tuple(reasons))
 
