@@ -328,3 +328,27 @@ def test_case6_verify_judges_an_unsigned_verdict_again_from_its_findings(
     for edit in (no_ledger, edited_waiver):
         refused = verified(edit)
         assert refused.code == 1 and "waiver ledger is not what its findings" in refused.err
+
+
+def test_case8_an_imported_sarif_report_of_a_failed_or_unfinished_run_is_no_pass(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    failed = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "scanner"}},
+                "invocations": [{"executionSuccessful": False}],
+                "results": [],
+            }
+        ],
+    }
+    unfinished = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "scanner"}}}]}
+    policy = "version: 1\ngates:\n  dast: {import: {sarif: scan.sarif}}\n"
+    for report, expected in (
+        (failed, "scan.sarif:11: incomplete report: the tool's run failed"),
+        (unfinished, "scan.sarif:4: incomplete report: the run has no results"),
+    ):
+        repo = make_repo({"scan.sarif": json.dumps(report, indent=2), "gates.yaml": policy})
+        result = run_cli("run", repo.root, "--format", "json")
+        assert result.code == 2 and expected in result.err, result.err
