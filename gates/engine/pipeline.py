@@ -240,7 +240,7 @@ def run_projects(
         verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
     # What every scope shares is read once: the repository's subject and, in a monorepo, the file
     # listing each scope takes its own files from.
-    subject = git_subject(request.root)
+    subject = git_subject(request.root, check_clean=request.only_paths is None)
     if top.projects and request.only_paths is None:
         request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
     runs = []

@@ -74,7 +74,9 @@ def scanned_path(root: Path) -> str | None:
     return None if prefix is None else prefix.rstrip("/") or "."
 
 
-def subject(root: Path) -> dict[str, JSON]:
+def subject(root: Path, check_clean: bool = True) -> dict[str, JSON]:
+    """`check_clean=False` leaves `dirty` unknown (None) without reading every committed file: for
+    runs that judge some files only (the pre-commit hook) and release nothing."""
     commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
     return {
         "path": str(root),
@@ -82,5 +84,5 @@ def subject(root: Path) -> dict[str, JSON]:
         "commit": commit,
         "tree": git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
         "branch": current_branch(root),
-        "dirty": is_dirty(root) if commit else None,
+        "dirty": is_dirty(root) if commit and check_clean else None,
     }
