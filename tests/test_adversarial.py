@@ -346,9 +346,10 @@ def test_case8_an_imported_sarif_report_of_a_failed_or_unfinished_run_is_no_pass
     unfinished = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "scanner"}}}]}
     policy = "version: 1\ngates:\n  dast: {import: {sarif: scan.sarif}}\n"
     for report, expected in (
-        (failed, "scan.sarif:11: incomplete report: the tool's run failed"),
-        (unfinished, "scan.sarif:4: incomplete report: the run has no results"),
+        (failed, "scanner: the run did not complete"),
+        (unfinished, "scanner: the run has no results"),
     ):
         repo = make_repo({"scan.sarif": json.dumps(report, indent=2), "gates.yaml": policy})
-        result = run_cli("run", repo.root, "--format", "json")
-        assert result.code == 2 and expected in result.err, result.err
+        assert run_cli("run", repo.root, "--format", "json").code == 3
+        dast = _gate(_verdict(repo.root / ".gates"), "dast")
+        assert dast["status"] == "error" and expected in dast["reason"], dast["reason"]

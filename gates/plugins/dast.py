@@ -155,6 +155,8 @@ class DastGate:
             findings += zap
         if "sarif" in imports:
             sarif = read_sarif(imports["sarif"], ctx.root.resolve(), "dast")
+            if sarif.failures:
+                raise GateError(f"the imported SARIF report is incomplete: {sarif.failures[0]}")
             stats["imported_sarif"] = len(sarif.findings)
             stats["sarif_suppressed"] = sarif.suppressed
             findings += sarif.findings
