@@ -30,15 +30,21 @@ _EXAMPLE_VALUES = {
         "FR1420041010050500013M02606", "NL91ABNA0417164300", "CH9300762011623852957",
     },
 }  # fmt: skip
-_NANP_FICTIONAL = re.compile(r"1?\d{3}555\d{4}")
-"""North American numbers with the 555 exchange, the convention for fictional numbers."""
+_FICTIONAL_PHONES = re.compile(
+    r"1?(?:\d{3}555\d{4}|555\d{7})"
+    r"|(?:44|0)(?:1(?:1[3-8]|[2-6]1)4960\d{3}|2079460\d{3}|2896496\d{3}|2920180\d{3}|1632960\d{3}"
+    r"|7700900\d{3}|8081570\d{3}|9098790\d{3}|3069990\d{3})"
+)
+"""North American numbers with the 555 exchange or area code, the convention for fictional
+numbers, and the ranges Ofcom reserves for drama in the UK (020 7946 0xxx, 07700 900xxx...)."""
 
 
 def _compact(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
 
-def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def ip_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a found value writes (without a prefix length, zone or brackets), if any."""
     if ":" not in value and value.count(".") < 3:
         return None  # no address: spares the exception most values would raise
     try:
@@ -52,12 +58,12 @@ def own_interface(value: str) -> bool:
     whatever took them for PII."""
     if ":" not in value and not value.lstrip("[").startswith(("127.", "0.")):
         return False  # the only IPv4 forms of those (ipaddress takes no leading zeros)
-    address = _address(value)
+    address = ip_address(value)
     return address is not None and (address.is_loopback or address.is_unspecified)
 
 
 def _documentation_example(entity: str, value: str) -> bool:
-    address = _address(value)
+    address = ip_address(value)
     if address is not None and any(address in n for n in _EXAMPLE_NETWORKS):
         return True  # whatever took it for PII (phonenumbers reads 203.0.113.254 as a number)
     if entity == "EMAIL_ADDRESS":
@@ -66,7 +72,7 @@ def _documentation_example(entity: str, value: str) -> bool:
             domain == d or domain.endswith("." + d) for d in _EXAMPLE_DOMAINS
         )
     if entity == "PHONE_NUMBER":
-        return _NANP_FICTIONAL.fullmatch(re.sub(r"\D", "", value)) is not None
+        return _FICTIONAL_PHONES.fullmatch(re.sub(r"\D", "", value)) is not None
     return _compact(value) in _EXAMPLE_VALUES.get(entity, set())
 
 

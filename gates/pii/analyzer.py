@@ -57,6 +57,7 @@ from gates.pii.candidates import (
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
 from gates.pii.phone import RegionFilter, reach
+from gates.pii.precision import REPOSITORY, Found, Judge, mask_path_data
 from gates.plugins.interface import GateError
 from gates.util.mask import mask_digits, mask_value, salted_hash
 
@@ -184,6 +185,9 @@ class Scanner:
         phonenumbers.enable_pattern_cache()
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
         self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
+        self._judge = (
+            Judge(phones[0].supported_regions if phones else ()) if config.precision == REPOSITORY else None
+        )
         enhancer = self.engine.context_aware_enhancer
         self._boost = enhancer.context_similarity_factor
         self._boost_floor = enhancer.min_score_with_context_similarity
@@ -195,7 +199,11 @@ class Scanner:
         return self
 
     def scan(self, path: str, text: str, candidates: Candidates | None = None) -> list[Hit]:
-        """`candidates`: the text's, when the caller has them already."""
+        """Every value found, those a precision rule finds not personal marked so.
+
+        `candidates`: those of `text` as `prepared()` returns it, when the caller has them."""
+        if candidates is None:
+            text = self.prepared(text)
         if self._fast:
             results = self._fast_results(text, candidates or Candidates(text))
         else:
@@ -209,6 +217,7 @@ class Scanner:
             value = text[r.start : r.end]
             if self.allow.allows(r.entity_type, value):
                 continue
+            found = Found(path, text, r.entity_type, r.start, r.end)
             hits.append(
                 Hit(
                     path=path,
@@ -220,9 +229,14 @@ class Scanner:
                     preview=_preview(r.entity_type, value),
                     value_hash=salted_hash(value, self.config.salt),
                     marked=INLINE_MARKER in _line_around(text, r.start, r.end),
+                    not_personal=self._judge.not_personal(found) if self._judge else "",
                 )
             )
         return hits
+
+    def prepared(self, text: str) -> str:
+        """The text as the recognizers see it: with repository precision, path data blanked."""
+        return mask_path_data(text) if self._judge else text
 
     def _analyze(self, text: str) -> list[RecognizerResult]:
         return self.engine.analyze(

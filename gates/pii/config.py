@@ -26,6 +26,9 @@ class ScanConfig:
     documentation_examples: bool = True
     spacy_model: str | None = None
     salt: str = ""
+    precision: str = "repository"
+    """`repository`: gates.pii.precision's rules drop what is not personal data in a source tree;
+    `presidio`: exactly what Presidio's recognizers report."""
 
     @property
     def threshold(self) -> float:
@@ -50,3 +53,5 @@ class Hit:
     value_hash: str
     marked: bool = False
     """The line carries INLINE_MARKER: a reviewed exception, honoured when the policy allows."""
+    not_personal: str = ""
+    """The precision rule that finds the value not personal data (gates.pii.precision), if any."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gates.pii.candidates import PREFILTERED_ENTITIES, Candidates
 from gates.pii.config import Hit, ScanConfig
+from gates.pii.precision import REPOSITORY, mask_path_data
 from gates.plugins.interface import GateError
 from gates.util import pool as pool_module
 from gates.util.files import RepoFile, SkippedFile, read_text
@@ -31,6 +32,9 @@ CHUNK_BYTES = 1_000_000
 @dataclass
 class ScanResult:
     hits: list[Hit] = field(default_factory=list)
+    """The values reported, without those a precision rule finds not personal."""
+    not_personal: Counter[str] = field(default_factory=Counter)
+    """Values found but not reported, by precision rule."""
     skipped: Counter[str] = field(default_factory=Counter)
     files: int = 0
     bytes: int = 0
@@ -99,6 +103,7 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
         merged.files += part.files
         merged.bytes += part.bytes
         merged.presidio_files += part.presidio_files
+        merged.not_personal += part.not_personal
     return merged
 
 
@@ -128,9 +133,15 @@ def _scan_part(
             continue
         result.files += 1
         result.bytes += file.size
+        if config.precision == REPOSITORY:
+            text = mask_path_data(text)
         candidates = Candidates(text)
         if every_file or candidates.found():
             result.presidio_files += 1
             analyzer = analyzer or scanner()
-            result.hits += analyzer.scan(file.path, text, candidates)
+            for hit in analyzer.scan(file.path, text, candidates):
+                if hit.not_personal:
+                    result.not_personal[hit.not_personal] += 1
+                else:
+                    result.hits.append(hit)
     return result

@@ -24,6 +24,7 @@ Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, e
         spacy_model: en_core_web_sm              # installed package or saved pipeline directory
         salt: null                               # or env GATES_PII_SALT
         jobs: null                               # processes; default: every available core
+        precision: repository                    # or presidio: every value Presidio reports
 
 Entities are Presidio's names. Without `spacy_model` the gate uses a tokenizer-only spaCy pipeline
 built locally (no model download) and Presidio's pattern recognizers; with it, NER entities such as
@@ -31,6 +32,12 @@ PERSON and LOCATION can be listed too. A named model that is not installed is an
 
 Severity by entity: CREDIT_CARD, US_SSN, IBAN_CODE high; EMAIL_ADDRESS, PHONE_NUMBER, PERSON and
 custom entities medium; IP_ADDRESS, LOCATION and other NER entities low.
+
+With `precision: repository` (the default), values that are not personal data in a source tree
+are dropped and counted in the stats (`not_personal`, by rule; gates.pii.precision): path data,
+decimals, hashes, phone-like digits without a phone's form or a phone word, addresses of no one,
+version numbers, credited authors' and roles' addresses, contact data typed in test code.
+`precision: presidio` reports exactly what Presidio's recognizers report.
 
 Binary files, files over `max_file_bytes`, non-UTF-8 files and symlinks pointing outside the
 repository are never scanned; they are counted in the gate's stats under `skipped`. Findings point to
@@ -55,6 +62,7 @@ from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.pii.config import CustomRecognizer, Hit, ScanConfig
+from gates.pii.precision import PRECISIONS, REPOSITORY
 from gates.pii.scan import scan
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
 from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_files, text_files
@@ -120,6 +128,7 @@ SETTINGS_SCHEMA: Mapping[str, Any] = {
     "spacy_model": {"type": ["string", "null"]},
     "salt": {"type": ["string", "null"]},
     "jobs": {"type": ["integer", "null"], "minimum": 1},
+    "precision": {"enum": list(PRECISIONS)},
 }
 
 
@@ -150,6 +159,7 @@ def scan_config(settings: Mapping[str, Any]) -> ScanConfig:
         documentation_examples=bool(allow.get("documentation_examples", True)),
         spacy_model=settings.get("spacy_model"),
         salt=settings.get("salt") or os.environ.get("GATES_PII_SALT") or DEFAULT_SALT,
+        precision=settings.get("precision", REPOSITORY),
     )
 
 
@@ -173,7 +183,7 @@ def _finding(hit: Hit) -> Finding:
 
 class PiiGate:
     name = "pii"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Personal data (e-mails, phones, cards, IBANs, SSNs, IPs...) in text files"
     settings_schema = SETTINGS_SCHEMA
 
@@ -210,6 +220,7 @@ class PiiGate:
                 "skipped": dict(sorted(skipped.items())),
                 "processes": result.workers,
                 "inline_marked": sum(1 for h in result.hits if h.marked),
+                "not_personal": dict(sorted(result.not_personal.items())),
             },
         )
 
