@@ -147,6 +147,10 @@ class Found:
         """The line up to the value."""
         return self.text[self.line_start : self.start]
 
+    def near(self, before: int, after: int) -> str:
+        """The value with at most `before` and `after` characters of its line around it."""
+        return self.text[max(self.line_start, self.start - before) : min(self.line_end, self.end + after)]
+
     def just_before(self, chars: int) -> str:
         """At most `chars` characters of the line before the value."""
         return self.text[max(self.line_start, self.start - chars) : self.start]
@@ -346,12 +350,14 @@ def _split_fields(line: str, delimiter: str) -> list[str]:
 
 
 _COLUMN_GAP = re.compile(r" {2,}(?=\S)")
+_ROW_CHARS = 2000
+"""How much of a line is looked at for columns (a minified bundle's line may be megabytes)."""
 
 
 def _aligned(line: str) -> bool:
     """Whether a line looks like a row of an aligned text table: two runs of two spaces or more
     before a cell (the first may be the indentation of a right-aligned first column)."""
-    return len(_COLUMN_GAP.findall(line)) >= 2
+    return len(_COLUMN_GAP.findall(line, 0, _ROW_CHARS)) >= 2
 
 
 def _table_header(found: Found) -> bool:
@@ -497,6 +503,9 @@ _ATTRIBUTION = re.compile(
     r"\b(?:written|revised|created|developed|designed|translated|ported|modified|originally|"
     r"edited|updated|adapted|converted|implemented|submitted)\s+by\b"
 )
+_ATTRIBUTION_BEFORE = 200
+_ATTRIBUTION_AFTER = 80
+"""The part of its line around an address that may credit it (not the rest of a minified line)."""
 _BY_NAME = re.compile(r"\bby\s+(?:[^\W\d_][\w.'-]*\s+){0,3}[^\W\d_][\w.'-]*\s*[<(\[]\s*$")
 """`... by Jane Roe <`: the address credits the person named before it."""
 _BY_NAME_CHARS = 80
@@ -601,7 +610,9 @@ def _attribution_file(path: str) -> bool:
 
 
 def _attribution(found: Found) -> bool:
-    if _attribution_file(found.path) or _ATTRIBUTION.search(found.line):
+    if _attribution_file(found.path) or _ATTRIBUTION.search(
+        found.near(_ATTRIBUTION_BEFORE, _ATTRIBUTION_AFTER)
+    ):
         return True
     if _BY_NAME.search(found.just_before(_BY_NAME_CHARS)) or _WROTE.match(found.text, found.end):
         return True
