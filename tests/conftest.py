@@ -18,6 +18,10 @@ from gates.util.git import BRANCH_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
+SHARED_BOMS = SHARED_DIR / "data" / "boms"
+needs_shared_boms = pytest.mark.skipif(
+    not SHARED_BOMS.is_dir(), reason="../shared/data/boms (real SBOMs) is absent"
+)
 
 # Every git call in the tests sees the same identity, dates and no user configuration.
 GIT_ENV = {

@@ -1,6 +1,7 @@
-"""SBOM gate: a CycloneDX JSON SBOM of what the project ships, generated with cyclonedx-bom (or
-brought from elsewhere), validated against the CycloneDX schema and written to the output folder as
-`sbom.cdx.json`, a release artefact. The licence and vulnerabilities gates judge its components.
+"""SBOM gate: a CycloneDX SBOM of what the project ships, generated with cyclonedx-bom (JSON) or
+brought from elsewhere (JSON or XML), validated against the CycloneDX schema and written to the
+output folder as `sbom.cdx.json` (or `sbom.cdx.xml`), a release artefact. The licence and
+vulnerabilities gates judge its components.
 
 Policy keys (besides the shared mode, fail_on, warn_on, max_findings, include, exclude, new_only,
 timeout_s)::
@@ -11,7 +12,7 @@ timeout_s)::
           source: auto              # auto | requirements | poetry | pipenv | pyproject | environment
           path: requirements/prod.txt   # the file (or project directory) the source reads
           # python: .venv/bin/python    # environment source: the interpreter to inventory
-          # file: dist/bom.cdx.json     # or an existing CycloneDX JSON SBOM, from any tool
+          # file: dist/bom.cdx.json     # or an existing CycloneDX SBOM (JSON or XML), from any tool
           spec_version: "1.6"
         require_version: true       # a component without a version: `component-no-version` (medium)
         require_purl: true          # a component without a purl: `component-no-purl` (medium)
@@ -32,8 +33,8 @@ copyright) next to the SBOM, a release artefact (`gates sbom notices SBOM` makes
 
 `source: auto` picks `poetry.lock`, `Pipfile.lock`, `requirements.txt`, `pyproject.toml`
 dependencies at the repository root, else the Python environment gates runs in. An SBOM that breaks
-the CycloneDX schema is a high `sbom-invalid` finding; a file that is not CycloneDX JSON at all is
-bad input (exit 2). Findings point at the component's purl (`location.logical`).
+the CycloneDX schema is a high `sbom-invalid` finding; a file that is not CycloneDX JSON or XML at
+all is bad input (exit 2). Findings point at the component's purl (`location.logical`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, notices
-from gates.sbom.provide import ARTEFACT_NAME, SBOM_SETTINGS_SCHEMA, provide, source_and_key
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, artefact_name, provide, source_and_key
 from gates.sbom.read import Component
 from gates.util.files import SkippedFile, read_text, select_files
 from gates.util.proc import distribution_version
@@ -255,7 +256,7 @@ class SbomGate:
         return Collected(
             findings=provided.anchor(findings),
             stats=stats,
-            artefacts={ARTEFACT_NAME: sbom.raw.decode("utf-8"), notices.FILE_NAME: attribution},
+            artefacts={artefact_name(sbom): sbom.raw.decode("utf-8"), notices.FILE_NAME: attribution},
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:

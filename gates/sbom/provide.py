@@ -22,7 +22,11 @@ from gates.sbom.generate import KINDS, SbomSource, generate, input_digest, resol
 from gates.sbom.read import Sbom, parse_sbom
 from gates.util.proc import distribution_version
 
-ARTEFACT_NAME = "sbom.cdx.json"
+
+def artefact_name(sbom: Sbom) -> str:
+    """The release artefact's file name: the SBOM is released as it was read, JSON or XML."""
+    return f"sbom.cdx.{sbom.format}"
+
 
 SBOM_SETTINGS_SCHEMA: Mapping[str, Any] = {
     "sbom": {

@@ -1,24 +1,32 @@
-"""Loading a CycloneDX JSON SBOM: parsed, validated against the CycloneDX schema with
-cyclonedx-python-lib, and reduced to the few fields the gates judge.
+"""Loading a CycloneDX SBOM, JSON or XML (what the Maven and Gradle plugins write by default):
+parsed, validated against the CycloneDX schema with cyclonedx-python-lib, and reduced to the few
+fields the gates judge.
 
-A file that is not a CycloneDX JSON document at all is an InputError (exit 2): nothing can be said
-about it. A CycloneDX document that breaks its schema is read anyway, tolerantly, and carries the
-first schema error in `problem`, so that the sbom gate can report it as a finding.
+A file that is not a CycloneDX document at all is an InputError (exit 2): nothing can be said about
+it. A CycloneDX document that breaks its schema is read anyway, tolerantly, and carries the first
+schema error in `problem`, so that the sbom gate can report it as a finding.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import Any, Literal, TypeVar
+from xml.etree.ElementTree import Element
 
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
+import defusedxml
+import defusedxml.ElementTree
 
 from gates.errors import InputError
+from gates.sbom.validate import schema_problem
+
+Format = Literal["json", "xml"]
+
+JSON_SPEC_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+XML_SPEC_VERSIONS = ("1.0", "1.1", *JSON_SPEC_VERSIONS)
+_XML_NAMESPACE = "http://cyclonedx.org/schema/bom/"
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class Component:
 @dataclass(frozen=True)
 class Sbom:
     source: str
+    format: Format
     spec_version: str
     components: tuple[Component, ...]
     root: Component | None
@@ -49,26 +58,36 @@ class Sbom:
     raw: bytes
 
 
-@cache
-def _validator(spec_version: str) -> JsonStrictValidator:
-    return JsonStrictValidator(SchemaVersion.from_version(spec_version))
-
-
-def _schema_problem(text: str, spec_version: str) -> str | None:
-    error = _validator(spec_version).validate_str(text)
-    if error is None:
-        return None
-    detail = error.data  # the jsonschema ValidationError; its str() dumps the whole schema
-    where = "/".join(str(p) for p in getattr(detail, "absolute_path", ()))
-    message = getattr(detail, "message", str(detail))
-    return f"{where or '(document)'}: {message}"[:500]
-
-
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _licences(data: Mapping[str, Any]) -> tuple[str, ...]:
+Node = TypeVar("Node")
+
+
+def _walk(
+    top: Iterable[Node],
+    read: Callable[[Node], Component | None],
+    children: Callable[[Node], Iterable[Node]],
+) -> Iterator[Component]:
+    """Components, including those nested in other components, in document order; iterative, so
+    that no nesting depth exhausts the stack."""
+    stack: list[Iterator[Node]] = [iter(top)]
+    while stack:
+        for item in stack[-1]:
+            component = read(item)
+            if component is not None:
+                yield component
+            stack.append(iter(children(item)))
+            break
+        else:
+            stack.pop()
+
+
+# JSON
+
+
+def _json_licences(data: Mapping[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
     entries = data.get("licenses")
     for entry in entries if isinstance(entries, list) else ():
@@ -85,7 +104,7 @@ def _licences(data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _component(data: Any) -> Component | None:
+def _json_component(data: Any) -> Component | None:
     if not isinstance(data, Mapping) or _text(data.get("name")) is None:
         return None
     group = _text(data.get("group"))
@@ -94,47 +113,140 @@ def _component(data: Any) -> Component | None:
         name=f"{group}/{name}" if group else name,
         version=_text(data.get("version")),
         purl=_text(data.get("purl")),
-        licences=_licences(data),
+        licences=_json_licences(data),
         copyright=_text(data.get("copyright")),
     )
 
 
-def _walk(items: Any) -> Iterator[Component]:
-    """Components, including those nested in other components, in document order."""
-    for item in items if isinstance(items, list) else ():
-        component = _component(item)
-        if component is not None:
-            yield component
-        if isinstance(item, Mapping):
-            yield from _walk(item.get("components"))
+def _json_children(data: Any) -> list[Any]:
+    nested = data.get("components") if isinstance(data, Mapping) else None
+    return nested if isinstance(nested, list) else []
 
 
-def parse_sbom(raw: bytes, source: str) -> Sbom:
-    """The SBOM in `raw`; `source` names it in errors (a path, or the generator's name)."""
+def _parse_json(raw: bytes, source: str) -> Sbom:
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
     except UnicodeDecodeError as e:
-        raise InputError(f"{source}: not UTF-8 text, expected a CycloneDX JSON SBOM") from e
+        raise InputError(f"{source}: not UTF-8 text, expected a CycloneDX JSON or XML SBOM") from e
     except json.JSONDecodeError as e:
         raise InputError(
             f"{source}:{e.lineno}: not valid JSON ({e.msg}); expected a CycloneDX JSON SBOM"
         ) from e
+    except RecursionError as e:
+        raise InputError(f"{source}: JSON nested too deeply to be an SBOM") from e
     if not isinstance(data, dict) or data.get("bomFormat") != "CycloneDX":
         raise InputError(f'{source}: not a CycloneDX SBOM (no "bomFormat": "CycloneDX")')
     spec = data.get("specVersion")
-    supported = [v.to_version() for v in SchemaVersion]
-    if spec not in supported:
+    if spec not in JSON_SPEC_VERSIONS:
         raise InputError(
-            f"{source}: unsupported CycloneDX specVersion {spec!r} (supported: {', '.join(supported)})"
+            f"{source}: unsupported CycloneDX JSON specVersion {spec!r} "
+            f"(supported: {', '.join(JSON_SPEC_VERSIONS)})"
         )
     metadata = data.get("metadata")
     return Sbom(
         source=source,
+        format="json",
         spec_version=spec,
-        components=tuple(_walk(data.get("components"))),
-        root=_component(metadata.get("component")) if isinstance(metadata, Mapping) else None,
-        problem=_schema_problem(text, spec),
+        components=tuple(_walk(_json_children(data), _json_component, _json_children)),
+        root=_json_component(metadata.get("component")) if isinstance(metadata, Mapping) else None,
+        problem=schema_problem(text, "json", spec),
         digest=hashlib.sha256(raw).hexdigest(),
         raw=raw,
     )
+
+
+# XML
+
+
+class _XmlReader:
+    """Reads elements of one CycloneDX namespace (`http://cyclonedx.org/schema/bom/1.5`)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    def child(self, element: Element, name: str) -> Element | None:
+        return element.find(f"{{{self.namespace}}}{name}")
+
+    def children(self, element: Element | None, name: str) -> list[Element]:
+        return [] if element is None else element.findall(f"{{{self.namespace}}}{name}")
+
+    def text(self, element: Element, name: str) -> str | None:
+        found = self.child(element, name)
+        return None if found is None else _text(found.text)
+
+    def licences(self, element: Element) -> tuple[str, ...]:
+        found: list[str] = []
+        for entry in list(self.child(element, "licenses") or ()):
+            if entry.tag == f"{{{self.namespace}}}expression":
+                named = _text(entry.text)
+            elif entry.tag == f"{{{self.namespace}}}license":
+                named = self.text(entry, "id") or self.text(entry, "name")
+            else:
+                continue
+            if named is not None:
+                found.append(named)
+        return tuple(found)
+
+    def component(self, element: Element) -> Component | None:
+        name = self.text(element, "name")
+        if name is None:
+            return None
+        group = self.text(element, "group")
+        return Component(
+            name=f"{group}/{name}" if group else name,
+            version=self.text(element, "version"),
+            purl=self.text(element, "purl"),
+            licences=self.licences(element),
+            copyright=self.text(element, "copyright"),
+        )
+
+    def nested(self, element: Element) -> list[Element]:
+        return self.children(self.child(element, "components"), "component")
+
+
+def _parse_xml(raw: bytes, source: str) -> Sbom:
+    try:
+        # defusedxml refuses entity declarations and external references: no expansion bombs,
+        # no file or network reads from a hostile document.
+        root = defusedxml.ElementTree.fromstring(raw)
+    except defusedxml.DefusedXmlException as e:
+        raise InputError(f"{source}: XML entities and external references are not accepted ({e})") from e
+    except defusedxml.ElementTree.ParseError as e:
+        line = e.position[0]
+        raise InputError(f"{source}:{line}: not well-formed XML ({e}); expected a CycloneDX SBOM") from e
+    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    if local != "bom" or not namespace.startswith(_XML_NAMESPACE):
+        raise InputError(
+            f'{source}: not a CycloneDX SBOM (the root is not <bom xmlns="{_XML_NAMESPACE}1.x">)'
+        )
+    spec = namespace.removeprefix(_XML_NAMESPACE)
+    if spec not in XML_SPEC_VERSIONS:
+        raise InputError(
+            f"{source}: unsupported CycloneDX XML namespace {namespace!r} "
+            f"(supported: {', '.join(XML_SPEC_VERSIONS)})"
+        )
+    reader = _XmlReader(namespace)
+    metadata = reader.child(root, "metadata")
+    described = None if metadata is None else reader.child(metadata, "component")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:  # the library's validator, and the released artefact, need it
+        raise InputError(f"{source}: not UTF-8 text; CycloneDX XML SBOMs are read in UTF-8") from e
+    return Sbom(
+        source=source,
+        format="xml",
+        spec_version=spec,
+        components=tuple(_walk(reader.nested(root), reader.component, reader.nested)),
+        root=None if described is None else reader.component(described),
+        problem=schema_problem(text, "xml", spec),
+        digest=hashlib.sha256(raw).hexdigest(),
+        raw=raw,
+    )
+
+
+def parse_sbom(raw: bytes, source: str) -> Sbom:
+    """The SBOM in `raw`, CycloneDX JSON or XML; `source` names it in errors (a path, or the
+    generator's name)."""
+    start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    return _parse_xml(raw, source) if start == b"<" else _parse_json(raw, source)
