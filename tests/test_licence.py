@@ -72,9 +72,11 @@ def test_copyleft_denied_or_branch_allowed_unknown_warned(
     gpl = found["pkg:pypi/gplthing@1.0"]
     assert (gpl["rule"], gpl["severity"]) == ("licence-denied", "high")
     assert "Copyleft" in gpl["message"]
-    assert (found["pkg:pypi/mystery@1.0"]["rule"], found["pkg:pypi/mystery@1.0"]["severity"]) == (
+    mystery = found["pkg:pypi/mystery@1.0"]
+    assert (mystery["rule"], mystery["severity"], mystery["properties"]["decides"]) == (
         "licence-unknown",
-        "low",
+        "medium",
+        "warn",
     )
     # `dual` (MIT OR GPL-3.0-only) passes: one branch is allowed.
 
@@ -173,3 +175,25 @@ def test_expressions_under_deny_copyleft(expression: str, expected: str) -> None
 def test_explicit_deny_and_allow_beat_categories() -> None:
     assert _judge("MIT", deny=["mit"]) == "licence-denied"
     assert _judge("GPL-3.0-only", deny_categories=["Copyleft"], allow=["GPL-3.0-only"]) == "allowed"
+
+
+@pytest.mark.parametrize(("unknown", "status"), [("warn", "warn"), ("fail", "fail"), ("ignore", "pass")])
+def test_unknown_decides_the_status_whatever_the_thresholds(
+    tmp_path: Path, run_cli: Callable[..., CliResult], venv: Path, unknown: str, status: str
+) -> None:
+    policy = f"""\
+        version: 1
+        gates:
+          licence:
+            sbom: {{source: environment, python: "{venv}"}}
+            unknown: {unknown}
+            fail_on: critical
+            warn_on: none
+    """
+    _run(run_cli, tmp_path, policy)
+    verdict = json.loads((tmp_path / "out" / "verdict.json").read_text(encoding="utf-8"))
+    [gate] = verdict["gates"]
+    assert gate["status"] == status
+    if unknown != "ignore":
+        assert "policy makes" in gate["reason"]
+        assert [f["location"]["logical"] for f in gate["findings"]] == ["pkg:pypi/mystery@1.0"]

@@ -22,6 +22,12 @@ SUPPRESSION_PROPERTY = "suppressed_by"
 statement) suppresses the finding; the engine records it like a waiver and does not count it."""
 
 
+DECIDES_PROPERTY = "decides"
+"""A gate's `evaluate` may set this finding property to "warn" or "fail" when one of its own policy
+keys says what such a finding does to the gate (licence `unknown: warn`): counted, the finding warns
+or fails the gate whatever its severity and the thresholds."""
+
+
 @dataclass(frozen=True)
 class JudgedFinding:
     finding: Finding
@@ -87,6 +93,9 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
     for severity, limit in sorted(settings["max_findings"].items()):
         if by_severity[severity] > limit:
             reasons.append(f"{by_severity[severity]} {severity} finding(s), at most {limit} allowed")
+    decided = Counter(f.properties.get(DECIDES_PROPERTY) for f in counted)
+    if decided["fail"]:
+        reasons.append(f"{decided['fail']} finding(s) the gate's policy makes fail")
     if reasons:
         return Status.FAIL, "; ".join(reasons)
     warn_on = _threshold(settings["warn_on"])
@@ -94,6 +103,8 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
         warned = [f for f in counted if f.severity.at_least(warn_on)]
         if warned:
             return Status.WARN, f"{len(warned)} finding(s) at or above {warn_on.value}"
+    if decided["warn"]:
+        return Status.WARN, f"{decided['warn']} finding(s) the gate's policy makes warn"
     return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gates.engine.evaluate import DECIDES_PROPERTY
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, licences
@@ -45,23 +46,27 @@ from gates.util.proc import distribution_version
 
 _COMPONENT, _PROJECT = "component", "project"
 _COPYLEFT = frozenset({"Copyleft", "Copyleft Limited"})
-_UNKNOWN_SEVERITY = {"fail": Severity.HIGH, "warn": Severity.LOW}
+_UNKNOWN_SEVERITY = {"fail": Severity.HIGH, "warn": Severity.MEDIUM}
+_KEPT = ("name", "version", "declared", "expression", "category", "unrecognised")
 
 
 def _record(rule: str, component: Component, texts: Sequence[str], source: str) -> Finding:
     normalised = licences.normalise(texts)
+    expression = normalised.expression
     return Finding(
         gate="licence",
         rule=rule,
         severity=Severity.INFO,
-        message=f"{component.ref}: {normalised.expression or normalised.error}",
+        message=f"{component.ref}: {expression or normalised.error}",
         location=Location(logical=component.ref),
         fingerprint=fingerprint("licence", rule, component.ref),
         properties={
             "name": component.name,
             "version": component.version,
             "declared": list(texts),
-            "expression": normalised.expression,
+            "expression": expression,
+            "category": ", ".join(licences.categories_of(expression)) if expression else None,
+            "unrecognised": list(normalised.unrecognised),
             "error": normalised.error,
             "sbom": source,
         },
@@ -106,8 +111,11 @@ def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> li
     return judge_key
 
 
-def _finding(record: Finding, judgement: licences.Judgement, severity: Severity) -> Finding:
+def _finding(
+    record: Finding, judgement: licences.Judgement, severity: Severity, decides: str | None = None
+) -> Finding:
     what = "the project's licence" if record.rule == _PROJECT else record.location.logical
+    properties = {k: record.properties.get(k) for k in _KEPT}
     return Finding(
         gate="licence",
         rule=judgement.rule,
@@ -115,7 +123,7 @@ def _finding(record: Finding, judgement: licences.Judgement, severity: Severity)
         message=f"{what}: {judgement.reason}",
         location=record.location,
         fingerprint=fingerprint("licence", judgement.rule, record.location.logical),
-        properties={k: record.properties[k] for k in ("name", "version", "declared", "expression")},
+        properties={**properties, DECIDES_PROPERTY: decides} if decides else properties,
     )
 
 
@@ -163,7 +171,8 @@ class LicenceGate:
         if check_project and project is not None:
             copyleft = _project_copyleft(project.properties["expression"])
         judge_key = _key_judge(settings, copyleft)
-        unknown_severity = _UNKNOWN_SEVERITY.get(settings.get("unknown", "warn"))
+        unknown = settings.get("unknown", "warn")
+        unknown_severity = _UNKNOWN_SEVERITY.get(unknown)
         records, kept = delta.judge_records(findings, settings, {delta.CATEGORY_CHANGED: "category_changes"})
         for record in records:
             if record.rule == _PROJECT and not check_project:
@@ -176,5 +185,5 @@ class LicenceGate:
             if judgement.outcome == "deny":
                 kept.append(_finding(record, judgement, Severity.HIGH))
             elif judgement.outcome == "unknown" and unknown_severity is not None:
-                kept.append(_finding(record, judgement, unknown_severity))
+                kept.append(_finding(record, judgement, unknown_severity, unknown))
         return kept
