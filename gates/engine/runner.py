@@ -56,7 +56,7 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
         duration_s=time.monotonic() - started,
         artefacts=dict(collected.artefacts),
     )
-    if store is not None and entry is not None:
+    if store is not None and entry is not None and collected.cacheable:
         store.store(entry, collection)
     return collection
 

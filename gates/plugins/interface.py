@@ -56,6 +56,9 @@ class Collected:
     """File name -> text of release artefacts (an SBOM, the next benchmark baseline). The engine
     writes them into the output folder with the other outputs, also when the result came from the
     cache; a gate never writes into the output folder itself."""
+    cacheable: bool = True
+    """False when the result is incomplete for a reason that may pass (a service that could not be
+    reached): the engine then does not keep it for the next run."""
 
 
 @runtime_checkable

@@ -11,7 +11,8 @@ timeout_s)::
         deny: [AGPL-3.0-only, AGPL-3.0-or-later]
         deny_categories: [Copyleft]  # ScanCode categories: Permissive, Copyleft, Copyleft Limited,
                                      # Proprietary Free, Commercial, Public Domain, ...
-        unknown: warn               # unknown or unparseable licence: fail (high) | warn (low) | ignore
+        unknown: warn               # a licence no source knows: fail (high) | warn (medium) |
+                                    # ignore; fail and warn decide the gate's status directly
         check_project: true         # judge the project's own licence, and a permissive project
                                     # depending on strong copyleft (or a copyleft project on
                                     # proprietary code) as `licence-incompatible`
@@ -19,38 +20,48 @@ timeout_s)::
         category_changes: ignore    # with `gates run --since`: `licence-category-changed` for a
                                     # component whose licence gained a category since that release
                                     # (Permissive -> Copyleft): ignore | warn | fail
+        lookup:                     # licences of PyPI components the SBOM names none for
+          enabled: true             # installed metadata of the same version, else the index's
+          index_url: https://pypi.example/simple  # default: pip's configured index; file:// works
+          offline: false            # true: installed metadata and the on-disk cache only
+          cache: /ci-cache/gates-licences  # default: ~/.cache/gates/pypi-licences
     waivers:
       - {gate: licence, rule: licence-denied, path: "pkg:pypi/mysql-connector*",
          reason: "used only by the migration tool", owner: data-team, expires: 2027-06-30}
 
 Rules: `licence-denied` (deny list or category), `licence-not-allowed` (outside `allow`),
-`licence-incompatible`, all high; `licence-unknown` as `unknown` says. `MIT OR GPL-3.0-only` passes
-when one branch is allowed; a conjunction, and several licences declared for one component, need
-every part allowed. An explicit `allow` entry wins over `deny_categories`. Licences given as free
-text (`BSD License`) that are not SPDX ids count as unknown. SBOMs generated from requirements or
-lock files name no licences; the environment source (installed metadata) or an SBOM file does.
+`licence-incompatible`, all high; `licence-unknown` as `unknown` says; `licence-coverage` (medium,
+warns) when some components' licences cannot be known: the SBOM names none and no lookup found them.
+`MIT OR GPL-3.0-only` passes when one branch is allowed; a conjunction, and several licences declared
+for one component, need every part allowed; a declared licence no source knows is judged only when
+the component declares no known one. Names and trove classifiers are resolved by
+gates.sbom.licence_names. An explicit `allow` entry wins over `deny_categories`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from gates.engine.evaluate import DECIDES_PROPERTY
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import delta, licences
+from gates.sbom import delta, licence_lookup, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
-from gates.sbom.read import Component
+from gates.sbom.read import Component, Sbom
 from gates.util.proc import distribution_version
 
-_COMPONENT, _PROJECT = "component", "project"
+_COMPONENT, _PROJECT, _COVERAGE = "component", "project", "coverage"
 _COPYLEFT = frozenset({"Copyleft", "Copyleft Limited"})
 _UNKNOWN_SEVERITY = {"fail": Severity.HIGH, "warn": Severity.MEDIUM}
-_KEPT = ("name", "version", "declared", "expression", "category", "unrecognised")
+_KEPT = ("name", "version", "declared", "expression", "category", "unrecognised", "licence_source")
 
 
-def _record(rule: str, component: Component, texts: Sequence[str], source: str) -> Finding:
+def _record(
+    rule: str, component: Component, texts: Sequence[str], source: str, origin: str | None = "sbom"
+) -> Finding:
+    """What the component declares, resolved; `origin` says where the licences come from."""
     normalised = licences.normalise(texts)
     expression = normalised.expression
     return Finding(
@@ -68,8 +79,57 @@ def _record(rule: str, component: Component, texts: Sequence[str], source: str) 
             "category": ", ".join(licences.categories_of(expression)) if expression else None,
             "unrecognised": list(normalised.unrecognised),
             "error": normalised.error,
+            "licence_source": origin if texts else None,
             "sbom": source,
         },
+    )
+
+
+def _coverage_record(sbom: Sbom, lookup: licence_lookup.Lookup | None, source: str) -> Finding:
+    """How many components' licences are known, and why the others' cannot be."""
+    unknowable = {} if lookup is None else dict(lookup.missing)
+    if lookup is None:
+        unknowable = {
+            c.ref: "the SBOM names none and lookup is off" for c in sbom.components if not c.licences
+        }
+    found = {} if lookup is None else lookup.found
+    declared = [c.licences or (found[c.ref].licences if c.ref in found else ()) for c in sbom.components]
+    coverage = licences.coverage(declared)
+    return Finding(
+        gate="licence",
+        rule=_COVERAGE,
+        severity=Severity.INFO,
+        message=f"{coverage.known} of {coverage.components} components have a known licence",
+        location=Location(logical=source),
+        fingerprint=fingerprint("licence", _COVERAGE, source),
+        properties={
+            "components": coverage.components,
+            "known": coverage.known,
+            "looked_up": {
+                where: sum(1 for f in found.values() if f.source == where)
+                for where in (licence_lookup.INSTALLED, licence_lookup.INDEX)
+            },
+            "unknowable": len(unknowable),
+            "why": sorted(set(unknowable.values()))[:5],
+            "examples": sorted(unknowable)[:10],
+        },
+    )
+
+
+def _coverage_finding(record: Finding) -> Finding | None:
+    props = record.properties
+    if not props["unknowable"]:
+        return None
+    share = props["known"] / props["components"] if props["components"] else 1.0
+    return Finding(
+        gate="licence",
+        rule="licence-coverage",
+        severity=Severity.MEDIUM,
+        message=f"licences known for {props['known']} of {props['components']} components ({share:.0%}): "
+        f"{props['unknowable']} cannot be known ({'; '.join(props['why'])})",
+        location=record.location,
+        fingerprint=fingerprint("licence", "licence-coverage", record.location.logical),
+        properties={**props, "share": round(share, 4), DECIDES_PROPERTY: "warn"},
     )
 
 
@@ -116,14 +176,30 @@ def _finding(
 ) -> Finding:
     what = "the project's licence" if record.rule == _PROJECT else record.location.logical
     properties = {k: record.properties.get(k) for k in _KEPT}
+    origin = record.properties.get("licence_source")
+    looked_up = f" (licences from the {origin})" if origin not in (None, "sbom") else ""
     return Finding(
         gate="licence",
         rule=judgement.rule,
         severity=severity,
-        message=f"{what}: {judgement.reason}",
+        message=f"{what}: {judgement.reason}{looked_up}",
         location=record.location,
         fingerprint=fingerprint("licence", judgement.rule, record.location.logical),
         properties={**properties, DECIDES_PROPERTY: decides} if decides else properties,
+    )
+
+
+def _look_up(sbom: Sbom, ctx: CollectContext) -> licence_lookup.Lookup | None:
+    settings = ctx.settings.get("lookup", {})
+    if not settings.get("enabled", True):
+        return None
+    cache = settings.get("cache")
+    return licence_lookup.look_up(
+        [(c.ref, c.purl) for c in sbom.components if not c.licences],
+        index=settings.get("index_url"),
+        cache=Path(cache).expanduser() if cache else licence_lookup.default_cache(),
+        offline=bool(settings.get("offline", False)),
+        timeout_s=ctx.remaining(),
     )
 
 
@@ -140,6 +216,16 @@ class LicenceGate:
         "check_project": {"type": "boolean"},
         "project_license": {"type": "string", "minLength": 1},
         "category_changes": {"enum": list(delta.CHOICES)},
+        "lookup": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "index_url": {"type": "string", "pattern": "^(https?|file)://"},
+                "offline": {"type": "boolean"},
+                "cache": {"type": "string", "minLength": 1},
+            },
+        },
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -149,20 +235,31 @@ class LicenceGate:
         }
 
     def cache_key(self, ctx: CollectContext) -> str | None:
-        return f"{source_and_key(ctx)[1]}\0{ctx.settings.get('project_license')}"
+        lookup = sorted(ctx.settings.get("lookup", {}).items())
+        return f"{source_and_key(ctx)[1]}\0{ctx.settings.get('project_license')}\0{lookup}"
 
     def collect(self, ctx: CollectContext) -> Collected:
         provided = provide(ctx)
         sbom, source = provided.sbom, provided.description
-        records = [_record(_COMPONENT, c, c.licences, source) for c in sbom.components]
+        lookup = _look_up(sbom, ctx)
+        records = []
+        for component in sbom.components:
+            found = lookup.found.get(component.ref) if lookup is not None and not component.licences else None
+            texts, origin = (found.licences, found.source) if found else (component.licences, "sbom")
+            records.append(_record(_COMPONENT, component, texts, source, origin))
         project = sbom.root or Component("project", None, None, ())
         declared = ctx.settings.get("project_license")
         records.append(_record(_PROJECT, project, [declared] if declared else project.licences, source))
-        named = sum(1 for c in sbom.components if c.licences)
-        return Collected(
-            provided.anchor(records),
-            {"source": source, "components": len(sbom.components), "with_licence": named},
+        coverage = _coverage_record(sbom, lookup, source)
+        records.append(coverage)
+        stats = {
+            "source": source,
+            **{k: coverage.properties[k] for k in ("components", "known", "looked_up")},
+        }
+        unavailable = lookup is not None and any(
+            why.startswith(licence_lookup.UNAVAILABLE) for why in lookup.missing.values()
         )
+        return Collected(provided.anchor(records), stats, cacheable=not unavailable)
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         check_project = bool(settings.get("check_project", False))
@@ -175,6 +272,10 @@ class LicenceGate:
         unknown_severity = _UNKNOWN_SEVERITY.get(unknown)
         records, kept = delta.judge_records(findings, settings, {delta.CATEGORY_CHANGED: "category_changes"})
         for record in records:
+            if record.rule == _COVERAGE:
+                coverage = _coverage_finding(record)
+                kept += [coverage] if coverage is not None else []
+                continue
             if record.rule == _PROJECT and not check_project:
                 continue
             expression = record.properties["expression"]
