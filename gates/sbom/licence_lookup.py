@@ -75,12 +75,16 @@ def declared_licences(metadata: Mapping[str, Any] | email.message.Message) -> tu
     return tuple(found)
 
 
-@cache
 def pip_index_url() -> str:
     """The index pip installs from here: PIP_INDEX_URL, else pip's configuration, else pip's own
     default; never a host written in gates."""
     if os.environ.get("PIP_INDEX_URL"):
         return os.environ["PIP_INDEX_URL"].split()[0]
+    return _pip_configured_index()
+
+
+@cache
+def _pip_configured_index() -> str:
     for key in ("global.index-url", "install.index-url"):
         done = subprocess.run(
             [sys.executable, "-m", "pip", "config", "get", key], capture_output=True, text=True, check=False
