@@ -245,7 +245,7 @@ def test_an_xml_sbom_file_feeds_every_supply_chain_gate(
             version: 1
             gates:
               sbom: {sbom: &sbom {file: bom.cdx.xml}}
-              licence: {sbom: *sbom, deny_categories: [Copyleft], unknown: ignore}
+              licence: {sbom: *sbom, deny_categories: [Copyleft]}
             """
         ),
         encoding="utf-8",
