@@ -82,6 +82,21 @@ def _run(
 REQUIREMENTS = "permissive-thing==1.0\ncopyleft-thing==2.0\nnamed-thing==0.3\n"
 
 
+def test_hostile_purls_name_no_cache_file_and_no_url(tmp_path: Path) -> None:
+    from gates.sbom.licence_lookup import look_up
+
+    cache = tmp_path / "cache"
+    hostile = [
+        ("a", "pkg:pypi/x@1.0%2F..%2F..%2F..%2Fescaped"),
+        ("b", "pkg:pypi/..@1.0"),
+        ("c", "pkg:npm/left-pad@1.3.0"),
+        ("d", "pkg:pypi/x"),
+    ]
+    found = look_up(hostile, index="http://127.0.0.1:9/simple/", cache=cache, offline=False, timeout_s=30)
+    assert not found.found and set(found.missing) == {"a", "b", "c", "d"}
+    assert not cache.exists() and not (tmp_path / "escaped.json").exists()
+
+
 def test_licences_come_from_pips_index_then_from_the_cache_offline(
     tmp_path: Path, run_cli: Callable[..., CliResult], index: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

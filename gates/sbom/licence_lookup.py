@@ -19,6 +19,7 @@ import html.parser
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -42,6 +43,7 @@ _TIMEOUT_S = 15.0
 _MAX_BYTES = 4_000_000
 _JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 _MAX_TRIES = 3
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 508
 
 
 class IndexUnavailable(Exception):
@@ -235,13 +237,15 @@ def _ask_index(index: str, cache: Path | None, offline: bool, name: str, version
 
 
 def _pypi(purl: str | None) -> tuple[str, str] | None:
+    """The PyPI name and version of a purl, both checked (they name cache files and index URLs)."""
     try:
         parsed = PackageURL.from_string(purl) if purl else None
-    except ValueError:
+        version = str(Version(parsed.version)) if parsed is not None and parsed.version else None
+    except (ValueError, InvalidVersion):
         return None
-    if parsed is None or parsed.type != "pypi" or not parsed.version:
+    if parsed is None or parsed.type != "pypi" or version is None or not _NAME.fullmatch(parsed.name):
         return None
-    return parsed.name, parsed.version
+    return parsed.name, version
 
 
 def look_up(
@@ -259,7 +263,7 @@ def look_up(
     for ref, purl in components:
         coordinates = _pypi(purl)
         if coordinates is None:
-            missing[ref] = "no PyPI purl with a version: nothing to look it up by"
+            missing[ref] = "no PyPI purl with a valid name and version to look it up by"
             continue
         installed = _installed(*coordinates)
         if installed:
