@@ -263,3 +263,18 @@ def test_an_xml_sbom_file_feeds_every_supply_chain_gate(
     assert [p.name for p in released] == ["sbom.cdx.xml"] and released[0].read_text(
         encoding="utf-8"
     ) == XML_BOM
+
+
+@needs_shared_boms
+def test_sbom_diff_reads_xml_like_json(run_cli: Callable[..., CliResult]) -> None:
+    """The same real SBOM as JSON and as XML: `gates sbom diff` sees no change."""
+    result = run_cli(
+        "sbom",
+        "diff",
+        SHARED_BOMS / "laravel-7.12.0.cdx.json",
+        SHARED_BOMS / "laravel-7.12.0.cdx.xml",
+        "--format",
+        "json",
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"added": [], "removed": [], "changed": []}
