@@ -44,6 +44,9 @@ REAL_NAMES = [
     ("Mozilla Public License, Version 2.0", "MPL-2.0"),
     ("BSD 2-Clause License", "BSD-2-Clause"),
     ("GPL2 w/ CPE", "GPL-2.0-only WITH Classpath-exception-2.0"),
+    ("GPL v2 or later", "GPL-2.0-or-later"),
+    ("GNU Lesser General Public License, version 2.1 or any later version", "LGPL-2.1-or-later"),
+    ("GNU Lesser General Public License v3 or later (LGPLv3+)", "LGPL-3.0-or-later"),
 ]
 
 CLASSIFIERS = [

@@ -46,15 +46,18 @@ _NOISE = re.compile(r"\blicen[cs]e[ds]?\b|\bthe\b|[^a-z0-9.+]+")
 _GLUED_VERSION = re.compile(r"([a-z])v?(\d)")  # gplv2, apache2
 _VERSION_WORD = re.compile(r"\b(?:version|ver|v)\s*\.?\s*(?=\d)")
 _ZEROS = re.compile(r"(\d)(?:\.0)+(?!\.?\d)")  # 2.0 -> 2, 2.0.0 -> 2, but 2.01 stays
+_OR_LATER = re.compile(r"\s*,?\s*\bor\s+(?:\(at\s+your\s+option\)\s+)?(?:any\s+)?later(?:\s+version)?\b")
+_DETACHED_PLUS = re.compile(r"\s+\+")
 _FULL_STOP = re.compile(r"\.(?!\d)|(?<!\d)\.")  # full stops that are not decimal points
 
 
 def words(text: str) -> str:
     """The words of a licence name that tell it apart: `The Apache License, Version 2.0` and
-    `apache-2` are both `apache 2`."""
-    t = _NOISE.sub(" ", _PARENTHESISED.sub(" ", text.casefold()))
+    `apache-2` are both `apache 2`; `GPL v2 or later` and `GPL-2.0+` are both `gpl 2+`."""
+    t = _OR_LATER.sub("+", _PARENTHESISED.sub(" ", text.casefold()))
+    t = _NOISE.sub(" ", t)
     t = _ZEROS.sub(r"\1", _VERSION_WORD.sub(" ", _GLUED_VERSION.sub(r"\1 \2", t)))
-    return " ".join(_FULL_STOP.sub(" ", t).split())
+    return _DETACHED_PLUS.sub("+", " ".join(_FULL_STOP.sub(" ", t).split()))
 
 
 @cache
