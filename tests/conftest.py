@@ -47,7 +47,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
         monkeypatch.delenv(key, raising=False)
     # the licence gate looks licences up on the index pip is configured with: in tests, nowhere
     # (a closed loopback port) unless a test serves one
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")
+    monkeypatch.setenv("GATES_PYPI_INDEX_URL", "http://127.0.0.1:9/simple/")
 
 
 def git(root: Path, *args: str) -> str:

@@ -100,6 +100,7 @@ def test_hostile_purls_name_no_cache_file_and_no_url(tmp_path: Path) -> None:
 def test_licences_come_from_pips_index_then_from_the_cache_offline(
     tmp_path: Path, run_cli: Callable[..., CliResult], index: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("GATES_PYPI_INDEX_URL")
     monkeypatch.setenv("PIP_INDEX_URL", index)  # the index pip is configured with
     cache = tmp_path / "cache"
     gate, found = _run(run_cli, tmp_path / "app", f"{{cache: {cache}}}", REQUIREMENTS)
