@@ -274,3 +274,27 @@ def test_a_licence_that_turns_copyleft_since_the_release_is_its_own_decision(
         "licence_changed": 2,
         "category_changed": 1,
     }
+
+
+def test_a_signed_release_note_is_a_baseline_the_signing_policy_accepts(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATES_SIGNING_KEY", "ci-shared-secret-of-the-tests")  # pragma: allowlist secret
+    policy = "version: 1\ngates:\n  sbom: {}\nrelease: {require_signature: true}\n"
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--only", "sbom", "--format", "json").code == 0
+    signed = repo.root / ".gates" / "verdict.dsse.json"
+    assert run_cli("sign", repo.root / ".gates" / "verdict.json", "-o", signed).code == 0
+    assert run_cli("release", signed, "--repo", repo.root, "--tag", "v1.0.0").code == 0
+    repo.write("requirements.txt", V2)
+    repo.commit("next")
+
+    result = run_cli("run", repo.root, "--only", "sbom", "--format", "json", "--since", "v1.0.0")
+
+    assert result.code == 0, result.err
+    delta = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert delta["signed_by"] is not None and delta["signed_by"].startswith("hmac-sha256:")
+    assert [a["name"] for a in delta["components"]["added"]] == ["pyyaml"]
+    monkeypatch.setenv("GATES_SIGNING_KEY", "another-secret-entirely-here")  # pragma: allowlist secret
+    forged = run_cli("run", repo.root, "--only", "sbom", "--format", "json", "--since", "v1.0.0")
+    assert forged.code == 2 and "signature does not verify" in forged.err
