@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gates import versions
 from gates.model import JSON, Collection, Finding, Location, Severity, fingerprint
 from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
-from gates.sbom.diff import diff, identity
+from gates.sbom.diff import diff, ecosystem_of, identity
 from gates.sbom.read import Component
 
 INVENTORY_STAT = "inventory"
@@ -112,7 +113,9 @@ class ReleaseDelta:
         name = str(finding.properties.get("package") or purl)
         component = Component(name, version, purl if purl.startswith("pkg:") else None, ())
         shipped = self.baseline_versions.get(identity(component), frozenset())
-        return DISCLOSED if version in shipped else INTRODUCED
+        ecosystem = ecosystem_of(component)  # the auditor may spell a version as its ecosystem does
+        same = version in shipped or any(versions.compare(ecosystem, v, version) == 0 for v in shipped)
+        return DISCLOSED if same else INTRODUCED
 
     def to_json(self, counts: Mapping[str, int]) -> dict[str, JSON]:
         return {

@@ -45,7 +45,8 @@ def _version(component: Component) -> str:
     return purl.version or "" if purl is not None else ""
 
 
-def _ecosystem(component: Component) -> str:
+def ecosystem_of(component: Component) -> str:
+    """The purl type (`pypi`, `npm`, ...), or "" without a purl."""
     purl = _purl(component.purl)
     return purl.type if purl is not None else ""
 
@@ -96,7 +97,7 @@ def _version_change(ecosystem: str, old: Sequence[str], new: Sequence[str]) -> s
 
 
 def _changed(old: Sequence[Component], new: Sequence[Component]) -> Changed | None:
-    ecosystem = _ecosystem(new[0])
+    ecosystem = ecosystem_of(new[0])
     old_versions = _ordered(ecosystem, (_version(c) for c in old))
     new_versions = _ordered(ecosystem, (_version(c) for c in new))
     # Licences of a component with several versions: those of its highest version.
