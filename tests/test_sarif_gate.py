@@ -158,7 +158,8 @@ def test_an_incomplete_run_is_an_error(
         ]
     }
     policy = "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif}\n"
-    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([], **failed_run)})
+    repo = make_repo({"gates.yaml": policy})
+    repo.write("scan.sarif", _sarif([], **failed_run))  # written by CI: untracked
     out = repo.root / "out"
     assert run_cli("run", repo.root, "--out", out).code == 3
     assert "parser crashed on b.py" in str(_gates(out)["scan"]["reason"])
@@ -175,13 +176,9 @@ gates:
 waivers:
   - {gate: second, rule: CWE-798, reason: test keys, owner: qa, expires: "2099-01-01"}
 """
-    repo = make_repo(
-        {
-            "gates.yaml": policy,
-            "one.sarif": _sarif([_result("src/a.py", "one")]),
-            "two.sarif": _sarif([_result("src/b.py", "two"), _result("vendor/c.py", "three")]),
-        }
-    )
+    repo = make_repo({"gates.yaml": policy})
+    repo.write("one.sarif", _sarif([_result("src/a.py", "one")]))
+    repo.write("two.sarif", _sarif([_result("src/b.py", "two"), _result("vendor/c.py", "three")]))
     out = repo.root / "out"
     assert run_cli("run", repo.root, "--out", out).code == 1
     gates = _gates(out)
@@ -207,6 +204,7 @@ waivers:
             r"gates\.yaml:7: .*uses",
         ),
         ("gates:\n  scan: {file: x}\n", r"gates\.yaml:3: unknown gate 'scan'"),
+        ('gates:\n  "../../x": {uses: sarif, file: x}\n', r"gates\.yaml:3: '\.\./\.\./x': an instance name"),
     ],
 )
 def test_instance_declarations_are_checked_at_load(
@@ -231,7 +229,8 @@ overrides:
     gates:
       scan: {fail_on: high}
 """
-    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([_result("a.py", "x")])})
+    repo = make_repo({"gates.yaml": policy})
+    repo.write("scan.sarif", _sarif([_result("a.py", "x")]))
     plan = run_cli("plan", repo.root, "--format", "list")
     assert plan.code == 0 and "scan" in plan.out.split()
     out = repo.root / "out"
@@ -299,17 +298,82 @@ def test_baselines_and_new_only_judge_an_instance_by_its_fingerprints(
 ) -> None:
     policy = "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif, new_only: true}\n"
     partial = {"partialFingerprints": {"primaryLocationLineHash": "abc123"}}
-    repo = make_repo({"gates.yaml": policy, "scan.sarif": _sarif([_result("a.py", "old", **partial)])})
+    repo = make_repo({"gates.yaml": policy})
+    repo.write("scan.sarif", _sarif([_result("a.py", "old", **partial)]))
     baseline = repo.root / "baseline"
     assert run_cli("run", repo.root, "--out", baseline).code == 1  # no baseline: every finding is new
     # The same result moved to another line keeps its fingerprint; a new result does not.
     moved = _result("a.py", "old", **partial)
     moved["locations"][0]["physicalLocation"]["region"]["startLine"] = 40  # type: ignore[index]
     repo.write("scan.sarif", _sarif([moved]))
-    repo.commit("move")
     out = repo.root / "out"
     assert run_cli("run", repo.root, "--out", out, "--baseline", baseline / "verdict.json").code == 0
     repo.write("scan.sarif", _sarif([moved, _result("b.py", "new")]))
-    repo.commit("new")
     assert run_cli("run", repo.root, "--out", out, "--baseline", baseline / "verdict.json").code == 1
     assert [f["location"]["path"] for f in _gates(out)["scan"]["findings"] if f["new"]] == ["b.py"]
+
+
+def test_a_report_the_repository_supplies_cannot_judge_it(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    clean = _sarif([])
+    policy = "version: 1\ngates:\n  scan: {uses: sarif, file: reports/scan.sarif}\n"
+    committed = make_repo({"gates.yaml": policy, "reports/scan.sarif": clean})
+    out = tmp_path / "out"
+    assert run_cli("run", committed.root, "--out", out).code == 3
+    assert "the report is committed" in str(_gates(out)["scan"]["reason"])
+    linked = make_repo({"gates.yaml": policy})
+    (linked.root / "reports").mkdir()
+    (linked.root / "reports" / "scan.sarif").symlink_to("/dev/zero")
+    assert run_cli("run", linked.root, "--out", out).code == 3
+    assert "not a regular file" in str(_gates(out)["scan"]["reason"])
+    outside = tmp_path / "ci" / "scan.sarif"  # written by an earlier CI step, handed over on the command line
+    outside.parent.mkdir()
+    outside.write_text(_sarif([_result("a.py", "x")]))
+    assert run_cli("run", linked.root, "--out", out, "--input", f"scan.file={outside}").code == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        ({"version": "2.1.0", "runs": []}, "no run"),
+        (json.loads(_sarif([]).replace('"results": []', '"results": null')), "has no results"),
+        (json.loads(_sarif([], invocations=[{"executionSuccessful": "false"}])), "did not complete"),
+    ],
+)
+def test_empty_or_unfinished_runs_are_errors(
+    document: dict[str, object], why: str, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"gates.yaml": "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif}\n"})
+    repo.write("scan.sarif", json.dumps(document))
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 3
+    assert why in str(_gates(out)["scan"]["reason"]), _gates(out)["scan"]["reason"]
+
+
+SCAN = "gates:\n  scan: {uses: sarif, file: scan.sarif}\n"
+
+
+def test_inline_suppressions_hide_results_only_where_the_policy_honours_them(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    disabled = _result("a.py", "x", suppressions=[{"kind": "inSource"}])
+    repo = make_repo({"gates.yaml": "version: 1\n" + SCAN})
+    repo.write("scan.sarif", _sarif([disabled]))
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 0
+    repo.write("gates.yaml", "version: 1\ngovernance:\n  inline_suppressions: false\n" + SCAN)
+    assert run_cli("run", repo.root, "--out", out).code == 1
+
+
+def test_one_partial_fingerprint_in_two_files_is_two_findings(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    partial = {"partialFingerprints": {"primaryLocationLineHash": "same"}}
+    repo = make_repo({"gates.yaml": "version: 1\ngates:\n  scan: {uses: sarif, file: scan.sarif}\n"})
+    repo.write(
+        "scan.sarif", _sarif([_result("tests/x.py", "m", **partial), _result("src/x.py", "m", **partial)])
+    )
+    out = repo.root / "out"
+    run_cli("run", repo.root, "--out", out)
+    assert len({f["fingerprint"] for f in _gates(out)["scan"]["findings"]}) == 2

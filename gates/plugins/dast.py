@@ -130,7 +130,9 @@ class DastGate:
     def cache_key(self, ctx: CollectContext) -> str | None:
         if _url(ctx) is not None:
             return None  # a live application can change between two runs
-        digest = hashlib.sha256(b"dast-import\0")
+        digest = hashlib.sha256(
+            f"dast-import\0{ctx.settings.get('allow_inline_suppressions', True)}\0".encode()
+        )
         for kind, path in _imports(ctx).items():
             try:
                 content = path.read_bytes()
@@ -154,7 +156,12 @@ class DastGate:
             stats["imported_zap"] = len(zap)
             findings += zap
         if "sarif" in imports:
-            sarif = read_sarif(imports["sarif"], ctx.root.resolve(), "dast")
+            sarif = read_sarif(
+                imports["sarif"],
+                ctx.root.resolve(),
+                "dast",
+                bool(ctx.settings.get("allow_inline_suppressions", True)),
+            )
             if sarif.failures:
                 raise GateError(f"the imported SARIF report is incomplete: {sarif.failures[0]}")
             stats["imported_sarif"] = len(sarif.findings)

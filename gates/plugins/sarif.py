@@ -14,7 +14,8 @@ instances, so one policy can run several scanners, each under its own name and s
         ok_exit_codes: [0, 1]        # ESLint exits 1 when it finds something
       codeql:
         uses: sarif
-        file: reports/codeql.sarif   # a report an earlier CI step wrote (or --input codeql.file=F)
+        file: /tmp/codeql.sarif      # a report an earlier CI step wrote, never a committed one
+                                     # (or --input codeql.file=$RUNNER_TEMP/codeql.sarif)
 
 `{sarif}` in `run` is replaced by a fresh file outside the repository; the command runs in the
 repository root. Fail closed: a command that cannot start, exits with a code not in `ok_exit_codes`,
@@ -26,6 +27,8 @@ the engine masks messages like every gate's, since a scanner's message can quote
 from __future__ import annotations
 
 import hashlib
+import stat
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,13 +39,45 @@ from gates.model import Finding
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.proc import run_tool
 from gates.util.sarif import read_sarif
+from gates.util.yamlfile import MAX_INPUT_BYTES
 
 PLACEHOLDER = "{sarif}"
 
 
 def _report_file(ctx: CollectContext) -> Path | None:
     configured = ctx.options.get("file") or ctx.settings.get("file")
-    return ctx.root / str(configured) if configured else None
+    return ctx.root / Path(str(configured)) if configured else None
+
+
+def _checked_report(report: Path, root: Path) -> Path:
+    """The report, if it may judge this commit: a regular file of a bounded size that the
+    repository does not supply. Inside the repository it must be untracked, no link, and not reached
+    through one, since a committed report says whatever the repository wants; a path outside it
+    comes from the policy or the CI job (`--input GATE.file=$RUNNER_TEMP/x.sarif`)."""
+    inside = not report.is_absolute() or report.is_relative_to(root)
+    try:
+        info = report.lstat()
+    except OSError as e:
+        raise GateError(f"{report}: no such SARIF report ({e.strerror or e})") from e
+    if not stat.S_ISREG(info.st_mode):
+        raise GateError(f"{report}: not a regular file (a link or a device is never followed)")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise GateError(f"{report}: too large ({info.st_size} bytes, limit {MAX_INPUT_BYTES})")
+    if inside:
+        resolved, top = report.resolve(), root.resolve()
+        if not resolved.is_relative_to(top):
+            raise GateError(f"{report}: reached through a link out of the repository")
+        tracked = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "--", str(resolved.relative_to(top))],
+            cwd=top, capture_output=True, check=False,
+        )  # fmt: skip
+        if tracked.returncode == 0:
+            raise GateError(
+                f"{report}: the report is committed, and a scan result the repository supplies cannot "
+                "judge it: write it in CI outside the repository (--input GATE.file=PATH), or let the "
+                "gate run the scanner (`run:`)"
+            )
+    return report
 
 
 def _command(ctx: CollectContext) -> list[str] | None:
@@ -51,8 +86,9 @@ def _command(ctx: CollectContext) -> list[str] | None:
 
 
 def _findings(report: Path, ctx: CollectContext) -> Collected:
+    inline = bool(ctx.settings.get("allow_inline_suppressions", True))
     try:
-        imported = read_sarif(report, ctx.root.resolve(), "sarif")
+        imported = read_sarif(report, ctx.root.resolve(), "sarif", inline)
     except InputError as e:
         raise GateError(f"the scanner's report is not valid SARIF: {e}") from e
     if imported.failures:
@@ -90,10 +126,11 @@ class SarifGate:
         if _command(ctx) is not None or report is None:
             return None  # a command may read anything in the repository or beyond
         try:
-            content = report.read_bytes()
-        except OSError:
-            return None  # collect reports the unreadable file
-        return hashlib.sha256(b"sarif-file\0" + content).hexdigest()
+            content = _checked_report(report, ctx.root).read_bytes()
+        except (GateError, OSError):
+            return None  # collect reports the unusable file
+        inline = bool(ctx.settings.get("allow_inline_suppressions", True))
+        return hashlib.sha256(f"sarif-file\0{inline}\0".encode() + content).hexdigest()
 
     def collect(self, ctx: CollectContext) -> Collected:
         command, report = _command(ctx), _report_file(ctx)
@@ -103,9 +140,7 @@ class SarifGate:
                 "(a SARIF report) in the policy, or --input GATE.file=FILE"
             )
         if report is not None:
-            if not report.is_file():
-                raise GateError(f"{report}: no such SARIF report")
-            return _findings(report, ctx)
+            return _findings(_checked_report(report, ctx.root), ctx)
         assert command is not None
         codes = [int(c) for c in ctx.settings.get("ok_exit_codes", [0])]
         with tempfile.TemporaryDirectory(prefix="gates-sarif-") as folder:

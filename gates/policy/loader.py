@@ -14,6 +14,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -119,6 +120,9 @@ def _gate_schema(registry: Registry, plugin: str, instance: bool = False) -> Map
     }
 
 
+_INSTANCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
 def _instances(gates: Any) -> dict[str, str]:
     """Gate instance name -> the plugin it runs, for the sections of a `gates:` block with `uses`."""
     if not isinstance(gates, Mapping):
@@ -136,6 +140,11 @@ def _check_instances(loaded: LoadedYaml, registry: Registry, inherited: Mapping[
     declared = _instances(loaded.data.get("gates"))
     for name, plugin in declared.items():
         where = loaded.where(("gates", name, "uses"))
+        if not _INSTANCE_NAME.fullmatch(name):
+            # The name becomes a file name (cache entries, CI job parts) and a CI job name.
+            raise InputError(
+                f"{loaded.where(('gates', name))}: {name!r}: an instance name is [a-z0-9_-], at most 40"
+            )
         if plugin not in registry.names():
             raise InputError(
                 f"{where}: uses {plugin!r}: no such gate plugin (installed: {', '.join(registry.names())})"

@@ -62,7 +62,8 @@ def _location(result: Mapping[str, Any], root: Path) -> Location:
             path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(uri)
             if path.is_absolute() and path.is_relative_to(root):
                 path = path.relative_to(root)
-            return Location(path=path.as_posix(), line=line if isinstance(line, int) else None)
+            valid = type(line) is int and line >= 1
+            return Location(path=path.as_posix(), line=line if valid else None)
         for logical in loc.get("logicalLocations") or []:
             name = logical.get("fullyQualifiedName") or logical.get("name")
             if name:
@@ -70,9 +71,16 @@ def _location(result: Mapping[str, Any], root: Path) -> Location:
     return Location()
 
 
-def _suppressed(result: Mapping[str, Any]) -> bool:
-    # A suppression without a status is accepted (SARIF 2.1.0 section 3.35.3).
-    return any(s.get("status", "accepted") == "accepted" for s in result.get("suppressions") or [])
+def _suppressed(result: Mapping[str, Any], inline: bool) -> bool:
+    """Whether the tool records the result as accepted: a suppression without a status is
+    (SARIF 2.1.0, 3.35.3); one written in the code (`kind: inSource`, such as `// eslint-disable` or
+    `# nosemgrep`) counts only where the policy honours inline suppressions."""
+    return any(
+        isinstance(s, Mapping)
+        and s.get("status", "accepted") == "accepted"
+        and (inline or s.get("kind") != "inSource")
+        for s in result.get("suppressions") or []
+    )
 
 
 def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path, gate: str) -> Finding:
@@ -89,10 +97,10 @@ def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path,
     tags = (rule.get("properties") or {}).get("tags") or []
     aliases = sorted({m.group(0).upper() for t in tags if isinstance(t, str) for m in _CWE.finditer(t)})
     partial = result.get("partialFingerprints") or {}
-    identity = [f"{k}={partial[k]}" for k in sorted(partial)] or [
-        location.path or location.logical or "",
-        message,
-    ]
+    # A tool's partial fingerprints (CodeQL's line hash) leave out the file: the place is added, so
+    # a waiver or baseline entry for one file never covers the same code in another.
+    place = location.path or location.logical or ""
+    identity = [place, *(f"{k}={partial[k]}" for k in sorted(partial))] if partial else [place, message]
     return Finding(
         gate=gate,
         rule=rule_id,
@@ -120,12 +128,15 @@ def _check_list(loaded: LoadedJson, at: tuple[str | int, ...], value: Any, what:
     return value
 
 
-def read_sarif(path: Path, root: Path, gate: str) -> SarifImport:
-    """The findings of a SARIF file, made for `gate`; InputError (file:line) when it is not SARIF."""
+def read_sarif(path: Path, root: Path, gate: str, inline_suppressions: bool = True) -> SarifImport:
+    """The findings of a SARIF file, made for `gate`; InputError (file:line) when it is not SARIF.
+    `inline_suppressions`: whether suppressions written in the code hide a result."""
     loaded = read_json(path)
     data = loaded.data
     if not isinstance(data, dict) or "runs" not in data:
         raise loaded.error((), "not a SARIF file (no 'runs')")
+    if data["runs"] == []:
+        raise loaded.error(("runs",), "no run: the report does not say that any tool ran")
     findings: list[Finding] = []
     failures: list[str] = []
     suppressed = 0
@@ -136,17 +147,25 @@ def read_sarif(path: Path, root: Path, gate: str) -> SarifImport:
         invocations = _check_list(
             loaded, ("runs", r, "invocations"), run.get("invocations") or [], "invocations"
         )
+        # Anything but a plain true is no successful run ("false" as a string included).
         failures += [
-            f"{driver['name']}: {_failure(i)}" for i in invocations if i.get("executionSuccessful") is False
+            f"{driver['name']}: {_failure(i)}"
+            for i in invocations
+            if "executionSuccessful" in i and i["executionSuccessful"] is not True
         ]
         rules = driver.get("rules") or []
-        if "results" not in run:
+        if not isinstance(run.get("results"), list):
             # SARIF: absent `results` means the tool could not say what it found (an empty list
             # says it found nothing).
             failures.append(f"{driver['name']}: the run has no results (did it finish?)")
         results = _check_list(loaded, ("runs", r, "results"), run.get("results") or [], "results")
-        for result in results:
-            if _suppressed(result):
+        for i, result in enumerate(results):
+            for key in ("message", "properties"):
+                if key in result and not isinstance(result[key], dict):
+                    raise loaded.error(("runs", r, "results", i, key), f"{key} must be an object")
+            if not isinstance(result.get("locations", []), list):
+                raise loaded.error(("runs", r, "results", i, "locations"), "locations must be a list")
+            if _suppressed(result, inline_suppressions):
                 suppressed += 1
             else:
                 findings.append(_finding(result, rules, driver["name"], root, gate))
