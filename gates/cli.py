@@ -33,7 +33,6 @@ from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
 from gates.report import DEFAULT_FORMATS, FORMATS
-from gates.report import html as html_report
 from gates.schemas import load_schema
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
@@ -332,6 +331,8 @@ def report(verdict_file: Path, fmt: str, output: Path | None, history: Path | No
     if history is None:
         text = FORMATS[fmt].render(verdict)
     elif fmt == "html":
+        from gates.report import html as html_report  # jinja2: only for this report
+
         text = html_report.render(verdict, html_report.load_history(history))
     else:
         raise click.UsageError("--history applies to --format html only")
