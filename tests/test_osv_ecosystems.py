@@ -139,6 +139,7 @@ def test_last_affected_limit_versions_lists_and_withdrawn_records() -> None:
         False,
     ]
     assert fixed_versions(reopened, "NuGet", "Newtonsoft.Json") == ["12.0.1", "13.0.1"]
+    assert record_affects(reopened, "NuGet", "newtonsoft.json", "11.0.2")  # NuGet ids ignore case
     assert not affects({"ranges": [_range("ECOSYSTEM", ("introduced", "0"))]}, "NoSuchEcosystem", "1.0")
 
 
@@ -224,6 +225,8 @@ def test_the_gate_audits_npm_maven_go_and_composer_components(
             _component("pkg:golang/golang.org/x/crypto@v0.0.0-20210817164053-32db794688a5"),
             _component("pkg:composer/laravel/framework@7.12.0"),
             _component("pkg:generic/zlib@1.2.11"),
+            _component("pkg:npm/express@^4.17.0"),
+            _component("pkg:pub/shelf@1.0.0"),
         ]
     )
     policy = "version: 1\ngates:\n  vulnerabilities: {sbom: {file: bom.json}, fail_on: high}\n"
@@ -237,6 +240,8 @@ def test_the_gate_audits_npm_maven_go_and_composer_components(
         ("GHSA-35jh-r3h4-6jhm", "pkg:npm/lodash@4.17.20"),
         ("GHSA-maven-beta", "pkg:maven/org.example/lib@2.0-beta10"),
         ("GO-2022-0229", "pkg:golang/golang.org/x/crypto@v0.0.0-20210817164053-32db794688a5"),
+        ("unaudited", "pkg:npm/express@^4.17.0"),  # a range, not a version: no audit can tell
+        ("unaudited", "pkg:pub/shelf@1.0.0"),  # no ordering for Pub at hand
     ]
     lodash = next(f for f in gate["findings"] if f["rule"] == "GHSA-35jh-r3h4-6jhm")
     assert lodash["severity"] == "high" and "4.17.21" in lodash["message"]
@@ -249,7 +254,7 @@ def test_the_gate_audits_npm_maven_go_and_composer_components(
         + "waivers:\n"
         + "".join(
             f"  - {{gate: vulnerabilities, rule: {rule}, reason: ok, owner: web, expires: '2099-01-01'}}\n"
-            for rule in ("GHSA-35jh-r3h4-6jhm", "GHSA-maven-beta", "GO-2022-0229")
+            for rule in ("GHSA-35jh-r3h4-6jhm", "GHSA-maven-beta", "GO-2022-0229", "unaudited")
         )
     )
     repo.write("gates.yaml", waived)

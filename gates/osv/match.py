@@ -49,8 +49,11 @@ def osv_package(purl: PackageURL) -> tuple[str, str] | None:
 
 
 def package_key(ecosystem: str, name: str) -> tuple[str, str]:
-    """How a package is looked up: PyPI names in canonical form, others as the ecosystem spells them."""
-    return ecosystem, str(canonicalize_name(name)) if ecosystem == "PyPI" else name
+    """How a package is looked up: PyPI names in canonical form, NuGet ids in lower case (both are
+    case-insensitive there), others as the ecosystem spells them."""
+    if ecosystem == "PyPI":
+        return ecosystem, str(canonicalize_name(name))
+    return ecosystem, name.lower() if ecosystem == "NuGet" else name
 
 
 def _version(ecosystem: str, range_type: str, text: str) -> Version | None:

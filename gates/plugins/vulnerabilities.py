@@ -1,6 +1,6 @@
 """Vulnerabilities gate: every component of the SBOM that has a purl, at its pinned version (no
 dependency resolution at audit time), against OSV. PyPI components are audited by pip-audit (against
-OSV or PyPI's advisory feed); npm, Maven, Go, Composer, NuGet, cargo, RubyGems, Hex and Pub
+OSV or PyPI's advisory feed); npm, Maven, Go, Composer, NuGet, cargo, RubyGems and Hex
 components are asked of the same OSV service in one batch query, and a local database matches their
 ranges in each ecosystem's own ordering (`gates.osv.match`).
 
@@ -74,6 +74,7 @@ from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
 from gates.util.proc import distribution_version
+from gates.versions import parse
 
 if TYPE_CHECKING:
     from gates.osv.audit import Audit
@@ -360,10 +361,14 @@ class VulnerabilitiesGate:
                 not_audited[purl.type if purl is not None else "no purl"] += 1
                 continue
             if package is not None:
-                if component.version:
+                if purl is not None and parse(purl.type, component.version or "") is not None:
                     others.append((component, *package))
-                else:
-                    findings.append(_unaudited(component, "no version"))
+                else:  # a range (^4.17.20) or a spelling its ecosystem cannot order: no audit can tell
+                    findings.append(
+                        _unaudited(
+                            component, f"no exact {package[0]} version ({component.version or 'none'})"
+                        )
+                    )
                 continue
             try:
                 by_pin[f"{name}=={Version(component.version or '')}"] = component
