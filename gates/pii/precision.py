@@ -288,8 +288,10 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CONTEXT_CHARS = 48
 """How far before a number on its line a phone word may stand (a key, a label; not the rest of a
 minified bundle's line)."""
-_TABLE_LINES = 1000
-"""How far up an aligned text table's header row may be (the table's rows end the search first)."""
+_TABLE_LINES = 200
+"""How far up an aligned text table's header row may be: pandas prints at most 60 rows by default
+(and the table's rows end the search first); a bound, so that a file of number tables costs
+rows x 200 line checks at most."""
 _DIGIT_RUN = re.compile(r"\d+")
 _INTERNATIONAL = re.compile(r"^(?:\+|\uff0b|00|011)")
 
