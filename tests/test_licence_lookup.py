@@ -94,6 +94,7 @@ def test_hostile_purls_name_no_cache_file_and_no_url(tmp_path: Path) -> None:
     ]
     found = look_up(hostile, index="http://127.0.0.1:9/simple/", cache=cache, offline=False, timeout_s=30)
     assert not found.found and set(found.missing) == {"a", "b", "c", "d"}
+    assert found.missing["d"] == "not installed here, and unpinned: no version to ask the index about"
     assert not cache.exists() and not (tmp_path / "escaped.json").exists()
 
 
@@ -141,6 +142,15 @@ def test_an_unreachable_index_is_said_and_not_cached(
     [coverage] = [f for f in found.values() if f["rule"] == "licence-coverage"]
     assert "the package index could not be asked (http://127.0.0.1:9/simple/" in coverage["message"]
     assert not list((tmp_path / "cache").rglob("*.json"))  # a failure is asked again next time
+
+
+def test_an_unpinned_requirement_takes_the_installed_distributions_licences(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    lookup = f"{{cache: {tmp_path / 'cache'}, offline: true}}"
+    gate, found = _run(run_cli, tmp_path / "app", lookup, "click>=7\n")
+    assert gate["status"] == "pass" and not found
+    assert gate["stats"]["looked_up"] == {"installed metadata": 1, "package index metadata": 0}
 
 
 def test_installed_metadata_of_the_same_version_comes_first(

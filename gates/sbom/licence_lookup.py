@@ -110,12 +110,13 @@ def display_url(url: str) -> str:
     return parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")).geturl()
 
 
-def _installed(name: str, version: str) -> tuple[str, ...] | None:
+def _installed(name: str, version: str | None) -> tuple[str, ...] | None:
+    """The installed distribution's licences, if it is that version (any, for an unpinned one)."""
     try:
         distribution = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
         return None
-    if _same_version(distribution.version, version):
+    if version is None or _same_version(distribution.version, version):
         return declared_licences(distribution.metadata)  # type: ignore[arg-type]
     return None
 
@@ -241,14 +242,15 @@ def _ask_index(index: str, cache: Path | None, offline: bool, name: str, version
     return Found(licences, INDEX) if licences else reason
 
 
-def _pypi(purl: str | None) -> tuple[str, str] | None:
-    """The PyPI name and version of a purl, both checked (they name cache files and index URLs)."""
+def _pypi(purl: str | None) -> tuple[str, str | None] | None:
+    """The PyPI name and version (None for an unpinned requirement) of a purl, both checked: they
+    name cache files and index URLs."""
     try:
         parsed = PackageURL.from_string(purl) if purl else None
         version = str(Version(parsed.version)) if parsed is not None and parsed.version else None
     except (ValueError, InvalidVersion):
         return None
-    if parsed is None or parsed.type != "pypi" or version is None or not _NAME.fullmatch(parsed.name):
+    if parsed is None or parsed.type != "pypi" or not _NAME.fullmatch(parsed.name):
         return None
     return parsed.name, version
 
@@ -268,13 +270,16 @@ def look_up(
     for ref, purl in components:
         coordinates = _pypi(purl)
         if coordinates is None:
-            missing[ref] = "no PyPI purl with a valid name and version to look it up by"
+            missing[ref] = "no PyPI purl with a valid name to look it up by"
             continue
-        installed = _installed(*coordinates)
+        name, version = coordinates
+        installed = _installed(name, version)
         if installed:
             found[ref] = Found(installed, INSTALLED)
+        elif version is None:
+            missing[ref] = "not installed here, and unpinned: no version to ask the index about"
         else:
-            remote.append((ref, *coordinates))
+            remote.append((ref, name, version))
     if remote:
         where = index or pip_index_url()
         with ThreadPoolExecutor(max_workers=8) as pool:
