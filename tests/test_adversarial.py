@@ -307,8 +307,27 @@ def test_case6_verify_judges_an_unsigned_verdict_again_from_its_findings(
         sast["counts"]["by_severity"] = dict.fromkeys(sast["counts"]["by_severity"], 0)
         sast["reason"] = "0 finding(s) counted, none over the thresholds"
 
+    def vex_forged(verdict: dict[str, Any]) -> None:
+        # A VEX suppression is for advisories: on any other gate's findings it waives nothing.
+        nothing_counted(verdict)
+        sast = _gate(verdict, "sast")
+        for finding in sast["findings"]:
+            finding["waived"] = {
+                "kind": "vex",
+                "reason": "not reachable",
+                "source": "vex/x.json:1",
+                "format": "openvex",
+                "vulnerability": finding["rule"],
+                "products": [],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }
+        sast["counts"]["waived"] = len(sast["findings"])
+
     refused = verified(all_pass)
     assert refused.code == 1 and "make it fail (1 finding(s) at or above high)" in refused.err
+    refused = verified(vex_forged)
+    assert refused.code == 1 and "the verdict says sast is pass" in refused.err
     refused = verified(nothing_counted)
     assert refused.code == 1 and "the verdict says sast is pass" in refused.err
 

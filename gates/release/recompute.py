@@ -30,12 +30,14 @@ from gates.model import Finding, Status
 from gates.policy.model import Policy
 
 
-def _kept(name: str, findings: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def _kept(name: str, findings: Sequence[Mapping[str, Any]], vex: bool) -> list[Finding]:
+    """The verdict's findings as the gate kept them; a VEX suppression is taken as recorded only on
+    a gate that reads VEX documents (`vex`), so no other gate's findings can be waived by one."""
     kept = []
     for data in findings:
         finding = Finding.from_json({**data, "gate": name})
         waived = data.get("waived")
-        if isinstance(waived, dict) and waived.get("kind") == "vex":
+        if vex and isinstance(waived, dict) and waived.get("kind") == "vex":
             finding = Finding.from_json(
                 {**data, "gate": name, "properties": {**data["properties"], SUPPRESSION_PROPERTY: waived}}
             )
@@ -64,7 +66,8 @@ def _judged(
     old = frozenset(f["fingerprint"] for f in entry["findings"] if not f["new"])
     known = {name: old} if baseline else None
     waivers = in_force(scope.waivers, scope.governance, today)
-    outcome = judge_gate(name, settings, None, _kept(name, entry["findings"]), waivers, known)
+    reads_vex = scope.instances().get(name, name) == "vulnerabilities"
+    outcome = judge_gate(name, settings, None, _kept(name, entry["findings"], reads_vex), waivers, known)
     claimed = (entry["status"], entry["reason"], entry["counts"])
     if claimed != (outcome.status.value, outcome.reason, outcome.counts()):
         return outcome, (
