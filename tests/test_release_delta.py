@@ -167,7 +167,9 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
 def test_auto_finds_the_last_release_and_a_first_release_has_none(
     tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
 ) -> None:
-    repo = make_repo({"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {}\n"})
+    # No warn_on: `warn` still warns (the finding decides).
+    policy = "version: 1\ngates:\n  sbom: {new_components: warn}\n"
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": policy})
     first = run_cli("run", repo.root, "--only", "sbom", "--since", "auto")
     assert first.code == 0, first.err
     assert "no earlier release" in first.err
@@ -183,9 +185,11 @@ def test_auto_finds_the_last_release_and_a_first_release_has_none(
     second = run_cli("run", repo.root, "--only", "sbom", "--since", "auto")
 
     assert second.code == 0, second.err
-    delta = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
-    assert delta["since"] == "v1.0.0"
-    assert [a["name"] for a in delta["components"]["added"]] == ["idna"]
+    verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    assert verdict["delta"]["since"] == "v1.0.0"
+    assert [a["name"] for a in verdict["delta"]["components"]["added"]] == ["idna"]
+    assert verdict["status"] == "warn"
+    assert _gate(verdict, "sbom")["reason"] == "1 finding(s) the gate's policy makes warn"
 
 
 def test_a_baseline_note_that_is_not_the_releases_own_is_refused(

@@ -25,7 +25,7 @@ timeout_s)::
         new_components: ignore      # with `gates run --since`: `component-added` for each component
                                     # new since that release: ignore | warn | fail
         downgrades: ignore          # `component-downgraded` for a version lower than the release's
-        notices_file: THIRD_PARTY_NOTICES.md   # opt-in: `notices-outdated` (at fail_on) when this
+        notices_file: THIRD_PARTY_NOTICES.md   # opt-in: `notices-outdated` (high, fails the gate) when this
                                     # committed file differs from the notices made from the SBOM
 
 Every run also writes `THIRD_PARTY_NOTICES.md` (component, version, licence, where its text is,
@@ -50,6 +50,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gates.engine.evaluate import DECIDES_PROPERTY
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
@@ -176,7 +177,7 @@ def _outdated(path: str, committed: str | None) -> Finding:
     return Finding(
         gate="sbom",
         rule="notices-outdated",
-        severity=Severity.HIGH,  # `evaluate` puts it at the gate's fail_on
+        severity=Severity.HIGH,
         message=f"{path} {why}: regenerate it with `gates sbom notices SBOM` (or take the run's copy)",
         location=Location(path=path),
         fingerprint=fingerprint("sbom", "notices-outdated", path),
@@ -265,10 +266,8 @@ class SbomGate:
         )
         inventory = [f for f in findings if f.rule == _INVENTORY]
         for finding in findings:
-            if finding.rule == "notices-outdated":
-                finding = replace(
-                    finding, severity=delta.choice_severity("fail", settings) or finding.severity
-                )
+            if finding.rule == "notices-outdated":  # opted in: it fails the gate, whatever fail_on says
+                finding = replace(finding, properties={**finding.properties, DECIDES_PROPERTY: "fail"})
             if finding.rule != _INVENTORY:
                 kept.append(finding)
         for item in inventory:

@@ -63,7 +63,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gates.engine.evaluate import SUPPRESSION_PROPERTY
+from gates.engine.evaluate import DECIDES_PROPERTY, SUPPRESSION_PROPERTY
 from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
 from gates.osv.client import OsvUnavailable, fetch_records, query_batch
@@ -433,12 +433,17 @@ class VulnerabilitiesGate:
                 severity = delta.choice_severity(choice, settings, finding.severity)
                 if severity is None:
                     continue
-                if severity is not finding.severity:
+                if choice == "warn":  # warns, whatever its severity and the thresholds, never fails
+                    capped = (
+                        {"advisory_severity": finding.severity.value}
+                        if severity is not finding.severity
+                        else {}
+                    )
                     finding = dataclasses.replace(
                         finding,
                         severity=severity,
-                        message=f"{finding.message} ({finding.severity.value}, {kind}: {choice} only)",
-                        properties={**finding.properties, "advisory_severity": finding.severity.value},
+                        message=f"{finding.message} ({finding.severity.value}, {kind}: warn)",
+                        properties={**finding.properties, **capped, DECIDES_PROPERTY: "warn"},
                     )
             kept.append(finding)
         return kept

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gates import versions
+from gates.engine.evaluate import DECIDES_PROPERTY
 from gates.model import JSON, Collection, Finding, Location, Severity, fingerprint
 from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
 from gates.sbom.diff import diff, ecosystem_of, identity
@@ -286,7 +287,7 @@ def judge_records(
     findings: Sequence[Finding], settings: Mapping[str, Any], choices: Mapping[str, str]
 ) -> tuple[list[Finding], list[Finding]]:
     """The findings that are no delta record, and the delta records (rule -> the policy key that
-    decides for it, default ignore) that count, at the severity their key's choice gives."""
+    decides for it, default ignore) that count: they warn or fail the gate as their key says."""
     rest, judged = [], []
     for finding in findings:
         if finding.rule not in choices:
@@ -300,6 +301,7 @@ def judge_records(
                     finding,
                     severity=severity,
                     message=f"{finding.message} ({choices[finding.rule]}: {choice})",
+                    properties={**finding.properties, DECIDES_PROPERTY: choice},
                 )
             )
     return rest, judged
@@ -308,9 +310,9 @@ def judge_records(
 def choice_severity(
     choice: str, settings: Mapping[str, Any], severity: Severity | None = None
 ) -> Severity | None:
-    """The severity a delta record (or, given `severity`, a finding) gets under a policy choice, so
-    that the gate's own thresholds turn it into that outcome: `fail` at `fail_on`, `warn` at
-    `warn_on` but below `fail_on`; None for `ignore` (the finding does not count)."""
+    """The severity a delta record (or, given `severity`, a finding) gets under a policy choice:
+    `fail` at `fail_on`, `warn` at `warn_on` but below `fail_on` (so that it cannot fail the gate);
+    None for `ignore` (the finding does not count). DECIDES_PROPERTY makes it warn or fail."""
     if choice == "ignore":
         return None
     fail_on = None if settings["fail_on"] == "none" else Severity(settings["fail_on"])
