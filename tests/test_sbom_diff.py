@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -217,6 +218,12 @@ def test_a_file_that_is_no_sbom_is_exit_2(tmp_path: Path, run_cli: Callable[...,
     assert "bad.json: not a CycloneDX SBOM" in result.err
     missing = run_cli("sbom", "diff", tmp_path / "nope.json", bad)
     assert missing.code == 2 and "nope.json: cannot read" in missing.err
+    # Bounded time and memory: a FIFO (no writer) or an endless device is refused before reading.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for endless in (fifo, Path("/dev/zero")):
+        refused = run_cli("sbom", "diff", endless, bad)
+        assert refused.code == 2 and f"{endless}: not a regular file" in refused.err
 
 
 def _cyclonedx_py(*args: str | Path) -> dict[str, Any]:

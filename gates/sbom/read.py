@@ -53,7 +53,7 @@ class Sbom:
     root: Component | None
     """The component the SBOM describes (metadata.component): the project itself."""
     problem: str | None
-    """The first CycloneDX schema violation, or None for a valid SBOM."""
+    """The first CycloneDX schema violation, or None for a valid SBOM (or one read unvalidated)."""
     digest: str
     raw: bytes
 
@@ -123,7 +123,7 @@ def _json_children(data: Any) -> list[Any]:
     return nested if isinstance(nested, list) else []
 
 
-def _parse_json(raw: bytes, source: str) -> Sbom:
+def _parse_json(raw: bytes, source: str, validate: bool) -> Sbom:
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
@@ -150,7 +150,7 @@ def _parse_json(raw: bytes, source: str) -> Sbom:
         spec_version=spec,
         components=tuple(_walk(_json_children(data), _json_component, _json_children)),
         root=_json_component(metadata.get("component")) if isinstance(metadata, Mapping) else None,
-        problem=schema_problem(text, "json", spec),
+        problem=schema_problem(text, "json", spec) if validate else None,
         digest=hashlib.sha256(raw).hexdigest(),
         raw=raw,
     )
@@ -205,7 +205,7 @@ class _XmlReader:
         return self.children(self.child(element, "components"), "component")
 
 
-def _parse_xml(raw: bytes, source: str) -> Sbom:
+def _parse_xml(raw: bytes, source: str, validate: bool) -> Sbom:
     try:
         # defusedxml refuses entity declarations and external references: no expansion bombs,
         # no file or network reads from a hostile document.
@@ -239,14 +239,15 @@ def _parse_xml(raw: bytes, source: str) -> Sbom:
         spec_version=spec,
         components=tuple(_walk(reader.nested(root), reader.component, reader.nested)),
         root=None if described is None else reader.component(described),
-        problem=schema_problem(text, "xml", spec),
+        problem=schema_problem(text, "xml", spec) if validate else None,
         digest=hashlib.sha256(raw).hexdigest(),
         raw=raw,
     )
 
 
-def parse_sbom(raw: bytes, source: str) -> Sbom:
+def parse_sbom(raw: bytes, source: str, validate: bool = True) -> Sbom:
     """The SBOM in `raw`, CycloneDX JSON or XML; `source` names it in errors (a path, or the
-    generator's name)."""
+    generator's name). `validate=False` skips the schema check (seconds on a large SBOM) for a
+    reader that needs only the components."""
     start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-    return _parse_xml(raw, source) if start == b"<" else _parse_json(raw, source)
+    return _parse_xml(raw, source, validate) if start == b"<" else _parse_json(raw, source, validate)
