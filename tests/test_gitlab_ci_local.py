@@ -1,9 +1,12 @@
-"""The GitLab template end to end with the real gitlab-ci-local (shell executor) on throwaway
-repositories: a passing project gets its release tag, a failing one does not."""
+"""The GitLab template end to end with the real gitlab-ci-local (shell executor): the shipped
+.gitlab-ci-template.yml unmodified, included as pipelines/README.md says, the default policy (no
+gates.yaml), and the child pipeline `gates plan --format gitlab` makes, triggered from it."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo
+from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo, git
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,63 +25,112 @@ pytestmark = [
     ),
 ]
 
-POLICY = "version: 1\ngates:\n  sast: {fail_on: high}\n"
-# The project's pipeline: the template included as a local file, gates from the test's own
-# environment (GATES_INSTALL empty), a release tag to cut, one gate enabled and one not.
-PIPELINE = """\
-include:
-  - local: .gitlab-ci-template.yml
-variables:
-  GATES_INSTALL: ""
-  GATES_RELEASE_TAG: v1.0.0
-gates:gate:
-  parallel:
-    matrix:
-      - GATE: [sast, pii]
-"""
+SIGNING_KEY = "a-shared-secret-for-the-tests-0123456789"  # pragma: allowlist secret
 
 
-def run_pipeline(repo: Repo) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        **GIT_ENV,
-        # The jobs find the `gates` of the interpreter running the tests (this checkout).
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
-    return subprocess.run(
-        # The template names an image for real runners; here every job runs in the shell.
-        ["gitlab-ci-local", "--force-shell-executor", "--no-color"],
-        cwd=repo.root, env=env, capture_output=True, text=True, timeout=300, check=False,
+def pipeline_file(remote: Path, tag: str) -> str:
+    """The project's .gitlab-ci.yml as a user writes it: gates from the test's own environment
+    (GATES_INSTALL empty), a release tag to cut, where to push it."""
+    return (
+        "include:\n  - local: .gitlab-ci-template.yml\n"
+        f'variables:\n  GATES_INSTALL: ""\n  GATES_RELEASE_TAG: {tag}\n  GATES_PUSH_URL: {remote}\n'
     )
 
 
-def project(make_repo: Callable[..., Repo], code: str) -> Repo:
-    return make_repo({
+def run_local(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in {**os.environ, **GIT_ENV}.items()
+        # A fresh runner: no git identity (the release job must set one).
+        if not key.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))
+    }
+    # The jobs find the `gates` of the interpreter running the tests (this checkout). gitlab-ci-local
+    # runs jobs in a bash that reads ~/.bashrc (its standard input is a socket), which may put another
+    # `gates` first: a HOME of its own keeps the job's PATH as given.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env["HOME"] = str(repo.root.parent / "home")
+    return subprocess.run(
+        # The template names an image for real runners; here every job runs in the shell.
+        ["gitlab-ci-local", "--force-shell-executor", "--no-color", *args],
+        cwd=repo.root, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def project(make_repo: Callable[..., Repo], code: str, tag: str) -> tuple[Repo, Path]:
+    remote = make_repo().root.parent / "remote.git"
+    git(remote.parent, "init", "-q", "--bare", str(remote))
+    repo = make_repo({
         ".gitlab-ci-template.yml": (REPO_ROOT / ".gitlab-ci-template.yml").read_text(),
-        ".gitlab-ci.yml": PIPELINE,
-        ".gitignore": ".gitlab-ci-local/\n",
-        "gates.yaml": POLICY,
+        ".gitlab-ci.yml": pipeline_file(remote, tag),
+        # gitlab-ci-local's state folder and its file of CI/CD variables are no project content.
+        ".gitignore": ".gitlab-ci-local/\n.gitlab-ci-local-variables.yml\n",
         "app.py": code,
-    })
+    })  # fmt: skip
+    (repo.root.parent / "home").mkdir(exist_ok=True)
+    git(repo.root, "remote", "add", "origin", str(remote))
+    git(repo.root, "push", "-q", "origin", "main")
+    return repo, remote
 
 
-def test_passing_project_is_tagged_with_the_verdict_as_note(make_repo: Callable[..., Repo]) -> None:
-    repo = project(make_repo, CLEAN_CODE)
-    result = run_pipeline(repo)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "gate pii: not enabled by the policy" in result.stdout
-    assert repo.git("tag", "--list") == "v1.0.0"
+def job_lines(result: subprocess.CompletedProcess[str], status: str) -> list[str]:
+    """The jobs gitlab-ci-local's summary lists with `status` (PASS, WARN, FAIL); a child
+    pipeline's as `[gates] -> NAME`."""
+    summary = re.compile(rf"^ {status}  (?:\[\S+\] -> )?(\S+)")
+    return [m[1] for m in map(summary.match, result.stdout.splitlines()) if m]
+
+
+def test_clean_project_is_released_signed_and_pushed(make_repo: Callable[..., Repo]) -> None:
+    repo, remote = project(make_repo, CLEAN_CODE, "v1.0.0")
+    # A masked CI/CD variable in GitLab; gitlab-ci-local reads it from this file.
+    (repo.root / ".gitlab-ci-local-variables.yml").write_text(f"GATES_SIGNING_KEY: {SIGNING_KEY}\n")
+    result = run_local(repo)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # One job per gate the default policy enables, the secrets gate included.
+    passed = job_lines(result, "PASS")
+    for gate in ("licence", "pii", "sast", "sbom", "secrets", "vulnerabilities"):
+        assert f"gates:{gate}" in passed, result.stdout[-4000:]
+    assert {"gates:verdict", "gates:release"} <= set(passed)
     head = repo.git("rev-parse", "HEAD")
-    assert repo.git("rev-parse", "v1.0.0^{commit}") == head
-    assert '"status": "pass"' in repo.git("notes", "--ref", "gates", "show", head)
-    assert (repo.root / ".gates/verdict/junit.xml").is_file()
+    assert git(remote, "rev-parse", "v1.0.0^{commit}") == head
+    note = json.loads(git(remote, "notes", "--ref", "gates", "show", head))
+    assert note["payloadType"] == "application/vnd.in-toto+json"  # the signed verdict
+    verdict_dir = repo.root / ".gates/verdict"
+    for report in ("junit.xml", "gl-sast-report.json", "gl-code-quality-report.json", "report.md"):
+        assert (verdict_dir / report).is_file(), report
+    assert json.loads((verdict_dir / "verdict.json").read_text())["status"] == "pass"
+    assert (repo.root / ".gates/parts/sbom/sbom.cdx.json").is_file()  # the cyclonedx report
+    assert "gates verdict: **PASS**" in result.stdout  # the Markdown report in the job log
 
 
-def test_failing_project_gets_no_tag_and_the_verdict_job_fails(make_repo: Callable[..., Repo]) -> None:
-    repo = project(make_repo, VULNERABLE_CODE)
-    result = run_pipeline(repo)
-    assert result.returncode != 0
-    lines = result.stdout.splitlines()
-    assert any("FAIL" in line and "gates:verdict" in line for line in lines), result.stdout[-3000:]
-    assert not any("gates:release" in line and "starting" in line for line in lines)
+def test_shell_true_fails_the_verdict_and_nothing_is_tagged(make_repo: Callable[..., Repo]) -> None:
+    repo, remote = project(make_repo, VULNERABLE_CODE, "v1.0.0")
+    result = run_local(repo)
+    assert "gates:sast" in job_lines(result, "WARN"), result.stdout[-4000:]  # exit 1: the verdict decides
+    assert "gates:verdict" in job_lines(result, "FAIL"), result.stdout[-4000:]
+    assert "gates:release" not in result.stdout.split("gates:verdict")[-1]
+    assert git(remote, "tag", "--list") == ""
     assert repo.git("tag", "--list") == ""
+    verdict = json.loads((repo.root / ".gates/verdict/verdict.json").read_text())
+    assert verdict["status"] == "fail"
+
+
+def test_a_missing_gate_part_is_an_error_and_nothing_is_tagged(make_repo: Callable[..., Repo]) -> None:
+    """The child pipeline with one gate job not run: the verdict job fails closed."""
+    repo, remote = project(make_repo, CLEAN_CODE, "v1.0.0")
+    child = subprocess.run(
+        [sys.executable, "-m", "gates", "plan", "--format", "gitlab"],
+        cwd=repo.root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    (repo.root / ".gates").mkdir()
+    (repo.root / ".gates/child.yml").write_text(child)
+    result = run_local(
+        repo, "--file", ".gates/child.yml", "--variable", "GATES_INSTALL=",
+        "--variable", "GATES_RELEASE_TAG=v1.0.0", "--variable", f"GATES_PUSH_URL={remote}",
+        "gates:sast", "gates:verdict", "gates:release",
+    )  # fmt: skip
+    assert "gates:verdict" in job_lines(result, "FAIL"), result.stdout[-4000:]
+    verdict = json.loads((repo.root / ".gates/verdict/verdict.json").read_text())
+    assert verdict["status"] == "error"
+    missing = {g["name"] for g in verdict["gates"] if g["status"] == "error"}
+    assert {"secrets", "pii", "sbom"} <= missing
+    assert git(remote, "tag", "--list") == ""

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from gates.commands import gitlab_child
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(
@@ -62,3 +64,10 @@ def test_pre_commit_manifest_is_valid() -> None:
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_and_child_pipeline_share_their_defaults() -> None:
+    """The child pipeline's variables apply when it runs alone; included from the template, the
+    template's (the same values) are forwarded to it."""
+    template = yaml.safe_load((REPO_ROOT / ".gitlab-ci-template.yml").read_text())
+    assert {k: template["variables"][k] for k in gitlab_child.VARIABLES} == gitlab_child.VARIABLES

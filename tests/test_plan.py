@@ -52,10 +52,14 @@ def test_gitlab_child_pipeline_has_a_job_per_gate_then_verdict_and_release(
     assert child["stages"] == ["gate", "verdict", "release"]
     jobs = sorted(k for k in child if k.startswith("gates:"))
     assert jobs == ["gates:release", "gates:sast", "gates:verdict"]
-    assert "--only sast --out .gates/parts/sast" in child["gates:sast"]["script"][0]
+    # Each job starts from nothing: an earlier run's part never counts.
+    assert child["gates:sast"]["script"][0] == 'rm -rf ".gates/parts/sast"'
+    assert "--only sast --out .gates/parts/sast" in child["gates:sast"]["script"][1]
     assert child["gates:sast"]["allow_failure"] == {"exit_codes": [1]}
-    assert child["gates:verdict"]["script"][0].startswith("gates merge .gates/parts/*/verdict.json")
+    assert "gates merge .gates/parts/*/verdict.json" in child["gates:verdict"]["script"][0]
+    assert set(child["gates:verdict"]["artifacts"]["reports"]) == {"junit", "sast", "codequality", "cyclonedx"}
     assert child["gates:release"]["rules"] == [{"if": "$GATES_RELEASE_TAG"}]
+    assert f"--policy {repo.root / 'gates.yaml'}" in child["gates:release"]["script"][0]
 
 
 def test_a_broken_policy_is_exit_2(make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]) -> None:
