@@ -57,7 +57,8 @@ def test_gitlab_child_pipeline_has_a_job_per_gate_then_verdict_and_release(
     assert "--only sast --out .gates/parts/sast" in child["gates:sast"]["script"][1]
     assert child["gates:sast"]["allow_failure"] == {"exit_codes": [1]}
     assert "gates merge .gates/parts/*/verdict.json" in child["gates:verdict"]["script"][0]
-    assert set(child["gates:verdict"]["artifacts"]["reports"]) == {"junit", "sast", "codequality", "cyclonedx"}
+    reports = child["gates:verdict"]["artifacts"]["reports"]
+    assert set(reports) == {"junit", "sast", "codequality", "cyclonedx"}
     assert child["gates:release"]["rules"] == [{"if": "$GATES_RELEASE_TAG"}]
     assert f"--policy {repo.root / 'gates.yaml'}" in child["gates:release"]["script"][0]
 
