@@ -149,4 +149,8 @@ def test_an_unreachable_database_is_an_error_that_says_how_to_configure_a_mirror
     assert result.code == 3
     gate = _gate(verdict)
     assert gate["status"] == "error"
-    assert "gates osv-mirror serve" in gate["reason"] and "GATES_OSV_URL" in gate["reason"]
+    # Short: what could not be reached and why, then exactly how to run offline.
+    reason, _, hint = gate["reason"].partition("; ")
+    assert reason == f"cannot reach http://127.0.0.1:{port} (Connection refused)"
+    assert "`gates run --input vulnerabilities.osv_database=DIR`" in hint
+    assert "https://github.com/pypa/advisory-database" in hint and "Traceback" not in hint

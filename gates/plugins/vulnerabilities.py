@@ -52,6 +52,7 @@ import dataclasses
 import importlib
 import importlib.util
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,9 +86,15 @@ _QUERY_PATH = "/v1/query"
 _REQUEST_TIMEOUT_S = 10
 _DESCRIPTION_CHARS = 300
 _HOW_TO_CONFIGURE = (
-    "offline or air-gapped? serve a local OSV database with `gates osv-mirror serve DIR` and set "
-    f"`osv_url` in the policy or {OSV_URL_ENV}, or set `osv_database: DIR`"
+    "to audit offline, give a local OSV database: `gates run --input vulnerabilities.osv_database=DIR` "
+    "(or `osv_database: DIR` in the policy), DIR a checkout of "
+    "https://github.com/pypa/advisory-database or the export "
+    "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip; or serve one with "
+    f"`gates osv-mirror serve DIR` and set {OSV_URL_ENV}"
 )
+# How requests says the service could not be reached, and the operating system's reason in it.
+_NETWORK_ERROR = re.compile(r"ConnectionError|ConnectTimeout|ReadTimeout|NameResolution|Max retries exceeded")
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 _DATABASE_RATING = {
     "LOW": "low",
     "MODERATE": "medium",
@@ -166,6 +173,15 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
         yield url
 
 
+def _query_failure(where: str, message: str) -> str:
+    """What went wrong asking `where`, short: `cannot reach URL (reason)` for a network error
+    (requests' message holds a whole exception chain), else pip-audit's message."""
+    if not _NETWORK_ERROR.search(message):
+        return f"pip-audit could not query {where}: {message}"
+    errno = _ERRNO.search(message)
+    return f"cannot reach {where} ({errno[1].strip() if errno else 'no connection'})"
+
+
 def _start_importing_pip_audit() -> None:
     """Import pip-audit in the background: it takes most of a second (pip_api asks pip for its
     version in a child process), which then passes while cyclonedx-py writes the SBOM."""
@@ -194,7 +210,7 @@ def _audit(pins: Sequence[str], service: str, base: str) -> Audit:
         pairs = [(p.partition("==")[0], p.partition("==")[2]) for p in pins]
         result = audit(pairs, service, base + _QUERY_PATH, _REQUEST_TIMEOUT_S)
     except AuditError as e:
-        raise GateError(f"pip-audit could not query {where}: {e}; {_HOW_TO_CONFIGURE}") from e
+        raise GateError(f"{_query_failure(where, str(e))}; {_HOW_TO_CONFIGURE}") from e
     dependencies = _complete_dependencies({"dependencies": result.dependencies}, pins)
     if dependencies and all("skip_reason" in d for d in dependencies):
         # pip-audit exits 0 when it could look nothing up (PyPI unreachable): never a pass.
