@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
+from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Governance, Policy, Waiver
 from gates.util.files import path_selected
@@ -108,6 +109,21 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
     return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
 
 
+def in_policy_paths(findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+    """The findings within the gate's `include` and outside its `exclude` (unlocated ones stay)."""
+    return [
+        f
+        for f in findings
+        if f.location.path is None or path_selected(f.location.path, settings["include"], settings["exclude"])
+    ]
+
+
+def kept_findings(gate: Gate, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+    """What the gate makes of its collected records under its settings (an inventory record or an
+    inline-marked result is no finding) within the policy's paths: the findings a verdict counts."""
+    return in_policy_paths(gate.evaluate(findings, settings), settings)
+
+
 def evaluate_gate(
     name: str,
     settings: Mapping[str, Any],
@@ -151,11 +167,7 @@ def judge_gate(
     waivers and attested suppressions, new or known, thresholds, mode. `gates verify` judges a
     verdict's findings again with it."""
     mode = settings["mode"]
-    kept = [
-        f
-        for f in kept
-        if f.location.path is None or path_selected(f.location.path, settings["include"], settings["exclude"])
-    ]
+    kept = in_policy_paths(kept, settings)
     known = baseline.get(name, frozenset()) if baseline is not None else None
     judged = []
     for finding in sorted(kept, key=Finding.sort_key):

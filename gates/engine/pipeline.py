@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gates import verdict as verdicts
 from gates.engine import runner
-from gates.engine.evaluate import evaluate
+from gates.engine.evaluate import evaluate, kept_findings
 from gates.errors import InputError
 from gates.model import JSON, Collection
 from gates.plugins.registry import Registry
@@ -167,6 +167,24 @@ def _within_scope(collection: Collection, policy: Policy) -> Collection:
     return collection if len(kept) == len(collection.findings) else replace(collection, findings=kept)
 
 
+def _judged(
+    progress: runner.ProgressCallback | None, policy: Policy, registry: Registry
+) -> runner.ProgressCallback | None:
+    """Progress that reports a finished gate's findings as the verdict counts them (its `total`),
+    not the records it collected."""
+    if progress is None:
+        return None
+
+    def report(name: str, collection: Collection | None) -> None:
+        gate = registry.gates.get(name)
+        if collection is not None and collection.error is None and gate is not None:
+            kept = kept_findings(gate, collection.findings, policy.gates[name])
+            collection = replace(collection, findings=tuple(kept))
+        progress(name, collection)
+
+    return report
+
+
 def run(
     request: RunRequest,
     policy: Policy,
@@ -185,7 +203,7 @@ def run(
         inputs=request.inputs,
     )
     names = scope if scope is not None else policy.enabled()
-    collections = runner.collect(names, policy, registry, options, progress)
+    collections = runner.collect(names, policy, registry, options, _judged(progress, policy, registry))
     if policy.top_level().projects:
         collections = [_within_scope(c, policy) for c in collections]
     verdict = decide(
