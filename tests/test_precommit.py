@@ -110,11 +110,12 @@ def test_staged_shell_true_is_blocked(project: Repo, tmp_path: Path) -> None:
 
 def test_warnings_show_without_verbose_and_the_commit_goes_through(project: Repo, tmp_path: Path) -> None:
     before = project.git("rev-parse", "HEAD")
-    result = commit(project, {"contact.txt": "Write to jane.doe@corp-mail.net\n"}, tmp_path / "home")
+    export = "id,name,email\n17,Maria Gonzalez,maria.gonzalez@telefonica.es\n"
+    result = commit(project, {"contact.txt": export}, tmp_path / "home")
     assert result.returncode == 0, result.stdout
-    assert "contact.txt:1: pii EMAIL_ADDRESS (medium)" in result.stdout
+    assert "contact.txt:2: pii EMAIL_ADDRESS (medium)" in result.stdout
     assert "pii: WARN" in result.stdout
-    assert "jane.doe@corp-mail.net" not in result.stdout
+    assert "maria.gonzalez@telefonica.es" not in result.stdout
     assert project.git("rev-parse", "HEAD") != before
 
 
