@@ -37,6 +37,7 @@ from gates.schemas import load_schema
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
+from gates.util.mask import mask_message, redact_urls
 
 if TYPE_CHECKING:
     from gates.sbom.delta import Since
@@ -444,12 +445,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         e.show()
         return 2
     except GatesError as e:
-        click.echo(f"gates: error: {e}", err=True)
+        click.echo(f"gates: error: {redact_urls(str(e))}", err=True)
         return 2
     except Exception as e:
         # A bug in gates itself: Python's own exit status (1) would read as "the gates failed".
         # It is an error, which never passes; the traceback is for the bug report.
         traceback.print_exc()
-        click.echo(f"gates: internal error: {type(e).__name__}: {e}", err=True)
+        click.echo(f"gates: internal error: {type(e).__name__}: {mask_message(str(e))}", err=True)
         return 3
     return int(result) if isinstance(result, int) else 0

@@ -9,18 +9,16 @@ the environment and no automatic redirect can take a request somewhere else.
 from __future__ import annotations
 
 import http.client
-import re
 import ssl
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, quote, urldefrag, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 from gates import __version__
 from gates.plugins.interface import GateError
-from gates.util.mask import mask_value
 
 # Sent as Origin on every request: a server that echoes it in Access-Control-Allow-Origin trusts
 # any site. `.invalid` can never resolve, so the probe names no real third party.
@@ -91,22 +89,6 @@ class _Links(HTMLParser):
         if tag == "form" and (values.get("method") or "get").lower() != "get":
             return
         self.found.append(urljoin(self.base, values[wanted] or ""))
-
-
-_SENSITIVE_PARAM = re.compile(r"token|key|secret|pass|pwd|session|sid|auth|sig|code|jwt", re.IGNORECASE)
-
-
-def redact_url(url: str, params: tuple[str, ...] = ()) -> str:
-    """`url` with the values of query parameters that look like credentials (or are named in
-    `params`) masked, so a token in a link never reaches a finding."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(_SENSITIVE_PARAM.search(k) or k in params for k, _ in pairs):
-        return url
-    masked = [(k, mask_value(v) if _SENSITIVE_PARAM.search(k) or k in params else v) for k, v in pairs]
-    return parts._replace(query=urlencode(masked, safe="*")).geturl()
 
 
 def origin(url: str) -> tuple[str, str, int]:

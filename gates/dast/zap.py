@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gates.dast.crawl import redact_url
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.util.jsonfile import LoadedJson, read_json
-from gates.util.mask import mask_value
+from gates.util.mask import mask_value, redact_url
 
 ZAP_TO_RULE = {
     "0": "DAST-DIR-LISTING",

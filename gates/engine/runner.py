@@ -15,11 +15,12 @@ from pathlib import Path
 
 from gates.engine import cache
 from gates.errors import InputError
-from gates.model import Collection
+from gates.model import Collection, Finding
 from gates.plugins.interface import CollectContext, Gate, GateError
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.git import toplevel
+from gates.util.mask import mask_message, redact_urls, redact_urls_in
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,15 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
             entry = store.entry_path(gate, key)
             hit = store.load(entry)
             if hit is not None:
-                return replace(hit, cached=True, duration_s=time.monotonic() - started)
+                findings = tuple(_masked(f) for f in hit.findings)  # also an entry older than masking
+                return replace(hit, findings=findings, cached=True, duration_s=time.monotonic() - started)
     collected = gate.collect(ctx)
     collection = Collection(
         gate=gate.name,
         gate_version=gate.version,
         tool_versions=dict(gate.tool_versions()),
-        findings=tuple(collected.findings),
-        stats=dict(collected.stats),
+        findings=tuple(_masked(f) for f in collected.findings),
+        stats=redact_urls_in(dict(collected.stats)),
         duration_s=time.monotonic() - started,
         artefacts=dict(collected.artefacts),
     )
@@ -61,13 +63,27 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
     return collection
 
 
+def _masked(finding: Finding) -> Finding:
+    """The finding as every output may show it: any gate's tool can quote a secret in its message
+    or put a credential in a URL (a target given with its password), so none is trusted to mask."""
+    location = finding.location
+    if location.logical is not None:
+        location = replace(location, logical=redact_urls(location.logical))
+    return replace(
+        finding,
+        message=mask_message(finding.message),
+        location=location,
+        properties=redact_urls_in(dict(finding.properties)),
+    )
+
+
 def _error(gate: str, message: str, duration_s: float, registry: Registry) -> Collection:
     plugin = registry.gates.get(gate)
     return Collection(
         gate=gate,
         gate_version=plugin.version if plugin is not None else "missing",
         tool_versions=dict(plugin.tool_versions()) if plugin is not None else {},
-        error=message,
+        error=mask_message(message),
         duration_s=duration_s,
     )
 

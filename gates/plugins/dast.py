@@ -42,11 +42,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.dast.crawl import crawl, redact_url
+from gates.dast.crawl import crawl
 from gates.dast.rules import RULES, check
 from gates.dast.zap import read_zap
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.util.mask import redact_url
 from gates.util.sarif import read_sarif
 
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}

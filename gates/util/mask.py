@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 
 def mask_value(value: str) -> str:
@@ -39,3 +43,63 @@ def mask_digits(value: str, keep: int = 2) -> str:
         else:
             out.append(c)
     return "".join(out)
+
+
+_SENSITIVE = "token|key|secret|pass|pwd|session|sid|auth|sig|code|jwt"
+_SENSITIVE_PARAM = re.compile(_SENSITIVE, re.IGNORECASE)
+# `?token=...` or `&api_key=...` where a tool printed a URL's path and query without its scheme.
+_SENSITIVE_PAIR = re.compile(
+    rf"([?&;][\w.-]*(?:{_SENSITIVE})[\w.-]*=)([^&;#\s'\"*][^&;#\s'\"]*?)(?=[.,:!?)]*(?:[&;#\s'\"]|$))",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str, params: tuple[str, ...] = ()) -> str:
+    """`url` without its user information (`https://***@host/`) and with the values of query
+    parameters that look like credentials (or are named in `params`) masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket: nothing in it is trusted to be harmless
+        return mask_value(url)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2])
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        secret = [bool(_SENSITIVE_PARAM.search(k)) or k in params for k, _ in pairs]
+        if any(secret):
+            masked = [(k, mask_value(v) if s else v) for (k, v), s in zip(pairs, secret, strict=True)]
+            parts = parts._replace(query=urlencode(masked, safe="*"))
+    return parts.geturl()
+
+
+# A URL in free text: a scheme, `://` and everything up to white space, a quote or a bracket,
+# punctuation that ends a sentence aside.
+_URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`()\[\]{}]*[^\s'"<>`()\[\]{}.,;:!?]""")
+# A quoted literal: the quote must not touch a word character outside it, so the apostrophes of
+# "don't" and "it's" open nothing.
+_QUOTED = re.compile(r"""(?<![\w'"])(['"])([^'"\n]+)\1(?!\w)""")
+
+
+def redact_urls(text: str) -> str:
+    """`text` with every URL in it passed through `redact_url`."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return _SENSITIVE_PAIR.sub(lambda m: m.group(1) + mask_value(m.group(2)), text) if "=" in text else text
+
+
+def redact_urls_in(value: Any) -> Any:
+    """A JSON value with `redact_urls` applied to every string in it."""
+    if isinstance(value, str):
+        return redact_urls(value)
+    if isinstance(value, Mapping):
+        return {k: redact_urls_in(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_urls_in(v) for v in value]
+    return value
+
+
+def mask_message(text: str) -> str:
+    """A tool's message fit for a report: URLs redacted and every quoted literal masked, because
+    a scanner quotes what it saw (bandit's B105 to B107 quote the hard-coded password itself)."""
+    text = redact_urls(text)
+    return _QUOTED.sub(lambda m: f"{m.group(1)}{mask_value(m.group(2))}{m.group(1)}", text)

@@ -1,0 +1,88 @@
+"""Issue 14, cases 9 to 18: leaks of what the gates detect, hostile input and silent gaps.
+
+Each test is one case of docs/security.md's table, run with the real tools on real git
+repositories; each failed on the code before the case was closed.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gates.report import FORMATS
+from tests.conftest import CliResult, Repo
+
+ALL_FORMATS = [arg for name in FORMATS for arg in ("--format", name)]
+
+
+def _everything_written(out: Path) -> str:
+    """Every file of an output folder (reports, findings.json, the cache), as one text."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file())
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# --- 9. bandit's B105/B106/B107 quote the hard-coded password -------------------------------------
+
+PASSWORDS = ("Sup3rS3cretPassw0rd", "tok_Z9q8w7e6r5t4y3u2", "DefaultPassw0rdXyz")
+HARD_CODED = f'''\
+def connect(login):
+    password = "{PASSWORDS[0]}"
+    return login(password=password, token="{PASSWORDS[1]}")
+
+
+def open_db(pwd="{PASSWORDS[2]}"):
+    return pwd
+'''
+
+
+def test_case09_quoted_passwords_are_masked_in_every_output(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo({"app.py": HARD_CODED})
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--only", "sast", "--out", out, *ALL_FORMATS)
+    written = _everything_written(out)
+    assert all(rule in written for rule in ("B105", "B106", "B107"))
+    assert list(out.glob("cache/sast-*.json")) and (out / "findings.json").is_file()
+    assert all((out / fmt.filename).is_file() for fmt in FORMATS.values())
+    monkeypatch.chdir(repo.root)
+    hook = run_cli("hook", "--only", "sast", "app.py")
+    assert "Possible hardcoded password: 'S********rd'" in hook.out
+    for text in (written, result.out, result.err, hook.out, hook.err):
+        for password in PASSWORDS:
+            assert password not in text
+
+
+# --- 10. credentials in a URL ----------------------------------------------------------------------
+
+
+def test_case10_credentials_in_urls_are_redacted(
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    repo = make_repo({"requirements.txt": "requests==2.19.0\n"})
+    port = _closed_port()
+    monkeypatch.setenv("GATES_OSV_URL", f"http://osvuser:OsvPassw0rd@127.0.0.1:{port}/?token=T0kenValue9")
+    policy = tmp_path / "dast.yaml"
+    policy.write_text("version: 1\nname: t\ngates:\n  vulnerabilities: {}\n  dast: {mode: enforce}\n")
+    out = repo.root / "out"
+    url = f"http://admin:AdminPassw0rd@127.0.0.1:{port}/app?api_key=K3yValue123456"
+    result = run_cli("run", repo.root, "--policy", policy, "--out", out, *ALL_FORMATS, "--input", f"dast.url={url}")
+    assert result.code == 3, result.out + result.err  # both targets unreachable: errors
+    written = _everything_written(out)
+    assert f"cannot reach http://***@127.0.0.1:{port}/app?api_key=K********56" in written
+    assert "http://***@127.0.0.1" in result.out
+    for text in (written, result.out, result.err):
+        for secret in ("OsvPassw0rd", "T0kenValue9", "AdminPassw0rd", "K3yValue123456", "osvuser"):
+            assert secret not in text
