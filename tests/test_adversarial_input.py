@@ -78,7 +78,8 @@ def test_case10_credentials_in_urls_are_redacted(
     policy.write_text("version: 1\nname: t\ngates:\n  vulnerabilities: {}\n  dast: {mode: enforce}\n")
     out = repo.root / "out"
     url = f"http://admin:AdminPassw0rd@127.0.0.1:{port}/app?api_key=K3yValue123456"
-    result = run_cli("run", repo.root, "--policy", policy, "--out", out, *ALL_FORMATS, "--input", f"dast.url={url}")
+    target = f"dast.url={url}"
+    result = run_cli("run", repo.root, "--policy", policy, "--out", out, *ALL_FORMATS, "--input", target)
     assert result.code == 3, result.out + result.err  # both targets unreachable: errors
     written = _everything_written(out)
     assert f"cannot reach http://***@127.0.0.1:{port}/app?api_key=K********56" in written
