@@ -6,6 +6,7 @@ repositories; each failed on the code before the case was closed.
 
 from __future__ import annotations
 
+import html
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gates.report import FORMATS
-from tests.conftest import CliResult, Repo
+from tests.conftest import VULNERABLE_CODE, CliResult, Repo
 
 ALL_FORMATS = [arg for name in FORMATS for arg in ("--format", name)]
 
@@ -87,3 +88,47 @@ def test_case10_credentials_in_urls_are_redacted(
     for text in (written, result.out, result.err):
         for secret in ("OsvPassw0rd", "T0kenValue9", "AdminPassw0rd", "K3yValue123456", "osvuser"):
             assert secret not in text
+
+
+# --- 12. Markdown in file names ---------------------------------------------------------------------
+
+HOSTILE_NAMES = (
+    "[click](http:evil.example).py",
+    "![pixel](http:evil.example/p.png).py",
+    "<http:evil.example>.py",
+    "<img src=x onerror=alert(1)>.py",
+    "_em_ *strong* ~~gone~~ `tick` | cell.py",
+)
+
+
+def _markup_tokens(markdown: str) -> list[str]:
+    """What a CommonMark renderer with GFM tables makes of `markdown` besides text: links, images
+    HTML (inline or block), emphasis and strikethrough (the report itself uses only strong)."""
+    from markdown_it import MarkdownIt
+
+    found = []
+    for token in MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(markdown):
+        if token.type == "html_block":
+            found.append(token.content)
+        for child in token.children or ():
+            if child.type in ("link_open", "image", "html_inline", "s_open", "em_open"):
+                found.append(f"{child.type}: {child.content or child.attrs}")
+    return found
+
+
+def test_case12_markdown_in_scanned_text_renders_as_text(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    from markdown_it import MarkdownIt
+
+    repo = make_repo({name: VULNERABLE_CODE for name in HOSTILE_NAMES})
+    repo.git("checkout", "-q", "-b", "rel`<b>x</b>")
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--only", "sast", "--out", out, "--format", "md")
+    assert result.code == 1, result.err
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert _markup_tokens(report) == []
+    text = MarkdownIt("commonmark").enable("table").render(report)
+    for name in HOSTILE_NAMES:  # each name reads exactly as it is
+        assert html.escape(f"{name}:5", quote=False) in text
+    assert "<code>rel`&lt;b&gt;x&lt;/b&gt;</code>" in text

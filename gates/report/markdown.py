@@ -1,12 +1,16 @@
 """Markdown: the decision and a table per gate, for a CI job summary or a merge-request comment.
 
-Finding text comes from scanned code: cells are escaped so it can neither break the table nor
-inject HTML or links into the comment.
+Finding text comes from scanned code (a file may be named `[click](http:evil.example).py`), so it
+is written to read as exactly that text in CommonMark and GitHub's renderer: `<`, `>` and `&` as
+entities (no HTML, no `<autolink>`), and every other character that can open inline markup (a link,
+an image, emphasis, code, a table cell, strikethrough) or a block at the start of a list item
+backslash-escaped.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +21,24 @@ from gates.verdict import gate_label
 
 _ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
 MAX_LISTED_FINDINGS = 50
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]|~!#])")
+_LIST_MARKER = re.compile(r"^([-+]|\d+[.)])")
 
 
 def cell(text: object) -> str:
-    escaped = html.escape(str(text), quote=False).replace("|", "\\|").replace("`", "\\`")
-    return " ".join(escaped.split()) or " "
+    """Text as one line of Markdown (a table cell, a list item) that reads as exactly that text."""
+    flat = html.escape(" ".join(str(text).split()), quote=False)
+    flat = _INLINE_MARKUP.sub(r"\\\1", flat)
+    return _LIST_MARKER.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], flat) or " "
+
+
+def code(text: object) -> str:
+    """Text as a code span: nothing in it renders but a backtick, so the fence is one longer than
+    the longest backtick run in the text."""
+    flat = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def _where(finding: Mapping[str, Any]) -> str:
@@ -94,11 +111,11 @@ def render(verdict: Mapping[str, Any]) -> str:
     out = [
         f"## {_ICONS[status]} gates verdict: **{status.upper()}**",
         "",
-        f"- Subject: `{cell(subject['path'])}`"
-        + (f" at `{subject['commit'][:12]}`" if subject["commit"] else "")
-        + (f" on `{cell(subject['branch'])}`" if subject["branch"] else "")
-        + (f", tag `{cell(subject['tag'])}`" if subject.get("tag") else ""),  # when release control adds it
-        f"- Policy: `{cell(policy['name'])}` ({policy['digest'][:19]}…)"
+        f"- Subject: {code(subject['path'])}"
+        + (f" at {code(subject['commit'][:12])}" if subject["commit"] else "")
+        + (f" on {code(subject['branch'])}" if subject["branch"] else "")
+        + (f", tag {code(subject['tag'])}" if subject.get("tag") else ""),  # when release control adds it
+        f"- Policy: {code(policy['name'])} ({cell(policy['digest'][:19])}…)"
         + (
             f", overrides: {cell(', '.join(policy['applied_overrides']))}"
             if policy["applied_overrides"]
