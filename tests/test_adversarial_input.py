@@ -132,3 +132,32 @@ def test_case12_markdown_in_scanned_text_renders_as_text(
     for name in HOSTILE_NAMES:  # each name reads exactly as it is
         assert html.escape(f"{name}:5", quote=False) in text
     assert "<code>rel`&lt;b&gt;x&lt;/b&gt;</code>" in text
+
+
+# --- 11. symlinks out of the repository ------------------------------------------------------------
+
+
+def test_case11_no_gate_reads_through_a_link_out_of_the_repository(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("secret-internal-package==1.0\n")
+    (outside / "zap.json").write_text('{"site": []}')
+    repo = make_repo({"app.py": "x = 1\n"})
+    (repo.root / "requirements.txt").symlink_to(outside / "requirements.txt")
+    (repo.root / "zap.json").symlink_to(outside / "zap.json")
+    (repo.root / "inside.txt").symlink_to("requirements.txt")  # inside, but leading out in the end
+    repo.commit("links out")
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", out)
+    assert result.code == 2
+    assert f"sbom source auto: requirements.txt leads outside the repository (to {outside}" in result.err
+    assert not (out / "sbom.cdx.json").exists()
+    repo.write("gates.yaml", "version: 1\nname: t\ngates:\n  sbom: {sbom: {file: inside.txt}}\n")
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", out)
+    assert result.code == 2 and "policy sbom.file: inside.txt leads outside the repository" in result.err
+    repo.write("gates.yaml", "version: 1\nname: t\ngates:\n  dast: {mode: enforce}\n")
+    result = run_cli("run", repo.root, "--only", "dast", "--out", out, "--input", "dast.zap=zap.json")
+    assert result.code == 2 and "dast import zap: zap.json leads outside the repository" in result.err
+    assert not list(out.rglob("*.json"))  # nothing written, not even a cache entry

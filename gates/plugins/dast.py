@@ -47,6 +47,7 @@ from gates.dast.rules import RULES, check
 from gates.dast.zap import read_zap
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
+from gates.util.files import repo_file
 from gates.util.mask import redact_url
 from gates.util.sarif import read_sarif
 
@@ -57,7 +58,9 @@ _KEEP_ERRORS = 10
 def _imports(ctx: CollectContext) -> dict[str, Path]:
     configured = dict(ctx.settings.get("import", {}))
     configured.update({k: v for k, v in ctx.options.items() if k in ("zap", "sarif")})
-    return {kind: ctx.root / path for kind, path in sorted(configured.items())}
+    return {
+        kind: repo_file(ctx.root, path, f"dast import {kind}") for kind, path in sorted(configured.items())
+    }
 
 
 def _url(ctx: CollectContext) -> str | None:

@@ -57,6 +57,7 @@ from gates.perf.inputs import FORMATS, Metric, metrics_document, read_all
 from gates.perf.policy import BUDGET_KEY, RULES, judge
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.atomic import dump_json
+from gates.util.files import repo_file
 from gates.util.proc import distribution_version
 
 BASELINE_ARTEFACT = "performance-baseline.json"
@@ -76,9 +77,10 @@ def _result_files(root: Path, entries: Sequence[str]) -> list[Path]:
             matched = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
             if not matched:
                 raise InputError(f"{entry}: no benchmark results match this glob")
-            files += matched
+            absolute = Path(entry).is_absolute()
+            files += [repo_file(root, m if absolute else m.relative_to(root), entry) for m in matched]
         else:
-            files.append(Path(pattern))
+            files.append(repo_file(root, entry, "performance results"))
     return files
 
 
@@ -172,7 +174,7 @@ class PerformanceGate:
         baseline: list[Metric] = []
         baseline_state = "none"
         if baseline_ref:
-            path = ctx.root / baseline_ref
+            path = repo_file(ctx.root, baseline_ref, "performance baseline")
             if path.exists() or settings.get("baseline_required", True):
                 baseline = read_all([path])
                 baseline_state = str(path)

@@ -64,6 +64,7 @@ from gates.util.files import (
     SkippedFile,
     digest_files,
     read_text,
+    repo_file,
     text_files,
 )
 from gates.util.jsonfile import read_json
@@ -115,7 +116,7 @@ def _known_secrets(root: Path, baseline: str | None) -> frozenset[tuple[str, str
     """(path, sha1 of the secret) of every baseline entry not audited as a real secret."""
     if baseline is None:
         return frozenset()
-    path = root / baseline
+    path = repo_file(root, baseline, "gates.secrets.baseline")
     if not path.is_file():
         raise InputError(f"gates.secrets.baseline: {baseline}: no such file in {root}")
     loaded = read_json(path)
@@ -241,7 +242,7 @@ class SecretsGate:
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         baseline = ctx.settings.get("baseline")
-        baseline_file = ctx.root / baseline if baseline else None
+        baseline_file = repo_file(ctx.root, baseline, "gates.secrets.baseline") if baseline else None
         baseline_digest = (
             hashlib.sha256(baseline_file.read_bytes()).hexdigest()
             if baseline_file is not None and baseline_file.is_file()

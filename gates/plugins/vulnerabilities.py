@@ -74,6 +74,7 @@ from gates.plugins.interface import CollectContext, Collected, GateError, ToolMi
 from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
+from gates.util.files import repo_file
 from gates.util.proc import distribution_version
 from gates.versions import parse
 
@@ -165,7 +166,7 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
     if "osv_database" in ctx.options:
         database = Path(ctx.options["osv_database"]).resolve()
     elif "osv_database" in ctx.settings:
-        database = ctx.root / ctx.settings["osv_database"]
+        database = repo_file(ctx.root, ctx.settings["osv_database"], "gates.vulnerabilities.osv_database")
     else:
         yield _osv_base(ctx)
         return

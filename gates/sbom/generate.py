@@ -10,6 +10,7 @@ which is slow on large environments (8 s for 101 packages), hence last.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
+from gates.util.files import repo_file
 from gates.util.proc import python_tool, run_tool
 
 if sys.version_info >= (3, 11):
@@ -25,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
+LOCK_FILES = {"poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
 KINDS = ("auto", "environment", "requirements", "poetry", "pipenv", "pyproject")
 DEFAULT_SPEC_VERSION = "1.6"
 
@@ -60,7 +63,7 @@ def _auto(root: Path) -> tuple[str, Path]:
         ("requirements.txt", "requirements"),
         ("pyproject.toml", "pyproject"),
     ):
-        if (root / name).is_file():
+        if os.path.lexists(root / name) and repo_file(root, name, "sbom source auto").is_file():
             return kind, root / name if kind in ("requirements", "pyproject") else root
     # No manifest: the repository declares no Python dependency, so the SBOM lists none. The
     # interpreter's environment is not the repository's; inventory it with `source: environment`.
@@ -72,7 +75,8 @@ def resolve_source(root: Path, settings: Mapping[str, Any]) -> SbomSource:
     root = root.resolve()
     spec_version = str(settings.get("spec_version", DEFAULT_SPEC_VERSION))
     if "file" in settings:
-        return SbomSource("file", root / settings["file"], spec_version=spec_version)
+        path = repo_file(root, settings["file"], "policy sbom.file")
+        return SbomSource("file", path, spec_version=spec_version)
     kind = settings.get("source", "auto")
     if kind == "auto":
         kind, path = _auto(root)
@@ -80,10 +84,14 @@ def resolve_source(root: Path, settings: Mapping[str, Any]) -> SbomSource:
         path = Path(settings["python"]) if "python" in settings else Path(sys.executable)
     else:
         default = {"requirements": "requirements.txt", "pyproject": "pyproject.toml"}.get(kind, ".")
-        path = root / settings.get("path", default)
+        path = repo_file(root, settings.get("path", default), f"policy sbom.source {kind}")
     if kind != "environment" and not path.exists():
         raise InputError(f"policy sbom.source {kind}: {path} does not exist")
-    pyproject = root / "pyproject.toml"
+    if kind in LOCK_FILES:  # the tool reads the lock file and pyproject.toml of the folder
+        for name in (LOCK_FILES[kind], "pyproject.toml"):
+            if path.is_relative_to(root) and os.path.lexists(path / name):
+                repo_file(root, path.relative_to(root) / name, f"policy sbom.source {kind}")
+    pyproject = repo_file(root, "pyproject.toml", "pyproject.toml")
     return SbomSource(kind, path, pyproject if pyproject.is_file() else None, spec_version)
 
 

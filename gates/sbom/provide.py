@@ -18,7 +18,7 @@ from typing import Any
 from gates.errors import InputError
 from gates.model import Finding
 from gates.plugins.interface import CollectContext
-from gates.sbom.generate import KINDS, SbomSource, generate, input_digest, resolve_source
+from gates.sbom.generate import KINDS, LOCK_FILES, SbomSource, generate, input_digest, resolve_source
 from gates.sbom.read import Sbom, parse_sbom
 from gates.util.proc import distribution_version
 
@@ -66,11 +66,8 @@ class ProvidedSbom:
         ]
 
 
-_LOCK_FILES = {"poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
-
-
 def _manifest(source: SbomSource, root: Path) -> str | None:
-    path = source.path / _LOCK_FILES[source.kind] if source.kind in _LOCK_FILES else source.path
+    path = source.path / LOCK_FILES[source.kind] if source.kind in LOCK_FILES else source.path
     try:
         return path.resolve().relative_to(root).as_posix() if path.is_file() else None
     except ValueError:  # outside the repository (an interpreter, an SBOM elsewhere)

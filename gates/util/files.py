@@ -22,6 +22,7 @@ from typing import Any
 
 import pathspec
 
+from gates.errors import InputError
 from gates.model import JSON
 
 OUTPUT_DIR_NAME = ".gates"
@@ -144,6 +145,25 @@ def select_files(
             continue
         selection.files.append(RepoFile(path=rel, abspath=root / rel, size=st.st_size))
     return selection
+
+
+def repo_file(root: Path, name: str | Path, what: str) -> Path:
+    """The real path of the file or folder a relative `name` gives in the repository at `root`,
+    for a gate to read or hand to its tool; an absolute `name` (given by CI, not by the repository)
+    is taken as it is. InputError `what: name: ...` when a symlink or `..` on the way leads out of
+    the repository: the repository's content never makes a gate read a file outside it."""
+    if Path(name).is_absolute():
+        return Path(name)
+    root = root.resolve()
+    try:
+        target = (root / name).resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop
+        raise InputError(f"{what}: {name}: cannot resolve: {e}") from e
+    if target != root and root not in target.parents:
+        raise InputError(
+            f"{what}: {name} leads outside the repository (to {target}); gates never follow it there"
+        )
+    return target
 
 
 MAX_TEXT_FILE_BYTES = 2_000_000
