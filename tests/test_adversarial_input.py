@@ -7,7 +7,11 @@ repositories; each failed on the code before the case was closed.
 from __future__ import annotations
 
 import html
+import os
+import resource
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,3 +165,41 @@ def test_case11_no_gate_reads_through_a_link_out_of_the_repository(
     result = run_cli("run", repo.root, "--only", "dast", "--out", out, "--input", "dast.zap=zap.json")
     assert result.code == 2 and "dast import zap: zap.json leads outside the repository" in result.err
     assert not list(out.rglob("*.json"))  # nothing written, not even a cache entry
+
+
+# --- 13. hostile policy files ----------------------------------------------------------------------
+
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _gates(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`gates ARGS` in a process of its own, with 1 GB of address space and a deadline."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "gates", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, preexec_fn=limit_memory,
+    )  # fmt: skip
+
+
+def test_case13_hostile_policy_files_are_refused_fast(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    policies = {
+        tmp_path / "bomb.yaml": (BILLION_LAUGHS, "bomb.yaml:6: aliases expand this value"),
+        tmp_path / "loop.yaml": ("version: 1\ngates: &g\n  sast: *g\n", "loop.yaml:2: an alias refers to"),
+        tmp_path / "deep.yaml": ("[" * 100_000 + "]" * 100_000, "deep.yaml:1: nested deeper than"),
+        tmp_path / "big.yaml": ("version: 1\n" + "# padding\n" * 1_200_000, "big.yaml: too large"),
+        fifo: (None, "fifo.yaml: not a regular file"),
+        Path("/dev/zero"): (None, "/dev/zero: not a regular file"),
+    }
+    for path, (text, error) in policies.items():
+        if text is not None:
+            path.write_text(text)
+        for args in (("policy", "validate", path), ("run", tmp_path, "--policy", path)):
+            result = _gates(*args)
+            assert result.returncode == 2 and error in result.stderr, (path, result.stderr[-2000:])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
-from gates.util.yamlfile import LoadedYaml, Path_, parse_yaml, read_input_text
+from gates.util.yamlfile import MAX_YAML_BYTES, LoadedYaml, Path_, parse_yaml, read_input_text
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class LoadedJson:
 
     @cached_property
     def _lines(self) -> LoadedYaml | None:
+        if len(self.text) > MAX_YAML_BYTES:
+            return None  # too slow to track lines of: the error names the file alone
         try:
             return parse_yaml(self.text, self.source)  # JSON is YAML; only on the error path
         except InputError:

@@ -1,6 +1,12 @@
 """Loading YAML (and JSON, a subset of it) with the line of every value, for error messages that
 name the file and line.
 
+Hostile input is refused fast and in bounded memory: only regular files are opened (a FIFO or
+/dev/zero would block or never end), their size is checked before they are read, YAML text over
+MAX_YAML_BYTES is refused (line tracking reads 0.3 MB/s), and a document whose aliases expand to
+more than MAX_YAML_VALUES values (a "billion laughs") or refer to themselves is refused before
+anything walks it.
+
 Dates stay strings (`expires: 2027-01-31` is validated by a schema pattern, not turned into a
 `date` the JSON Schema cannot check), and a key given twice in one mapping is an error instead of
 PyYAML's silent last-one-wins.
@@ -8,7 +14,9 @@ PyYAML's silent last-one-wins.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +27,9 @@ import yaml
 from gates.errors import InputError
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_VALUES = 100_000
+MAX_NESTING = 200
 
 
 class _Loader(yaml.SafeLoader):
@@ -78,9 +89,65 @@ def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source:
             _record_lines(item, (*path, index), lines, source)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(top: yaml.Node, source: str) -> None:
+    """InputError when aliases make the document larger than MAX_YAML_VALUES values once expanded,
+    or make a value contain itself. Iterative: a hostile document decides the depth."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(top, False)]
+    while stack:
+        node, children_done = stack.pop()
+        line = node.start_mark.line + 1
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[id(node)] > MAX_YAML_VALUES:
+                raise InputError(
+                    f"{source}:{line}: aliases expand this value to more than {MAX_YAML_VALUES} values"
+                )
+            continue
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                raise InputError(f"{source}:{line}: an alias refers to a value containing it")
+            stack.append((child, False))
+
+
+def _check_flow_nesting(text: str, source: str) -> None:
+    """InputError when `[` and `{` nest deeper than MAX_NESTING (quotes are not told apart: no
+    policy needs hundreds of unclosed brackets). PyYAML takes minutes to refuse 10^5 of them."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, index) + 1
+                raise InputError(f"{source}:{line}: nested deeper than {MAX_NESTING} levels")
+        elif char in "]}":
+            depth = max(0, depth - 1)
+
+
 def parse_yaml(text: str, source: str) -> LoadedYaml:
+    if len(text) > MAX_YAML_BYTES:
+        raise InputError(f"{source}: too large for YAML ({len(text)} characters, limit {MAX_YAML_BYTES})")
+    _check_flow_nesting(text, source)
     try:
         node = yaml.compose(text, Loader=_Loader)
+        if node is not None:
+            _check_aliases(node, source)
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -88,6 +155,8 @@ def parse_yaml(text: str, source: str) -> LoadedYaml:
         raise InputError(f"{source}{line}: invalid YAML: {e.problem or e.context}") from e
     except yaml.YAMLError as e:
         raise InputError(f"{source}: invalid YAML: {e}") from e
+    except RecursionError as e:
+        raise InputError(f"{source}: invalid YAML: nested too deeply") from e
     lines: dict[Path_, int] = {}
     if node is not None:
         _record_lines(node, (), lines, source)
@@ -96,18 +165,39 @@ def parse_yaml(text: str, source: str) -> LoadedYaml:
 
 def read_yaml(path: Path) -> LoadedYaml:
     """Parse a YAML or JSON file; any problem is an InputError naming the file (and line)."""
-    return parse_yaml(read_input_text(path), str(path))
+    return parse_yaml(read_input_text(path, MAX_YAML_BYTES), str(path))
 
 
-def read_input_text(path: Path) -> str:
-    """The text of a user-given input file; InputError if unreadable, huge, binary or not UTF-8."""
+def read_input_bytes(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a user-given input file: a regular file of at most `limit` bytes, checked
+    before reading, else InputError."""
     source = str(path)
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it anyway.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
         raise InputError(f"{source}: cannot read: {e.strerror or e}") from e
-    if len(raw) > MAX_INPUT_BYTES:
-        raise InputError(f"{source}: too large ({len(raw)} bytes, limit {MAX_INPUT_BYTES})")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{source}: not a regular file")
+        if info.st_size > limit:
+            raise InputError(f"{source}: too large ({info.st_size} bytes, limit {limit})")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as e:
+        raise InputError(f"{source}: cannot read: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew since fstat
+        raise InputError(f"{source}: too large (over {limit} bytes)")
+    return raw
+
+
+def read_input_text(path: Path, limit: int = MAX_INPUT_BYTES) -> str:
+    """The text of a user-given input file; InputError if unreadable, huge, binary or not UTF-8."""
+    source = str(path)
+    raw = read_input_bytes(path, limit)
     if b"\0" in raw:
         raise InputError(f"{source}: binary file, expected YAML or JSON text")
     try:
