@@ -215,7 +215,7 @@ def test_classic_mistakes_fire_their_rules_and_the_crawl_stays_safe(serve: Any, 
     # Findings name the URL, never the cookie value.
     cookie = next(f for f in findings if f.rule == "DAST-COOKIE-HTTPONLY")
     assert cookie.location.logical == base + "/" and cookie.location.path is None
-    assert "'session'" in cookie.message
+    assert "`session`" in cookie.message
     assert cookie.properties["evidence"].startswith("Set-Cookie: session=s***")
     assert COOKIE_VALUE not in json.dumps([f.to_json() for f in findings])
     server = next(f for f in findings if f.rule == "DAST-DISCLOSURE-VERSION" and "Server" in f.message)

@@ -175,11 +175,11 @@ def cookies(response: Response) -> Iterator[Issue]:
         same_site_none = "samesite=none" in attributes
         if "secure" not in keys and (response.is_https or same_site_none):
             why = "SameSite=None without Secure" if same_site_none else "without Secure"
-            yield Issue("DAST-COOKIE-SECURE", f"cookie {name!r} set {why}", name, evidence)
+            yield Issue("DAST-COOKIE-SECURE", f"cookie `{name}` set {why}", name, evidence)
         if "httponly" not in keys:
-            yield Issue("DAST-COOKIE-HTTPONLY", f"cookie {name!r} set without HttpOnly", name, evidence)
+            yield Issue("DAST-COOKIE-HTTPONLY", f"cookie `{name}` set without HttpOnly", name, evidence)
         if "samesite" not in keys:
-            yield Issue("DAST-COOKIE-SAMESITE", f"cookie {name!r} set without SameSite", name, evidence)
+            yield Issue("DAST-COOKIE-SAMESITE", f"cookie `{name}` set without SameSite", name, evidence)
 
 
 def disclosure(response: Response) -> Iterator[Issue]:

@@ -65,7 +65,7 @@ def _instance_finding(
         gate="dast",
         rule=rule,
         severity=severity,
-        message=f"{name} ({method} {uri}" + (f", parameter {param!r})" if param else ")"),
+        message=f"{name} ({method} {uri}" + (f", parameter `{param}`)" if param else ")"),
         location=Location(logical=uri),
         fingerprint=fingerprint("dast", rule, plugin, uri, method, param),
         aliases=tuple(aliases),

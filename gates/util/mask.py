@@ -100,6 +100,7 @@ def redact_urls_in(value: Any) -> Any:
 
 def mask_message(text: str) -> str:
     """A tool's message fit for a report: URLs redacted and every quoted literal masked, because
-    a scanner quotes what it saw (bandit's B105 to B107 quote the hard-coded password itself)."""
+    a scanner quotes what it saw (bandit's B105 to B107 quote the hard-coded password itself).
+    A gate naming something harmless in its own message (a cookie, a parameter) uses backticks."""
     text = redact_urls(text)
     return _QUOTED.sub(lambda m: f"{m.group(1)}{mask_value(m.group(2))}{m.group(1)}", text)
