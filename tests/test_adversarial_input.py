@@ -203,3 +203,35 @@ def test_case13_hostile_policy_files_are_refused_fast(tmp_path: Path) -> None:
         for args in (("policy", "validate", path), ("run", tmp_path, "--policy", path)):
             result = _gates(*args)
             assert result.returncode == 2 and error in result.stderr, (path, result.stderr[-2000:])
+
+
+# --- 14. values and patterns that pass validation and crash the run ----------------------------------
+
+BAD_WAIVER_PATH = (
+    "  sast: {}\nwaivers:\n  - {gate: sast, rule: B1, path: 'a/[z-a]', reason: r, owner: o,"
+    " expires: 2030-01-01}"
+)
+BAD_POLICY_VALUES = {
+    "  sast: {timeout_s: .inf}": "gates.sast.timeout_s: inf is not a finite number",
+    "  sast: {timeout_s: .nan}": "gates.sast.timeout_s: nan is not a finite number",
+    "  sast: {exclude: ['[z-a]']}": "gates.sast.exclude[0]: '[z-a]' is not a 'glob' (bad character range",
+    "  pii: {allow: {regexes: ['(a']}}": "gates.pii.allow.regexes[0]: '(a' is not a 'regex' (missing )",
+    "  pii: {recognizers: [{name: x, entity: X, regex: 'a{2,1}'}]}": "regex: 'a{2,1}' is not a 'regex'",
+    BAD_WAIVER_PATH: ":6: waivers[0].path: 'a/[z-a]' is not a 'glob'",
+}
+
+
+def test_case14_patterns_and_numbers_are_checked_when_the_policy_loads(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"app.py": "x = 1\n"})
+    policy = repo.root / "gates.yaml"
+    for gates_block, error in BAD_POLICY_VALUES.items():
+        policy.write_text(f"version: 1\nname: t\ngates:\n{gates_block}\n")
+        line = ":4: " if "waivers" not in gates_block else ""
+        validated = run_cli("policy", "validate", policy)
+        assert validated.code == 2 and f"{policy}{line}" in validated.err and error in validated.err, (
+            gates_block, validated.err,
+        )  # fmt: skip
+        ran = run_cli("run", repo.root, "--out", repo.root / "out")
+        assert ran.code == 2 and error in ran.err

@@ -118,7 +118,7 @@ SETTINGS_SCHEMA: Mapping[str, Any] = {
             "properties": {
                 "name": {"type": "string"},
                 "entity": {"type": "string"},
-                "regex": {"type": "string"},
+                "regex": {"type": "string", "format": "regex"},
                 "score": _SCORE,
                 "context": {"type": "array", "items": {"type": "string"}},
             },

@@ -347,7 +347,7 @@ class VulnerabilitiesGate:
         "osv_database": {"type": "string", "minLength": 1},
         "default_severity": {"enum": list(SEVERITIES)},
         "ignore_unfixed": {"type": "boolean"},
-        "vex": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "vex": {"type": "array", "items": {"type": "string", "minLength": 1, "format": "glob"}},
         "introduced": {"enum": list(delta.CHOICES)},
         "disclosed": {"enum": list(delta.CHOICES)},
     }

@@ -13,6 +13,7 @@ import fnmatch
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -101,7 +102,22 @@ def _named_source(source: str) -> bool:
 def _first_error(loaded: LoadedYaml, instance: Any, schema: Mapping[str, Any], base: Path_) -> None:
     for error in iter_errors(instance, schema):
         path = (*base, *error.absolute_path)
-        raise InputError(f"{loaded.where(path)}: {describe_path(path)}: {error.message}")
+        why = f" ({error.cause})" if error.cause is not None else ""  # a pattern's compile error
+        raise InputError(f"{loaded.where(path)}: {describe_path(path)}: {error.message}{why}")
+
+
+def _check_finite(loaded: LoadedYaml) -> None:
+    """YAML reads `.inf`, `.nan` and `1e999` as floats that every numeric bound in the schema lets
+    through (NaN compares false with all of them); no policy value means one."""
+    stack: list[tuple[Path_, Any]] = [((), loaded.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{loaded.where(path)}: {describe_path(path)}: {value} is not a finite number")
+        if isinstance(value, dict):
+            stack += [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [((*path, i), v) for i, v in enumerate(value)]
 
 
 def _gate_schema(registry: Registry, plugin: str, instance: bool = False) -> Mapping[str, Any]:
@@ -164,6 +180,7 @@ def _check_document(loaded: LoadedYaml) -> None:
     for glob, section in (data.get("paths") or {}).items():
         if isinstance(section, dict) and "paths" in section:
             raise InputError(f"{loaded.where(('paths', glob, 'paths'))}: a paths section cannot nest paths")
+    _check_finite(loaded)
     _first_error(loaded, data, load_schema("policy"), ())
 
 
