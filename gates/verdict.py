@@ -20,8 +20,12 @@ from gates.errors import InputError
 from gates.model import JSON, Collection, Status
 from gates.policy.model import Governance
 from gates.schemas import describe_path, iter_errors, load_schema
+from gates.util.jsonfile import parse_json
+from gates.util.yamlfile import read_input_text
 
 VERDICT_VERSION = 1
+MAX_VERDICT_BYTES = 512 * 1024 * 1024
+"""A verdict or findings file may list every finding of a large repository."""
 
 EXIT_CODES: Mapping[Status, int] = {
     Status.PASS: 0,
@@ -130,6 +134,21 @@ def validate(verdict: Any, source: str) -> None:
         raise InputError(
             f"{source}: not a gates verdict: {describe_path(error.absolute_path)}: {error.message}"
         )
+    _check_dates(verdict, source)
+
+
+def _check_dates(verdict: Mapping[str, Any], source: str) -> None:
+    """The schema checks the shape of dates (2026-13-45 has it); the calendar is checked here."""
+    dates: list[tuple[tuple[str | int, ...], Any]] = [(("started_at",), verdict["started_at"])]
+    dates += [(("waivers", i, "expires"), w.get("expires")) for i, w in enumerate(verdict["waivers"])]
+    for path, value in dates:
+        if not isinstance(value, str):
+            continue
+        try:
+            dt.date.fromisoformat(value[:10])
+            dt.time.fromisoformat(value[11:19] or "00:00:00")
+        except ValueError as e:
+            raise InputError(f"{source}: not a gates verdict: {describe_path(path)}: {value}: {e}") from e
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -140,16 +159,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text") from e
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+    return parse_json(read_input_text(path, MAX_VERDICT_BYTES), str(path))
 
 
 def baseline_fingerprints(verdict: Mapping[str, Any]) -> dict[str, frozenset[str]]:

@@ -7,6 +7,7 @@ repositories; each failed on the code before the case was closed.
 from __future__ import annotations
 
 import html
+import json
 import os
 import resource
 import socket
@@ -235,3 +236,34 @@ def test_case14_patterns_and_numbers_are_checked_when_the_policy_loads(
         )  # fmt: skip
         ran = run_cli("run", repo.root, "--out", repo.root / "out")
         assert ran.code == 2 and error in ran.err
+
+
+# --- 15. corrupt verdicts and findings files --------------------------------------------------------
+
+
+def test_case15_deep_or_impossible_verdicts_and_findings_are_input_errors(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"app.py": "x = 1\n"})
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--only", "sast", "--out", out).code == 0
+    verdict = json.loads((out / "verdict.json").read_text())
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = repo.root / "nested.json"
+    nested.write_text((out / "verdict.json").read_text().replace('"waivers": []', f'"waivers": {deep}'))
+    findings = repo.root / "findings.json"
+    collected = (out / "findings.json").read_text()
+    findings.write_text(collected.replace('"stats": {', f'"stats": {{"x": {deep},', 1))
+    month13 = repo.root / "month13.json"
+    month13.write_text(json.dumps({**verdict, "started_at": "2026-13-01T00:00:00Z"}))
+    expected = {
+        ("report", nested, "--format", "md"): f"{nested}: nested deeper than",
+        ("evaluate", findings, "--policy", "default", "--out", repo.root / "o"): f"{findings}: nested deeper",
+        ("merge", out / "verdict.json", month13, "-o", repo.root / "m.json"): (
+            f"{month13}: not a gates verdict: started_at: 2026-13-01T00:00:00Z: month must be in 1..12"
+        ),
+        ("report", month13, "--format", "html"): f"{month13}: not a gates verdict: started_at",
+    }
+    for args, error in expected.items():
+        result = run_cli(*args)
+        assert result.code == 2 and error in result.err, (args, result.err[-500:])

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
-from gates.util.yamlfile import MAX_YAML_BYTES, LoadedYaml, Path_, parse_yaml, read_input_text
+from gates.util.yamlfile import (
+    MAX_INPUT_BYTES,
+    MAX_NESTING,
+    MAX_YAML_BYTES,
+    LoadedYaml,
+    Path_,
+    parse_yaml,
+    read_input_text,
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,29 @@ class LoadedJson:
         return InputError(f"{self.where(path)}: {message}")
 
 
-def read_json(path: Path) -> LoadedJson:
-    """Parse a JSON file the user gave; any problem is an InputError naming the file and line."""
-    text = read_input_text(path)
+def parse_json(text: str, source: str) -> Any:
+    """JSON text as data, nested at most MAX_NESTING deep (a file nested 10^5 deep would overflow
+    the parser, then every recursive walk after it); any problem is an InputError."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
-    return LoadedJson(data=data, source=str(path), text=text)
+        raise InputError(f"{source}:{e.lineno}: invalid JSON: {e.msg}") from e
+    except RecursionError as e:
+        raise InputError(f"{source}: nested deeper than {MAX_NESTING} levels") from e
+    level: list[Any] = [data]
+    for _ in range(MAX_NESTING):
+        level = [
+            child
+            for value in level
+            if isinstance(value, dict | list)
+            for child in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return data
+    raise InputError(f"{source}: nested deeper than {MAX_NESTING} levels")
+
+
+def read_json(path: Path, limit: int = MAX_INPUT_BYTES) -> LoadedJson:
+    """Parse a JSON file the user gave; any problem is an InputError naming the file and line."""
+    text = read_input_text(path, limit)
+    return LoadedJson(data=parse_json(text, str(path)), source=str(path), text=text)
