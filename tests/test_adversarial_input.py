@@ -267,3 +267,24 @@ def test_case15_deep_or_impossible_verdicts_and_findings_are_input_errors(
     for args, error in expected.items():
         result = run_cli(*args)
         assert result.code == 2 and error in result.err, (args, result.err[-500:])
+
+
+# --- 16. symlink loops ---------------------------------------------------------------------------------
+
+
+def test_case16_symlink_loops_are_skipped_and_counted(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"settings.env": 'aws_access_key_id = "AKIAZ3MHSLQXK4T2WQPN"\n'})
+    (repo.root / "loop1").symlink_to("loop2")
+    (repo.root / "loop2").symlink_to("loop1")
+    (repo.root / "self").symlink_to("self")
+    repo.commit("loops")
+    out = repo.root / "out"
+    result = run_cli("run", repo.root, "--only", "pii,secrets", "--out", out)
+    verdict = json.loads((out / "verdict.json").read_text())
+    collected = {c["gate"]: c for c in json.loads((out / "findings.json").read_text())["collections"]}
+    statuses = {g["name"]: g["status"] for g in verdict["gates"]}
+    assert statuses == {"pii": "pass", "secrets": "fail"}, result.out
+    for gate in ("pii", "secrets"):
+        assert collected[gate]["error"] is None and collected[gate]["stats"]["skipped"]["symlink_loop"] == 3

@@ -134,7 +134,11 @@ def select_files(
         except OSError:
             continue  # listed by git but deleted in the work tree
         if stat.S_ISLNK(st.st_mode):
-            target = (root / rel).resolve()
+            try:
+                target = (root / rel).resolve()
+            except (OSError, RuntimeError):  # RuntimeError: a loop of links, which leads nowhere
+                selection.skipped["symlink_loop"] += 1
+                continue
             inside = target == root or root in target.parents
             selection.skipped["symlink" if inside else "symlink_outside"] += 1
             continue
