@@ -28,12 +28,13 @@ from gates.commands.waivers import waivers
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
 from gates.model import Collection
-from gates.plugins.registry import load_registry
+from gates.plugins.registry import Registry, load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
 from gates.report import DEFAULT_FORMATS, FORMATS
 from gates.schemas import load_schema
+from gates.util import lock
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
@@ -198,6 +199,20 @@ def run(
         since=release,
     )
     click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
+    waiting = f"gates: waiting for another run writing {out}"
+    with lock.output_folder(out, lambda: click.echo(waiting, err=True)):
+        return _run_locked(request, policy, registry, formats, default_out)
+
+
+def _run_locked(
+    request: pipeline.RunRequest,
+    policy: Policy,
+    registry: Registry,
+    formats: tuple[str, ...],
+    default_out: bool,
+) -> int:
+    """`gates run` once it holds the output folder: collect, decide, write."""
+    out = request.out_dir
     with Progress(sys.stderr) as progress:
         verdict, runs = pipeline.run_projects(request, policy, registry, progress.update)
     if len(runs) == 1:

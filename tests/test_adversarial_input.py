@@ -288,3 +288,38 @@ def test_case16_symlink_loops_are_skipped_and_counted(
     assert statuses == {"pii": "pass", "secrets": "fail"}, result.out
     for gate in ("pii", "secrets"):
         assert collected[gate]["error"] is None and collected[gate]["stats"]["skipped"]["symlink_loop"] == 3
+
+
+# --- 17. two runs, one output folder -------------------------------------------------------------------
+
+
+def test_case17_a_run_waits_for_the_run_holding_its_output_folder(make_repo: Callable[..., Repo]) -> None:
+    from gates.util.lock import output_folder
+
+    repo = make_repo({"app.py": VULNERABLE_CODE})
+    out = repo.root / "out"
+    strict = repo.write("strict.yaml", "version: 1\nname: strict\ngates:\n  sast: {fail_on: low}\n")
+    lenient = repo.write("lenient.yaml", "version: 1\nname: lenient\ngates:\n  sast: {mode: warn}\n")
+
+    def start(policy: Path) -> subprocess.Popen[str]:
+        argv = [sys.executable, "-m", "gates", "run", repo.root, "--policy", policy, "--out", out]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        return subprocess.Popen(list(map(str, argv)), text=True, **pipes)
+
+    with output_folder(out, lambda: None):
+        held = start(strict)
+        assert held.stderr is not None
+        lines = iter(held.stderr.readline, "")
+        assert any(f"waiting for another run writing {out}" in line for line in lines), held.wait()
+        assert held.poll() is None and not (out / "verdict.json").exists()
+    held.communicate(timeout=120)
+    assert held.returncode == 1
+    # Two at once: whichever ends last, every output is its own.
+    runs = [start(strict), start(lenient)]
+    for run in runs:
+        run.communicate(timeout=120)
+    assert {run.returncode for run in runs} == {0, 1}
+    verdict = json.loads((out / "verdict.json").read_text())
+    report = (out / "report.md").read_text()
+    assert f"Policy: `{verdict['policy']['name']}`" in report
+    assert f"gates verdict: **{verdict['status'].upper()}**" in report
