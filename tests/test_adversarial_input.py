@@ -25,8 +25,9 @@ ALL_FORMATS = [arg for name in FORMATS for arg in ("--format", name)]
 
 
 def _everything_written(out: Path) -> str:
-    """Every file of an output folder (reports, findings.json, the cache), as one text."""
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file())
+    """Every file of an output or cache folder, as one text."""
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
 
 
 def _closed_port() -> int:
@@ -51,14 +52,18 @@ def open_db(pwd="{PASSWORDS[2]}"):
 
 
 def test_case09_quoted_passwords_are_masked_in_every_output(
-    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     repo = make_repo({"app.py": HARD_CODED})
-    out = repo.root / "out"
+    out, cache = repo.root / "out", tmp_path / "cache"
+    monkeypatch.setenv("GATES_CACHE_DIR", str(cache))
     result = run_cli("run", repo.root, "--only", "sast", "--out", out, *ALL_FORMATS)
-    written = _everything_written(out)
+    written = _everything_written(out) + _everything_written(cache)
     assert all(rule in written for rule in ("B105", "B106", "B107"))
-    assert list(out.glob("cache/sast-*.json")) and (out / "findings.json").is_file()
+    assert list(cache.rglob("sast-*")) and (out / "findings.json").is_file()
     assert all((out / fmt.filename).is_file() for fmt in FORMATS.values())
     monkeypatch.chdir(repo.root)
     hook = run_cli("hook", "--only", "sast", "app.py")
