@@ -328,3 +328,26 @@ def test_case17_a_run_waits_for_the_run_holding_its_output_folder(make_repo: Cal
     report = (out / "report.md").read_text()
     assert f"Policy: `{verdict['policy']['name']}`" in report
     assert f"gates verdict: **{verdict['status'].upper()}**" in report
+
+
+# --- 18. files a gate could not read ------------------------------------------------------------------
+
+
+def test_case18_files_a_gate_could_not_read_warn_or_fail_as_the_policy_says(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    key = 'aws_access_key_id = "AKIAZ3MHSLQXK4T2WQPN"\n'
+    repo = make_repo({"big.env": "x = 1\n" * 550_000 + key, "notes.env": "nothing here\n"})
+    (repo.root / "wide.env").write_text(key, encoding="utf-16")
+    repo.commit("a secret in a 3 MB file and one in UTF-16")
+    statuses = {}
+    for choice in ("default", "ignore", "warn", "fail"):
+        setting = "" if choice == "default" else f"skipped_files: {choice}"
+        repo.write("gates.yaml", f"version: 1\nname: t\ngates:\n  secrets: {{{setting}}}\n")
+        result = run_cli("run", repo.root, "--out", repo.root / choice)
+        (gate,) = json.loads((repo.root / choice / "verdict.json").read_text())["gates"]
+        statuses[choice] = (result.code, gate["status"])
+        if choice != "ignore":
+            assert "2 file(s) not read (1 not utf8, 1 too large)" in gate["reason"]
+    expected = {"default": (0, "warn"), "ignore": (0, "pass"), "warn": (0, "warn"), "fail": (1, "fail")}
+    assert statuses == expected

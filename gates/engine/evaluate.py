@@ -16,7 +16,7 @@ from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Governance, Policy, Waiver
-from gates.util.files import path_selected
+from gates.util.files import UNREAD_REASONS, path_selected
 
 SUPPRESSION_PROPERTY = "suppressed_by"
 """A gate's `evaluate` may attest in this finding property that evidence in the repository (a VEX
@@ -124,6 +124,19 @@ def kept_findings(gate: Gate, findings: Sequence[Finding], settings: Mapping[str
     return in_policy_paths(gate.evaluate(findings, settings), settings)
 
 
+def _with_unread(status: Status, reason: str, collection: Collection, policy: str) -> tuple[Status, str]:
+    """The status once the files the gate could not read count as `policy` (ignore, warn, fail)
+    says: a secret in a file over the size limit must not pass unseen."""
+    skipped = collection.stats.get("skipped")
+    skipped = skipped if isinstance(skipped, dict) else {}
+    unread = {r: n for r, n in skipped.items() if r in UNREAD_REASONS and n}
+    if policy == "ignore" or not unread:
+        return status, reason
+    raised = Status.combine([status, Status.FAIL if policy == "fail" else Status.WARN])
+    listed = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in sorted(unread.items()))
+    return raised, f"{reason}; {sum(unread.values())} file(s) not read ({listed})"
+
+
 def evaluate_gate(
     name: str,
     settings: Mapping[str, Any],
@@ -177,6 +190,7 @@ def judge_gate(
         counted = waiver is None and suppression is None and (new or not settings["new_only"])
         judged.append(JudgedFinding(finding, new, waiver, counted, suppression))
     status, reason = _decide([j.finding for j in judged if j.counted], settings)
+    status, reason = _with_unread(status, reason, collection, settings["skipped_files"])
     if status is Status.FAIL and mode == "warn":
         status, reason = Status.WARN, f"{reason} (mode warn)"
     return GateOutcome(name, mode, status, reason, tuple(judged), collection)

@@ -22,6 +22,7 @@ BUILTIN_GATE_DEFAULTS: Mapping[str, Any] = {
     "new_only": False,
     "timeout_s": 900,
     "required": False,
+    "skipped_files": "warn",
 }
 
 

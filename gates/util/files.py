@@ -9,6 +9,7 @@ followed).
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import os
@@ -48,6 +49,11 @@ class FileSelection:
             "bytes": sum(f.size for f in self.files),
             "skipped": dict(sorted(self.skipped.items())),
         }
+
+
+UNREAD_REASONS = ("too_large", "not_utf8", "unreadable", "parse_error")
+"""Skip reasons of files whose content a gate did not judge (a binary or a link is no content the
+gates read); the policy's `skipped_files` says what they make of the gate's status."""
 
 
 class SkippedFile(Exception):
@@ -215,6 +221,8 @@ def read_text(file: RepoFile) -> str:
         data = _read_bytes(file)
     except OSError as e:
         raise SkippedFile("unreadable") from e
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise SkippedFile("not_utf8")  # text (UTF-16 or UTF-32), though its NUL bytes look binary
     if b"\0" in data[:_BINARY_SNIFF_BYTES]:
         raise SkippedFile("binary")
     try:
