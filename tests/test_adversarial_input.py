@@ -171,6 +171,13 @@ def test_case11_no_gate_reads_through_a_link_out_of_the_repository(
     result = run_cli("run", repo.root, "--only", "dast", "--out", out, "--input", "dast.zap=zap.json")
     assert result.code == 2 and "dast import zap: zap.json leads outside the repository" in result.err
     assert not list(out.rglob("*.json"))  # nothing written, not even a cache entry
+    # cyclonedx-py reads what a requirements file includes: an include must be a repository file.
+    (repo.root / "requirements.txt").unlink()
+    repo.write("requirements.txt", "requests==2.0\n-r more.txt\n")
+    repo.write("more.txt", f"-c {outside / 'requirements.txt'}\n")
+    (repo.root / "gates.yaml").unlink()
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", out)
+    assert result.code == 2 and f"more.txt:1: includes {outside}" in result.err
 
 
 # --- 13. hostile policy files ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any
 from gates.errors import InputError
 from gates.util.files import repo_file
 from gates.util.proc import python_tool, run_tool
+from gates.util.yamlfile import read_input_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +50,8 @@ class SbomSource:
     pyproject: Path | None = None
     """The project's pyproject.toml, for the SBOM's root component (name, version, licence)."""
     spec_version: str = DEFAULT_SPEC_VERSION
+    includes: tuple[Path, ...] = ()
+    """Files a requirements file pulls in with -r or -c (each checked to lie in the repository)."""
 
     def describe(self, root: Path) -> str:
         try:
@@ -92,7 +96,31 @@ def resolve_source(root: Path, settings: Mapping[str, Any]) -> SbomSource:
             if path.is_relative_to(root) and os.path.lexists(path / name):
                 repo_file(root, path.relative_to(root) / name, f"policy sbom.source {kind}")
     pyproject = repo_file(root, "pyproject.toml", "pyproject.toml")
-    return SbomSource(kind, path, pyproject if pyproject.is_file() else None, spec_version)
+    in_repository = kind == "requirements" and path.is_relative_to(root)
+    includes = tuple(_included(root, path)) if in_repository else ()
+    return SbomSource(kind, path, pyproject if pyproject.is_file() else None, spec_version, includes)
+
+
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s=-]))(\S+)")
+
+
+def _included(root: Path, requirements: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
+    """The files `requirements` includes (-r, -c), recursively: cyclonedx-py reads them too, so
+    each must be a file of the repository; an include by URL would be fetched from the network."""
+    found: list[Path] = []
+    text = read_input_text(requirements)
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _INCLUDE.match(line)
+        if match is None:
+            continue
+        where = f"{requirements.relative_to(root).as_posix()}:{number}"
+        target = match.group(1)
+        if "://" in target or Path(target).is_absolute():
+            raise InputError(f"{where}: includes {target}, which is not a file of the repository")
+        included = repo_file(root, (requirements.parent / target).relative_to(root), where)
+        if included not in seen and included != requirements:
+            found += [included, *_included(root, included, seen | {requirements})]
+    return found
 
 
 def _hash_files(*paths: Path | None) -> str:
@@ -114,7 +142,7 @@ def input_digest(source: SbomSource, timeout: float) -> str:
     elif source.kind == "none":
         material = ""
     else:
-        material = _hash_files(source.path, source.pyproject)
+        material = _hash_files(source.path, *source.includes, source.pyproject)
     key = f"{source.kind}\0{source.spec_version}\0{material}"
     return hashlib.sha256(key.encode()).hexdigest()
 
