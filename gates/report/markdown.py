@@ -26,10 +26,13 @@ _LIST_MARKER = re.compile(r"^([-+]|\d+[.)])")
 
 
 def cell(text: object) -> str:
-    """Text as one line of Markdown (a table cell, a list item) that reads as exactly that text."""
-    flat = html.escape(" ".join(str(text).split()), quote=False)
-    flat = _INLINE_MARKUP.sub(r"\\\1", flat)
-    return _LIST_MARKER.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], flat) or " "
+    """Text as one line of Markdown (a table cell) that reads as exactly that text."""
+    return _INLINE_MARKUP.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False)) or " "
+
+
+def item(text: object) -> str:
+    """Text as a list item's content: a cell that cannot open a nested list either."""
+    return _LIST_MARKER.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], cell(text))
 
 
 def code(text: object) -> str:
@@ -176,5 +179,5 @@ def render(verdict: Mapping[str, Any]) -> str:
     governance = verdict.get("governance")  # absent in verdicts written before it was recorded
     if governance is not None and governance["reasons"]:
         out += ["", f"### {_ICONS[governance['status']]} Waiver ledger ({governance['status']})", ""]
-        out += [f"- {cell(reason)}" for reason in governance["reasons"]]
+        out += [f"- {item(reason)}" for reason in governance["reasons"]]
     return "\n".join(out) + "\n"

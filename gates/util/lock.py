@@ -20,6 +20,7 @@ from gates.errors import InputError
 def output_folder(folder: Path, on_wait: Callable[[], None]) -> Iterator[None]:
     """Hold the folder's lock (created if need be); `on_wait` is called once if another process
     holds it, before waiting. The lock goes with the process, so a killed run never leaves it held."""
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -33,4 +34,6 @@ def output_folder(folder: Path, on_wait: Callable[[], None]) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # a run that stopped on bad input leaves nothing behind
         os.close(fd)  # closing the descriptor releases the lock
