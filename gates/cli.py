@@ -465,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         # A bug in gates itself: Python's own exit status (1) would read as "the gates failed".
         # It is an error, which never passes; the traceback is for the bug report.
-        traceback.print_exc()
+        click.echo(redact_urls(traceback.format_exc()), err=True, nl=False)
         click.echo(f"gates: internal error: {type(e).__name__}: {mask_message(str(e))}", err=True)
         return 3
     return int(result) if isinstance(result, int) else 0
