@@ -136,7 +136,7 @@ def test_each_declared_licence_is_judged_on_its_own() -> None:
     [unknown] = _judged(["Some Vendor Licence Agreement", "Other terms"])
     assert (
         unknown.message
-        == "pkg:npm/x@1: 'Some Vendor Licence Agreement', 'Other terms' are not a known licence"
+        == "pkg:npm/x@1: `Some Vendor Licence Agreement`, `Other terms` are not a known licence"
     )
     assert unknown.properties["unrecognised"] == ["Some Vendor Licence Agreement", "Other terms"]
 

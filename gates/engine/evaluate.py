@@ -124,10 +124,10 @@ def kept_findings(gate: Gate, findings: Sequence[Finding], settings: Mapping[str
     return in_policy_paths(gate.evaluate(findings, settings), settings)
 
 
-def _with_unread(status: Status, reason: str, collection: Collection, policy: str) -> tuple[Status, str]:
+def _with_unread(status: Status, reason: str, stats: Mapping[str, Any], policy: str) -> tuple[Status, str]:
     """The status once the files the gate could not read count as `policy` (ignore, warn, fail)
     says: a secret in a file over the size limit must not pass unseen."""
-    skipped = collection.stats.get("skipped")
+    skipped = stats.get("skipped")
     skipped = skipped if isinstance(skipped, dict) else {}
     unread = {r: n for r, n in skipped.items() if r in UNREAD_REASONS and n}
     if policy == "ignore" or not unread:
@@ -175,10 +175,11 @@ def judge_gate(
     kept: Sequence[Finding],
     waivers: Sequence[Waiver],
     baseline: Mapping[str, frozenset[str]] | None,
+    stats: Mapping[str, Any] | None = None,
 ) -> GateOutcome:
     """The engine's part of a gate's outcome, from the findings its `evaluate` kept: path globs,
-    waivers and attested suppressions, new or known, thresholds, mode. `gates verify` judges a
-    verdict's findings again with it."""
+    waivers and attested suppressions, new or known, thresholds, unread files (`stats`, else the
+    collection's), mode. `gates verify` judges a verdict's findings again with it."""
     mode = settings["mode"]
     kept = in_policy_paths(kept, settings)
     known = baseline.get(name, frozenset()) if baseline is not None else None
@@ -190,7 +191,9 @@ def judge_gate(
         counted = waiver is None and suppression is None and (new or not settings["new_only"])
         judged.append(JudgedFinding(finding, new, waiver, counted, suppression))
     status, reason = _decide([j.finding for j in judged if j.counted], settings)
-    status, reason = _with_unread(status, reason, collection, settings["skipped_files"])
+    if stats is None:
+        stats = collection.stats if collection is not None else {}
+    status, reason = _with_unread(status, reason, stats, settings["skipped_files"])
     if status is Status.FAIL and mode == "warn":
         status, reason = Status.WARN, f"{reason} (mode warn)"
     return GateOutcome(name, mode, status, reason, tuple(judged), collection)

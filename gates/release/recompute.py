@@ -67,7 +67,8 @@ def _judged(
     known = {name: old} if baseline else None
     waivers = in_force(scope.waivers, scope.governance, today)
     reads_vex = scope.instances().get(name, name) == "vulnerabilities"
-    outcome = judge_gate(name, settings, None, _kept(name, entry["findings"], reads_vex), waivers, known)
+    kept = _kept(name, entry["findings"], reads_vex)
+    outcome = judge_gate(name, settings, None, kept, waivers, known, entry.get("stats", {}))
     claimed = (entry["status"], entry["reason"], entry["counts"])
     if claimed != (outcome.status.value, outcome.reason, outcome.counts()):
         return outcome, (

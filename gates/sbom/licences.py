@@ -55,7 +55,7 @@ def normalise(declared: Sequence[str]) -> Normalised:
     known = [expression for expression in resolved.values() if expression is not None]
     unrecognised = tuple(text for text, expression in resolved.items() if expression is None)
     if not known:
-        names = ", ".join(repr(text) for text in unrecognised)
+        names = ", ".join(f"`{text}`" for text in unrecognised)  # quotes would be masked
         return Normalised(
             None, unrecognised, f"{names} {'is' if len(unrecognised) == 1 else 'are'} not a known licence"
         )
