@@ -377,3 +377,26 @@ def test_one_partial_fingerprint_in_two_files_is_two_findings(
     out = repo.root / "out"
     run_cli("run", repo.root, "--out", out)
     assert len({f["fingerprint"] for f in _gates(out)["scan"]["findings"]}) == 2
+
+
+def test_a_scanner_message_or_location_quoting_a_secret_is_masked(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    secret = "hunter2hunter2hunter2"  # pragma: allowlist secret
+    message = f"Hard-coded password '{secret}' in http://admin:{secret}@db.internal/x"
+    at_url = _result("a.py", "token in a URL")
+    at_url["locations"] = [
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": f"https://admin:{secret}@app.internal/?api_key={secret}"}
+            }
+        }
+    ]
+    repo = make_repo({"gates.yaml": "version: 1\n" + SCAN})
+    repo.write("scan.sarif", _sarif([_result("a.py", message), at_url]))
+    out = repo.root / "out"
+    assert run_cli("run", repo.root, "--out", out).code == 1
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) >= 5
+    for path in written:
+        assert secret not in path.read_text(errors="replace"), path
