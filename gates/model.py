@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 JSON = Any  # a value json.dumps accepts
@@ -164,3 +166,35 @@ class Collection:
             cached=bool(data.get("cached", False)),
             artefacts=dict(data.get("artefacts", {})),
         )
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """Everything a collect step may use. `settings` is the gate's block of the effective policy."""
+
+    root: Path
+    settings: Mapping[str, Any]
+    out_dir: Path
+    """The run's output folder, for reading what earlier runs left there (never for writing)."""
+    deadline: float
+    only_paths: tuple[str, ...] | None = None
+    """Restrict the scan to these repository-relative paths (staged files in a pre-commit hook)."""
+    options: Mapping[str, str] = field(default_factory=dict)
+    """Gate inputs given on the command line as `--input NAME=VALUE` (a URL, a report file)."""
+
+    def remaining(self) -> float:
+        """Seconds left before the gate's timeout."""
+        return self.deadline - time.monotonic()
+
+
+@dataclass(frozen=True)
+class Collected:
+    findings: Sequence[Finding]
+    stats: Mapping[str, JSON] = field(default_factory=dict)
+    artefacts: Mapping[str, str] = field(default_factory=dict)
+    """File name -> text of release artefacts (an SBOM, the next benchmark baseline). The engine
+    writes them into the output folder with the other outputs, also when the result came from the
+    cache; a gate never writes into the output folder itself."""
+    cacheable: bool = True
+    """False when the result is incomplete for a reason that may pass (a service that could not be
+    reached): the engine then does not keep it for the next run."""

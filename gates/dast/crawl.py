@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 from gates import __version__
-from gates.plugins.interface import GateError
+from gates.errors import GateError
 
 # Sent as Origin on every request: a server that echoes it in Access-Control-Allow-Origin trusts
 # any site. `.invalid` can never resolve, so the probe names no real third party.

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gates.engine import cache
-from gates.errors import InputError
-from gates.model import Collection, Finding
-from gates.plugins.interface import CollectContext, Gate, GateError
+from gates.errors import GateError, InputError
+from gates.model import CollectContext, Collection, Finding
+from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.git import toplevel

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gates.errors import GateError
 from gates.perf.inputs import Metric
-from gates.plugins.interface import GateError
 
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
 _MAXRSS_TO_BYTES = 1 if sys.platform == "darwin" else 1024

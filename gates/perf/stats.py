@@ -6,7 +6,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 
-from gates.plugins.interface import ToolMissing
+from gates.errors import ToolMissing
 
 # Statistics a summary may hold; budgets name them (`p95_ms`), `peak` and `p50` are aliases.
 STATS: tuple[str, ...] = (

@@ -45,6 +45,7 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from gates.errors import GateError
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
     Candidates,
@@ -58,7 +59,6 @@ from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
 from gates.pii.phone import RegionFilter, reach
 from gates.pii.precision import REPOSITORY, Found, Judge, mask_path_data
-from gates.plugins.interface import GateError
 from gates.util.mask import mask_digits, mask_value, salted_hash
 
 LANGUAGE = "en"

@@ -50,8 +50,8 @@ from phonenumbers import (
     PhoneNumberMatcher,
 )
 
+from gates.errors import GateError
 from gates.pii.candidates import PLAIN_CLUSTER
-from gates.plugins.interface import GateError
 
 _MIN_NSN = 2
 """phonenumbers' _MIN_LENGTH_FOR_NSN: no description's lengths means no bound but this one."""

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gates.errors import GateError
 from gates.pii.candidates import PREFILTERED_ENTITIES, Candidates
 from gates.pii.config import Hit, ScanConfig
 from gates.pii.precision import REPOSITORY, mask_path_data
-from gates.plugins.interface import GateError
 from gates.util import pool as pool_module
 from gates.util.files import RepoFile, SkippedFile, read_text
 

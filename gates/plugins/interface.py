@@ -12,53 +12,15 @@ class that the registry instantiates without arguments. A gate has two steps:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from gates.model import JSON, Finding
+from gates.errors import GateError, ToolMissing
+from gates.model import CollectContext, Collected, Finding
 
-
-class GateError(Exception):
-    """The gate could not collect; the message says why in one line and what would fix it."""
-
-
-class ToolMissing(GateError):
-    """The tool the gate runs is not installed."""
-
-
-@dataclass(frozen=True)
-class CollectContext:
-    """Everything a collect step may use. `settings` is the gate's block of the effective policy."""
-
-    root: Path
-    settings: Mapping[str, Any]
-    out_dir: Path
-    """The run's output folder, for reading what earlier runs left there (never for writing)."""
-    deadline: float
-    only_paths: tuple[str, ...] | None = None
-    """Restrict the scan to these repository-relative paths (staged files in a pre-commit hook)."""
-    options: Mapping[str, str] = field(default_factory=dict)
-    """Gate inputs given on the command line as `--input NAME=VALUE` (a URL, a report file)."""
-
-    def remaining(self) -> float:
-        """Seconds left before the gate's timeout."""
-        return self.deadline - time.monotonic()
-
-
-@dataclass(frozen=True)
-class Collected:
-    findings: Sequence[Finding]
-    stats: Mapping[str, JSON] = field(default_factory=dict)
-    artefacts: Mapping[str, str] = field(default_factory=dict)
-    """File name -> text of release artefacts (an SBOM, the next benchmark baseline). The engine
-    writes them into the output folder with the other outputs, also when the result came from the
-    cache; a gate never writes into the output folder itself."""
-    cacheable: bool = True
-    """False when the result is incomplete for a reason that may pass (a service that could not be
-    reached): the engine then does not keep it for the next run."""
+# What a gate module imports to implement the contract; the types live where the engine and the
+# helpers of several gates (sbom/, util/) can use them without importing the plugins.
+__all__ = ["CollectContext", "Collected", "Gate", "GateError", "ToolMissing"]
 
 
 @runtime_checkable

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gates.errors import InputError
-from gates.model import Finding
-from gates.plugins.interface import CollectContext
+from gates.model import CollectContext, Finding
 from gates.sbom.generate import KINDS, LOCK_FILES, SbomSource, generate, input_digest, resolve_source
 from gates.sbom.read import Sbom, parse_sbom
 from gates.util.proc import distribution_version

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any, TypeVar
 
-from gates.plugins.interface import GateError
+from gates.errors import GateError
 from gates.util.files import RepoFile
 
 R = TypeVar("R")

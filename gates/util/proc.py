@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gates.plugins.interface import GateError, ToolMissing
+from gates.errors import GateError, ToolMissing
 
 # `python -m` puts the working folder, the scanned repository, first on sys.path: a committed
 # `bandit/` package would run instead of bandit and report nothing. -P (3.11) leaves it out; -I
