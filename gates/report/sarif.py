@@ -83,7 +83,7 @@ def _rule(gate: str, rule_id: str, finding: Mapping[str, Any]) -> dict[str, Any]
         "defaultConfiguration": {"level": _LEVELS[finding["severity"]]},
         "properties": {"security-severity": _SECURITY_SEVERITY[finding["severity"]]},
     }
-    help_uri = finding["properties"].get("more_info")
+    help_uri = finding["properties"].get("more_info") or finding["properties"].get("help_uri")
     if isinstance(help_uri, str) and help_uri.startswith("https://"):
         rule["helpUri"] = help_uri
     return rule

@@ -109,7 +109,12 @@ def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path,
         location=location,
         fingerprint=fingerprint(gate, "sarif", tool, rule_id, *identity),
         aliases=tuple(a for a in aliases if a != rule_id),
-        properties={"source": "sarif", "tool": tool, "url": location.logical},
+        properties={
+            "source": "sarif",
+            "tool": tool,
+            "url": location.logical,
+            **({"help_uri": rule["helpUri"]} if isinstance(rule.get("helpUri"), str) else {}),
+        },
     )
 
 
