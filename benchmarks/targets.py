@@ -17,9 +17,11 @@ Rows:
 - vuln-db: the same gate given `osv_database: DIR` (it serves the database itself, from its index);
 - sast-warm, sast-cold: `gates run --only sast` on REPO with and without its cache against
   `bandit -f json -q FILES` on the files the gate scans; same findings;
+  # pragma: allowlist nextline secret
 - hook-sast, hook-pii, hook-secrets: `gates hook --only NAME FILE` on one Python file of REPO, whole
   command, against bandit / detect-secrets on that file by hand (pii: against nothing by hand);
 - pii: `gates run --only pii --no-cache` on REPO, whole command, in MB/s of the files it scans;
+  # pragma: allowlist nextline secret
 - secrets: `gates run --only secrets --no-cache` on the first `--secrets-mb` MB of REPO's text files
   (a git repository of their copies) against `detect-secrets scan --all-files` on those files;
 - rss: the largest process of a full `gates run --no-cache` on REPO with every gate that needs no

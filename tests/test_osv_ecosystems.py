@@ -268,6 +268,7 @@ def test_the_gate_audits_npm_maven_go_and_composer_components(
 def test_an_unreachable_osv_service_is_an_error_for_other_ecosystems_too(
     make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
 ) -> None:
+    # pragma: allowlist nextline secret
     policy = "version: 1\ngates:\n  vulnerabilities: {sbom: {file: bom.json}, osv_url: 'http://user:pw@127.0.0.1:9'}\n"
     repo = make_repo({"gates.yaml": policy, "bom.json": _cyclonedx([_component("pkg:npm/lodash@4.17.20")])})
     out = repo.root / "out"
