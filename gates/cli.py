@@ -39,6 +39,7 @@ from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
 from gates.util.mask import mask_message, redact_urls
+from gates.verdict import Verdict
 
 if TYPE_CHECKING:
     from gates.sbom.delta import Since
@@ -88,27 +89,27 @@ def _since(root: Path, ref: str | None, policy: Policy) -> Since | None:
     return release
 
 
-def _summary_lines(verdict: dict[str, Any]) -> list[str]:
+def _summary_lines(verdict: Verdict) -> list[str]:
     lines = []
-    for gate in verdict["gates"]:
-        c = gate["counts"]
-        cached = ", cached" if gate["cached"] else ""
-        label = verdicts.gate_label(gate)
+    for gate in verdict.gates:
+        c = gate.counts
+        cached = ", cached" if gate.cached else ""
         lines.append(
-            f"  {label:<16} {gate['status'].upper():<7} {c['counted']} counted, {c['waived']} waived, "
-            f"{c['total']} total ({gate['duration_s']:.1f}s{cached}): {gate['reason']}"
+            f"  {gate.label:<16} {gate.status.value.upper():<7} {c.counted} counted, {c.waived} waived, "
+            f"{c.total} total ({gate.duration_s:.1f}s{cached}): {gate.reason}"
         )
-    for waiver in verdict["waivers"]:
-        if waiver["status"] in ("expired", "too_long", "expiring", "unused"):
+    for entry in verdict.waivers:
+        if entry.status in ("expired", "too_long", "expiring", "unused"):
+            w = entry.waiver
             lines.append(
-                f"  {waiver['status'].replace('_', ' ')} waiver: {waiver['gate']} {waiver['rule']} "
-                f"(expires {waiver['expires']}, {waiver['source']})"
+                f"  {entry.status.replace('_', ' ')} waiver: {w.gate} {w.rule} "
+                f"(expires {w.expires.isoformat()}, {w.source})"
             )
-    lines.append(f"verdict: {verdict['status'].upper()}")
+    lines.append(f"verdict: {verdict.status.value.upper()}")
     return lines
 
 
-def _finish(verdict: dict[str, Any], written: Sequence[Path]) -> int:
+def _finish(verdict: Verdict, written: Sequence[Path]) -> int:
     for line in _summary_lines(verdict):
         click.echo(line)
     click.echo("wrote " + ", ".join(str(p) for p in written))
@@ -275,12 +276,11 @@ def evaluate(
 
     In a monorepo, each file is judged by the section of the project it was collected for (see
     `gates run`: OUT/projects/NAME/findings.json), and the scopes merge into one verdict."""
-    subject: dict[str, Any] = {}
+    files = [(path, verdicts.load_collections(path)) for path in findings]
+    subject = files[0][1].subject
     scopes: dict[str | None, list[Collection]] = {}
     seen: dict[tuple[str | None, str], Path] = {}
-    for path in findings:
-        loaded = verdicts.load_collections(path)
-        subject = subject or loaded.subject
+    for path, loaded in files:
         project = loaded.project
         if project_name is not None:
             wanted = None if project_name == pipeline.ROOT_SCOPE else project_name
@@ -293,7 +293,7 @@ def evaluate(
                 raise InputError(f"{path}: gate {collection.gate!r} is also in {seen[key]}")
             seen[key] = path
             scopes.setdefault(project, []).append(collection)
-    context = PolicyContext(branch=branch or subject.get("branch"), environment=environment)
+    context = PolicyContext(branch=branch or subject.branch, environment=environment)
     registry = load_registry()
     policy = load_policy(policy_file, registry, context)
     known = {p.name for p in policy.top_level().projects}

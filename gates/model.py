@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 JSON = Any  # a value json.dumps accepts
 
@@ -23,6 +23,9 @@ class Severity(str, enum.Enum):
     MEDIUM = "medium"
     HIGH = "high"
     CRITICAL = "critical"
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
     def rank(self) -> int:
@@ -45,11 +48,20 @@ class Status(str, enum.Enum):
     FAIL = "fail"
     ERROR = "error"
 
+    def __str__(self) -> str:
+        return self.value
+
     @staticmethod
     def combine(statuses: Sequence[Status]) -> Status:
         order = list(Status)
         counted = [s for s in statuses if s is not Status.SKIPPED]
         return max(counted, key=order.index) if counted else Status.PASS
+
+
+DECIDES_PROPERTY = "decides"
+"""A gate's `evaluate` may set this finding property to "warn" or "fail" when one of its own policy
+keys says what such a finding does to the gate (licence `unknown: warn`): counted, the finding warns
+or fails the gate whatever its severity and the thresholds."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +72,40 @@ class Location:
     line: int | None = None
     logical: str | None = None
 
+    @property
+    def where(self) -> str:
+        """How reports show the place: `path:line`, the logical place, or ""."""
+        where = self.path or self.logical or ""
+        return f"{where}:{self.line}" if self.line else where
+
     def to_json(self) -> dict[str, JSON]:
         return {"path": self.path, "line": self.line, "logical": self.logical}
 
     @classmethod
     def from_json(cls, data: Mapping[str, JSON]) -> Location:
         return cls(path=data.get("path"), line=data.get("line"), logical=data.get("logical"))
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Evidence in the repository that a finding does not apply (a VEX statement), attested by the
+    gate's `evaluate` on the finding: the engine records it like a waiver and does not count it."""
+
+    VEX: ClassVar[str] = "vex"
+    kind: str
+    reason: str
+    source: str
+    """Where the evidence is written (`vex/app.cdx.json:23`)."""
+    details: Mapping[str, JSON] = field(default_factory=dict)
+    """The rest of what the verdict records of it (for VEX: format, vulnerability, products...)."""
+
+    def to_json(self) -> dict[str, JSON]:
+        return {**self.details, "kind": self.kind, "reason": self.reason, "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Suppression:
+        rest = {k: v for k, v in data.items() if k not in ("kind", "reason", "source")}
+        return cls(data["kind"], data["reason"], data["source"], rest)
 
 
 @dataclass(frozen=True)
@@ -81,6 +121,9 @@ class Finding:
     fingerprint: str
     aliases: tuple[str, ...] = ()
     properties: Mapping[str, JSON] = field(default_factory=dict)
+    suppression: Suppression | None = None
+    """Set by the gate's pure `evaluate` only, never by collect (so never in findings.json): the
+    engine takes it off the finding and records it in the verdict as the finding's waiver."""
 
     def to_json(self) -> dict[str, JSON]:
         return {

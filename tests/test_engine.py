@@ -19,6 +19,7 @@ from gates.plugins.interface import CollectContext, Collected
 from gates.plugins.registry import Registry
 from gates.policy.loader import build_policy
 from gates.policy.model import PolicyContext
+from gates.verdict import Subject
 from tests.conftest import VULNERABLE_CODE, Repo
 
 
@@ -78,8 +79,8 @@ def test_crash_and_timeout_are_errors_and_the_other_gates_still_run(tmp_path: Pa
     assert by_gate["missing"].error == "gate plugin is not installed"
     assert by_gate["ok"].error is None and len(by_gate["ok"].findings) == 1
 
-    outcomes, _ = evaluate(policy, collections, registry, dt.date(2026, 1, 1))
-    statuses = {o.name: o.status for o in outcomes}
+    assessment = evaluate(policy, collections, registry, dt.date(2026, 1, 1))
+    statuses = {o.name: o.status for o in assessment.gates}
     assert statuses == {
         "crash": Status.ERROR,
         "missing": Status.ERROR,
@@ -191,7 +192,7 @@ def test_artefacts_are_written_also_when_the_collection_comes_from_the_cache(tmp
         policy,
         registry,
         second,
-        {"path": str(tmp_path), "commit": None, "tree": None, "branch": None, "dirty": None},
+        Subject(str(tmp_path)),
         None,
         None,
         pipeline.now(),

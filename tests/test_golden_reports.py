@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 
 from gates import verdict as verdicts
+from gates.model import Status
 from gates.report import FORMATS, html
+from gates.verdict import Verdict
 from tests.conftest import CLEAN_CODE, VULNERABLE_CODE, CliResult, Repo
 from tests.test_dast import ZAP_REPORT
 from tests.test_vex import cyclonedx
@@ -105,7 +107,7 @@ paths:
 """
 
 
-def _normalised(verdict: dict[str, Any]) -> dict[str, Any]:
+def _normalised(verdict: dict[str, Any]) -> Verdict:
     """The verdict without what differs between machines and runs: the repository's temporary
     folder, durations and installed tool versions."""
     text = json.dumps(verdict)
@@ -122,7 +124,7 @@ def _normalised(verdict: dict[str, Any]) -> dict[str, Any]:
         gate["tool_versions"] = {name: "0.0.0" for name in gate["tool_versions"]}
     data["tool"]["version"] = "0.0.0"
     verdicts.validate(data, "normalised verdict")
-    return data
+    return Verdict.from_json(data)
 
 
 @pytest.fixture
@@ -172,8 +174,8 @@ def _check(case: str, name: str, text: str, mismatches: list[str]) -> None:
 @pytest.mark.slow
 def test_every_format_renders_the_golden_bytes(golden_run: Callable[..., dict[str, Any]]) -> None:
     cases = {case: _normalised(v) for case, v in _cases(golden_run).items()}
-    assert cases["mixed"]["status"] == "error" and cases["passing"]["status"] == "pass"
-    assert {g.get("project") for g in cases["monorepo"]["gates"]} == {None, "api", "web"}
+    assert cases["mixed"].status is Status.ERROR and cases["passing"].status is Status.PASS
+    assert {g.project for g in cases["monorepo"].gates} == {None, "api", "web"}
     mismatches: list[str] = []
     for case, verdict in cases.items():
         for fmt in FORMATS.values():

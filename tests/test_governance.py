@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from gates.report import sarif
-from gates.verdict import validate
+from gates.verdict import Verdict, validate
 from tests.conftest import VULNERABLE_CODE, CliResult, Repo
 
 TODAY_EPOCH = "1780272000"  # pragma: allowlist pii; 2026-06-01T00:00:00Z
@@ -255,17 +255,32 @@ def _synthetic_verdict(findings: int, gates: int = 1) -> dict[str, Any]:
             "findings": items,
         }
 
+    policy = {
+        "name": "default",
+        "source": "builtin:default",
+        "digest": "sha256:" + "0" * 64,
+        "branch": None,
+        "environment": None,
+        "applied_overrides": [],
+        "enabled_gates": [f"gate{n:02d}" for n in range(gates)],
+    }
     return {
+        "status": "fail",
         "subject": {"path": "/repo", "commit": None, "tree": None, "branch": None, "dirty": None},
-        "policy": {"source": "builtin:default"},
+        "policy": policy,
+        "tool": {"name": "governance-gates", "version": "0"},
+        "started_at": "2026-01-01T00:00:00Z",
+        "duration_s": 0.0,
+        "scope": None,
         "baseline": None,
         "gates": [gate(n) for n in range(gates)],
+        "waivers": [],
     }
 
 
 def test_sarif_truncates_a_run_to_25000_results_keeping_counted_and_severe_first() -> None:
     verdict = _synthetic_verdict(25_010)
-    document = json.loads(sarif.render(verdict))
+    document = json.loads(sarif.render(Verdict.from_json(verdict)))
     jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(document)
     (run,) = document["runs"]
     assert len(run["results"]) == 25_000
@@ -282,7 +297,7 @@ def test_sarif_truncates_a_run_to_25000_results_keeping_counted_and_severe_first
 
 
 def test_sarif_has_at_most_20_runs() -> None:
-    document = json.loads(sarif.render(_synthetic_verdict(3, gates=23)))
+    document = json.loads(sarif.render(Verdict.from_json(_synthetic_verdict(3, gates=23))))
     jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(document)
     assert len(document["runs"]) == 20
     combined = document["runs"][-1]

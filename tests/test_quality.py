@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -56,3 +57,43 @@ def test_the_base_install_needs_no_extra_to_start() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     assert '"sast"' in proc.stdout
+
+
+def _package_of(module: str) -> str:
+    """`gates.engine` for `gates.engine.pipeline`, `gates.verdict` for `gates.verdict.Verdict`."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _imports_between_packages() -> dict[str, set[str]]:
+    """gates' subpackages and top-level modules, each with those it imports (at any depth)."""
+    edges: dict[str, set[str]] = {}
+    for path in (REPO_ROOT / "gates").rglob("*.py"):
+        source = _package_of(".".join(path.relative_to(REPO_ROOT).with_suffix("").parts))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gates."):
+                names = [node.module]
+            elif isinstance(node, ast.ImportFrom) and node.module == "gates":
+                names = [f"gates.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names if alias.name.startswith("gates.")]
+            for name in names:
+                target = _package_of(name)
+                if target != source and target != "gates.__init__":
+                    edges.setdefault(source, set()).add(target)
+    return edges
+
+
+def test_no_import_cycle_between_packages() -> None:
+    edges = _imports_between_packages()
+    assert edges["gates.verdict"] and edges["gates.engine"]  # the walk sees imports at all
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in edges.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    cycles = sorted(package for package in edges if reaches(package, package, {package}))
+    assert not cycles, f"packages in an import cycle: {cycles}"

@@ -15,6 +15,7 @@ import pytest
 
 from gates import verdict as verdicts
 from gates.report import html
+from gates.verdict import Verdict
 from tests.test_report_html import XSS, finding, gate, inner_text, make_verdict, release_verdict
 
 CHROMIUM = shutil.which("chromium")
@@ -62,7 +63,7 @@ def test_report_renders_in_chromium_and_the_payload_stays_inert(tmp_path: Path) 
     verdict["waivers"][0]["reason"] = XSS
     verdicts.validate(verdict, "xss verdict")
     page = tmp_path / "report.html"
-    page.write_text(html.render(verdict), encoding="utf-8")
+    page.write_text(html.render(Verdict.from_json(verdict)), encoding="utf-8")
 
     dom = chromium(page, tmp_path / "profile", "--dump-dom").stdout
     text = inner_text(dom)
@@ -95,7 +96,8 @@ def test_printing_opens_every_gate(tmp_path: Path) -> None:
     only the summary rows would be one (the print CSS and the beforeprint script each do it)."""
     findings = [finding("B101", "low", f"assert number {i}", line=i + 1) for i in range(150)]
     page = tmp_path / "report.html"
-    page.write_text(html.render(make_verdict([gate("sast", "warn", findings)])), encoding="utf-8")
+    verdict = Verdict.from_json(make_verdict([gate("sast", "warn", findings)]))
+    page.write_text(html.render(verdict), encoding="utf-8")
     assert '<details class="gate warn" id="gate-sast">' in page.read_text(encoding="utf-8")  # closed
     pdf = tmp_path / "report.pdf"
     chromium(page, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}")

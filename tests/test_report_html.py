@@ -16,6 +16,7 @@ import pytest
 from gates import verdict as verdicts
 from gates.model import SEVERITIES, Status
 from gates.report import FORMATS, html, markdown, svg
+from gates.verdict import Verdict
 from tests.conftest import CLEAN_CODE, VULNERABLE_CODE, CliResult, Repo
 
 XSS = "<img src=x onerror=alert(1)><script>document.title='pwned'</script>"
@@ -282,14 +283,14 @@ def test_a_passing_run_says_so(make_repo: Callable[..., Repo], run_cli: Callable
 
 def test_an_error_verdict_leads_with_the_gate_that_could_not_run() -> None:
     verdict = make_verdict([gate("sast", "pass"), gate("dast", "error", reason="tool missing: install zap")])
-    text = inner_text(html.render(verdict))
+    text = inner_text(html.render(Verdict.from_json(verdict)))
     assert "Release decision: error" in text
     why = text.split("Release decision: error", 1)[1].split("Repository", 1)[0]
     assert "error dast : tool missing: install zap" in why and "sast" not in why
 
 
 def test_failing_verdict_shows_counts_advice_and_masked_pii() -> None:
-    page = html.render(release_verdict())
+    page = html.render(Verdict.from_json(release_verdict()))
     text = inner_text(page)
     assert "Release decision: fail" in text
     assert "1 finding(s) at or above high" in text
@@ -307,7 +308,7 @@ def test_failing_verdict_shows_counts_advice_and_masked_pii() -> None:
 
 
 def test_waivers_expired_and_expiring_are_marked_relative_to_the_run() -> None:
-    page = html.render(release_verdict())
+    page = html.render(Verdict.from_json(release_verdict()))
     rows = re.findall(
         r'<tr class="(expired|expiring|ok)">\s*<td>sast</td>\s*<td class="mono">(B\d+)</td>', page
     )
@@ -318,7 +319,7 @@ def test_waivers_expired_and_expiring_are_marked_relative_to_the_run() -> None:
     assert "expires in 19 days" in text and "expires in 30 days" in text
     assert "Dana &lt;dana@example.com&gt;" in page
     # a month later the same waivers read differently: the run's date decides, not the wall clock
-    later = inner_text(html.render(release_verdict(started_at="2026-06-25T00:00:00Z")))
+    later = inner_text(html.render(Verdict.from_json(release_verdict(started_at="2026-06-25T00:00:00Z"))))
     assert "EXPIRED 5 days before this run" in later and "expires in 6 days" in later
 
 
@@ -335,7 +336,7 @@ def test_the_policys_expiry_window_and_the_ledgers_reasons_are_shown() -> None:
         "reasons": ["waiver sast B101 (gates.yaml:9) matched no finding"],
     }
     verdicts.validate(verdict, "governance verdict")
-    page = html.render(verdict)
+    page = html.render(Verdict.from_json(verdict))
     rows = re.findall(
         r'<tr class="(expired|expiring|ok)">\s*<td>sast</td>\s*<td class="mono">(B\d+)</td>', page
     )
@@ -360,7 +361,7 @@ def test_xss_in_finding_text_stays_inert() -> None:
     verdict["waivers"][0]["reason"] = XSS
     verdict["subject"]["branch"] = XSS
     verdicts.validate(verdict, "xss verdict")
-    page = html.render(verdict)
+    page = html.render(Verdict.from_json(verdict))
     assert page.count("<script") == 1  # the page's own print script, allowed by its CSP hash
     assert "<img" not in page and "javascript:" not in page.replace("More information: javascript:", "")
     assert 'href="javascript:' not in page
@@ -395,7 +396,7 @@ def test_same_verdict_renders_byte_identical_html(tmp_path: Path, run_cli: Calla
     for out in outputs:
         assert run_cli("report", source, "--format", "html", "-o", out).code == 0
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
-    assert outputs[0].read_text(encoding="utf-8") == html.render(release_verdict())
+    assert outputs[0].read_text(encoding="utf-8") == html.render(Verdict.from_json(release_verdict()))
 
 
 def test_history_draws_the_trend_and_counts_skipped_files(
@@ -440,21 +441,22 @@ def test_a_finding_suppressed_by_a_vex_statement_says_so() -> None:
     verdict = release_verdict()
     vex = {"kind": "vex", "reason": "code_not_reachable", "source": "vex.json:12", "status": "not_affected"}
     verdict["gates"][1]["findings"][1]["waived"] = vex  # a VEX statement has no owner or expiry
-    text = inner_text(html.render(verdict))
+    text = inner_text(html.render(Verdict.from_json(verdict)))
     assert "not affected VEX vex.json:12: code_not_reachable" in text
 
 
 def test_tag_is_shown_when_the_subject_carries_one() -> None:
     verdict = release_verdict()
-    assert re.search(r"<dt>Tag</dt><dd><span class=\"none\">none</span></dd>", html.render(verdict))
+    page = html.render(Verdict.from_json(verdict))
+    assert re.search(r"<dt>Tag</dt><dd><span class=\"none\">none</span></dd>", page)
     verdict["subject"]["tag"] = "v1.4.0"  # release control may add it; the report renders it if present
-    assert "<dt>Tag</dt><dd>v1.4.0</dd>" in html.render(verdict)
+    assert "<dt>Tag</dt><dd>v1.4.0</dd>" in html.render(Verdict.from_json(verdict))
 
 
 def test_large_gates_list_the_counted_findings_first_and_say_how_many_are_left_out() -> None:
     many = [finding("B101", "low", f"assert {i}", line=i + 1, counted=False) for i in range(501)]
     many.append(finding("B602", "high", "the one that counts", line=999))
-    page = html.render(make_verdict([gate("sast", "fail", many)]))
+    page = html.render(Verdict.from_json(make_verdict([gate("sast", "fail", many)])))
     first_row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
     assert "the one that counts" in first_row
     assert "… and 2 more findings (the first 500 are shown, counted ones first)" in page
@@ -462,7 +464,7 @@ def test_large_gates_list_the_counted_findings_first_and_say_how_many_are_left_o
 
 def test_html_is_a_registered_format() -> None:
     assert FORMATS["html"].filename == "report.html"
-    assert FORMATS["html"].render(release_verdict()).startswith("<!DOCTYPE html>")
+    assert FORMATS["html"].render(Verdict.from_json(release_verdict())).startswith("<!DOCTYPE html>")
 
 
 # --- the charts -------------------------------------------------------------------------------------
@@ -491,7 +493,7 @@ def test_trend_chart_puts_the_largest_value_at_the_top() -> None:
 
 def test_markdown_has_the_same_decision_and_gate_table() -> None:
     verdict = release_verdict()
-    text = markdown.render(verdict)
+    text = markdown.render(Verdict.from_json(verdict))
     assert "## ❌ gates verdict: **FAIL**" in text
     for g in verdict["gates"]:
         assert f"| {g['name']} | " in text
@@ -500,4 +502,4 @@ def test_markdown_has_the_same_decision_and_gate_table() -> None:
     assert "| sast | ❌ fail | 2 | 0 | 1 | 0 | 1 | 0 | 2 | 1 | 1 | 1.2s | 1 finding(s) at or above" in text
     assert "tag" not in text.split("\n")[2]
     verdict["subject"]["tag"] = "v1.4.0"
-    assert "on `release/1.4`, tag `v1.4.0`" in markdown.render(verdict)
+    assert "on `release/1.4`, tag `v1.4.0`" in markdown.render(Verdict.from_json(verdict))

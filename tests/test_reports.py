@@ -102,13 +102,14 @@ def test_report_rejects_a_corrupt_verdict(tmp_path: Path, run_cli: Callable[...,
 def test_every_sarif_result_has_a_file_location_for_github(failing_run: Path) -> None:
     """GitHub code scanning rejects a whole upload when one result has no file location."""
     from gates.report import sarif
+    from gates.verdict import Verdict
 
     verdict: dict[str, Any] = json.loads((failing_run / "verdict.json").read_text())
     findings = verdict["gates"][0]["findings"]
     findings[0]["location"] = {"path": None, "line": None, "logical": "pkg:pypi/jinja2@2.10"}
     findings[1]["location"] = {"path": None, "line": None, "logical": "http://127.0.0.1:8000/login"}
     findings[1]["properties"]["manifest"] = "requirements.txt"
-    document = json.loads(sarif.render(verdict))
+    document = json.loads(sarif.render(Verdict.from_json(verdict)))
     jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(document)
     results = document["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]

@@ -9,19 +9,19 @@ A gate the policy does not enable is skipped, so one hook list serves every poli
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
 from gates.engine import pipeline
+from gates.model import Status
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
 from gates.util.git import current_branch
+from gates.verdict import Verdict
 
 
 def _relative(root: Path, files: tuple[Path, ...]) -> tuple[str, ...]:
@@ -36,20 +36,17 @@ def _relative(root: Path, files: tuple[Path, ...]) -> tuple[str, ...]:
     return tuple(rel)
 
 
-def _problem_lines(verdict: Mapping[str, Any]) -> list[str]:
+def _problem_lines(verdict: Verdict) -> list[str]:
     lines = []
-    for gate in verdict["gates"]:
-        if gate["status"] == "error":
-            lines.append(f"{gate['name']}: error: {gate['reason']}")
-        for f in gate["findings"]:
-            if not f["counted"]:
-                continue
-            where = f["location"]
-            place = where["path"] or where["logical"] or "-"
-            place += f":{where['line']}" if where["line"] else ""
-            lines.append(f"{place}: {gate['name']} {f['rule']} ({f['severity']}): {f['message']}")
-        if gate["status"] in ("fail", "warn"):
-            lines.append(f"{gate['name']}: {gate['status'].upper()}: {gate['reason']}")
+    for gate in verdict.gates:
+        if gate.status is Status.ERROR:
+            lines.append(f"{gate.name}: error: {gate.reason}")
+        for j in gate.findings:
+            if j.counted:
+                f = j.finding
+                lines.append(f"{f.location.where or '-'}: {gate.name} {f.rule} ({f.severity}): {f.message}")
+        if gate.status in (Status.FAIL, Status.WARN):
+            lines.append(f"{gate.name}: {gate.status.value.upper()}: {gate.reason}")
     return lines
 
 

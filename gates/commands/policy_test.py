@@ -30,11 +30,10 @@ from typing import Any
 
 import click
 
-from gates import verdict as verdicts
 from gates.engine.evaluate import evaluate
 from gates.engine.pipeline import now
 from gates.errors import InputError
-from gates.model import SEVERITIES, Collection, Finding, Location, Severity, fingerprint
+from gates.model import SEVERITIES, Collection, Finding, Location, Severity, Status, fingerprint
 from gates.plugins.registry import Registry, load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
@@ -166,30 +165,19 @@ def run_case(loaded: LoadedYaml, at: Path_, case: Mapping[str, Any], registry: R
     context = PolicyContext(branch=case.get("branch"), environment=case.get("environment"))
     policy = load_policy(policy_path, registry, context)
     today = dt.date.fromisoformat(case["today"]) if "today" in case else now().date()
-    outcomes, ledger = evaluate(policy, _collections(case, policy.enabled()), registry, today)
-    verdict = verdicts.build(
-        outcomes=outcomes,
-        ledger=ledger,
-        policy_summary=policy.summary(),
-        subject={"path": str(base), "commit": None, "tree": None, "branch": context.branch, "dirty": None},
-        started_at=dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc),
-        duration_s=0.0,
-        scope=None,
-        baseline=None,
-    )
+    assessment = evaluate(policy, _collections(case, policy.enabled()), registry, today)
+    status = Status.combine([*(g.status for g in assessment.gates), assessment.governance.status])
     expect = case["expect"]
     failures = []
-    if "status" in expect and verdict["status"] != expect["status"]:
-        why = "; ".join(verdict["governance"]["reasons"])
-        failures.append(
-            f"status {verdict['status']}, expected {expect['status']}" + (f" ({why})" if why else "")
-        )
-    gates = {g["name"]: g for g in verdict["gates"]}
-    for gate, status in sorted(expect.get("gates", {}).items()):
-        actual = gates[gate]["status"] if gate in gates else "absent"
-        if actual != status:
-            reason = f" ({gates[gate]['reason']})" if gate in gates else ""
-            failures.append(f"gate {gate} {actual}, expected {status}{reason}")
+    if "status" in expect and status.value != expect["status"]:
+        why = "; ".join(assessment.governance.reasons)
+        failures.append(f"status {status}, expected {expect['status']}" + (f" ({why})" if why else ""))
+    gates = {g.name: g for g in assessment.gates}
+    for gate, expected in sorted(expect.get("gates", {}).items()):
+        actual = gates[gate].status.value if gate in gates else "absent"
+        if actual != expected:
+            reason = f" ({gates[gate].reason})" if gate in gates else ""
+            failures.append(f"gate {gate} {actual}, expected {expected}{reason}")
     return CaseResult(name, tuple(failures))
 
 

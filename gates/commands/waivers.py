@@ -16,8 +16,8 @@ import click
 
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
-from gates.engine.evaluate import waiver_date_status
 from gates.engine.pipeline import now
+from gates.governance import waiver_date_status
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Governance, PolicyContext
@@ -31,7 +31,7 @@ def _ledger(
 ) -> tuple[list[dict[str, Any]], Governance]:
     if verdict_file is not None:
         verdict = verdicts.load(verdict_file)
-        return verdict["waivers"], Governance.from_json(verdict["policy"].get("governance", {}))
+        return [e.to_json() for e in verdict.waivers], verdict.policy.governance or Governance()
     root = Path.cwd()
     context = PolicyContext(branch=branch or current_branch(root), environment=environment)
     policy = load_policy(policy_file, load_registry(), context, root=root)

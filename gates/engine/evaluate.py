@@ -12,71 +12,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gates.model import JSON, SEVERITIES, Collection, Finding, Severity, Status
+from gates.governance import GovernanceResult, LedgerEntry, assess, in_force, waiver_ledger
+from gates.model import DECIDES_PROPERTY, Collection, Finding, Severity, Status
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
-from gates.policy.model import Governance, Policy, Waiver
+from gates.policy.model import Policy, Waiver
 from gates.util.files import UNREAD_REASONS, path_selected
-
-SUPPRESSION_PROPERTY = "suppressed_by"
-"""A gate's `evaluate` may attest in this finding property that evidence in the repository (a VEX
-statement) suppresses the finding; the engine records it like a waiver and does not count it."""
-
-
-DECIDES_PROPERTY = "decides"
-"""A gate's `evaluate` may set this finding property to "warn" or "fail" when one of its own policy
-keys says what such a finding does to the gate (licence `unknown: warn`): counted, the finding warns
-or fails the gate whatever its severity and the thresholds."""
+from gates.verdict import GateResult, JudgedFinding
 
 
 @dataclass(frozen=True)
-class JudgedFinding:
-    finding: Finding
-    new: bool
-    waiver: Waiver | None
-    counted: bool
-    suppression: Mapping[str, JSON] | None = None
-    """Evidence a gate attested (see SUPPRESSION_PROPERTY); a policy waiver takes precedence."""
+class Assessment:
+    """Everything the policy decided for a set of collections: what a verdict records."""
 
-    @property
-    def waived(self) -> bool:
-        return self.waiver is not None or self.suppression is not None
-
-    def to_json(self) -> dict[str, JSON]:
-        data = self.finding.to_json()
-        del data["gate"]
-        data["new"] = self.new
-        data["counted"] = self.counted
-        data["waived"] = self.waiver.to_json() if self.waiver is not None else self.suppression
-        return data
-
-
-def _attested(finding: Finding) -> tuple[Finding, Mapping[str, JSON] | None]:
-    """The finding without its attested suppression, and that suppression."""
-    if SUPPRESSION_PROPERTY not in finding.properties:
-        return finding, None
-    rest = {k: v for k, v in finding.properties.items() if k != SUPPRESSION_PROPERTY}
-    return replace(finding, properties=rest), finding.properties[SUPPRESSION_PROPERTY]
-
-
-@dataclass(frozen=True)
-class GateOutcome:
-    name: str
-    mode: str
-    status: Status
-    reason: str
-    findings: tuple[JudgedFinding, ...]
-    collection: Collection | None
-
-    def counts(self) -> dict[str, JSON]:
-        counted = Counter(j.finding.severity.value for j in self.findings if j.counted)
-        return {
-            "total": len(self.findings),
-            "counted": sum(counted.values()),
-            "new": sum(1 for j in self.findings if j.new),
-            "waived": sum(1 for j in self.findings if j.waived),
-            "by_severity": {s: counted.get(s, 0) for s in SEVERITIES},
-        }
+    gates: tuple[GateResult, ...]
+    ledger: tuple[LedgerEntry, ...]
+    governance: GovernanceResult
 
 
 def _threshold(value: str) -> Severity | None:
@@ -137,6 +88,32 @@ def _with_unread(status: Status, reason: str, stats: Mapping[str, Any], policy: 
     return raised, f"{reason}; {sum(unread.values())} file(s) not read ({listed})"
 
 
+def _result(
+    name: str,
+    mode: str,
+    status: Status,
+    reason: str,
+    collection: Collection | None,
+    project: str | None,
+    judged: Sequence[JudgedFinding] = (),
+) -> GateResult:
+    if collection is None:
+        return GateResult(name, mode, status, reason, tuple(judged), project=project)
+    return GateResult(
+        name,
+        mode,
+        status,
+        reason,
+        tuple(judged),
+        version=collection.gate_version,
+        tool_versions=collection.tool_versions,
+        duration_s=round(collection.duration_s, 3),
+        cached=collection.cached,
+        stats=collection.stats,
+        project=project,
+    )
+
+
 def evaluate_gate(
     name: str,
     settings: Mapping[str, Any],
@@ -144,28 +121,29 @@ def evaluate_gate(
     registry: Registry,
     waivers: Sequence[Waiver],
     baseline: Mapping[str, frozenset[str]] | None,
-) -> GateOutcome:
-    """One gate's outcome; `waivers` are those in force today (see `in_force`)."""
+    project: str | None = None,
+) -> GateResult:
+    """One gate's result; `waivers` are those in force today (see `in_force`)."""
     mode = settings["mode"]
 
-    def outcome(status: Status, reason: str, judged: Sequence[JudgedFinding] = ()) -> GateOutcome:
-        return GateOutcome(name, mode, status, reason, tuple(judged), collection)
+    def result(status: Status, reason: str) -> GateResult:
+        return _result(name, mode, status, reason, collection, project)
 
     if mode == "off":
         if settings["required"]:
-            return outcome(Status.ERROR, "required gate did not run: mode is off (fail closed)")
-        return outcome(Status.SKIPPED, "mode is off")
+            return result(Status.ERROR, "required gate did not run: mode is off (fail closed)")
+        return result(Status.SKIPPED, "mode is off")
     if collection is None:
         required = "required gate " if settings["required"] else "the gate "
-        return outcome(Status.ERROR, f"no result: {required}did not run (fail closed)")
+        return result(Status.ERROR, f"no result: {required}did not run (fail closed)")
     if collection.error is not None:
-        return outcome(Status.ERROR, collection.error)
+        return result(Status.ERROR, collection.error)
     gate = registry.gates.get(name)
     if gate is None:
         why = registry.broken.get(name, "not installed")
-        return outcome(Status.ERROR, f"cannot evaluate: gate plugin {why}")
+        return result(Status.ERROR, f"cannot evaluate: gate plugin {why}")
     kept = gate.evaluate(collection.findings, settings)
-    return judge_gate(name, settings, collection, kept, waivers, baseline)
+    return judge_gate(name, settings, collection, kept, waivers, baseline, project)
 
 
 def judge_gate(
@@ -175,9 +153,10 @@ def judge_gate(
     kept: Sequence[Finding],
     waivers: Sequence[Waiver],
     baseline: Mapping[str, frozenset[str]] | None,
+    project: str | None = None,
     stats: Mapping[str, Any] | None = None,
-) -> GateOutcome:
-    """The engine's part of a gate's outcome, from the findings its `evaluate` kept: path globs,
+) -> GateResult:
+    """The engine's part of a gate's result, from the findings its `evaluate` kept: path globs,
     waivers and attested suppressions, new or known, thresholds, unread files (`stats`, else the
     collection's), mode. `gates verify` judges a verdict's findings again with it."""
     mode = settings["mode"]
@@ -185,83 +164,19 @@ def judge_gate(
     known = baseline.get(name, frozenset()) if baseline is not None else None
     judged = []
     for finding in sorted(kept, key=Finding.sort_key):
-        finding, suppression = _attested(finding)
+        # A suppression the gate attested (a VEX statement) is recorded like a waiver.
+        suppression, finding = finding.suppression, replace(finding, suppression=None)
         waiver = next((w for w in waivers if w.applies_to(finding)), None)
         new = known is None or finding.fingerprint not in known
         counted = waiver is None and suppression is None and (new or not settings["new_only"])
-        judged.append(JudgedFinding(finding, new, waiver, counted, suppression))
+        judged.append(JudgedFinding(finding, new, counted, waiver, suppression if waiver is None else None))
     status, reason = _decide([j.finding for j in judged if j.counted], settings)
     if stats is None:
         stats = collection.stats if collection is not None else {}
     status, reason = _with_unread(status, reason, stats, settings["skipped_files"])
     if status is Status.FAIL and mode == "warn":
         status, reason = Status.WARN, f"{reason} (mode warn)"
-    return GateOutcome(name, mode, status, reason, tuple(judged), collection)
-
-
-LEDGER_STATUSES = ("expired", "too_long", "unused", "expiring", "active", "not_evaluated")
-"""Most telling first: when verdicts are merged, a waiver takes the first status any part gave it."""
-_IN_FORCE = ("expiring", "active")
-
-
-def waiver_date_status(waiver: Waiver, governance: Governance, today: dt.date) -> str:
-    """What the calendar alone says: expired, too_long (further ahead than the policy allows,
-    so not applied), expiring (within `expiring_within_days`) or active."""
-    days_left = (waiver.expires - today).days
-    if waiver.expired(today):
-        return "expired"
-    if governance.max_waiver_days is not None and days_left > governance.max_waiver_days:
-        return "too_long"
-    return "expiring" if days_left <= governance.expiring_within_days else "active"
-
-
-def in_force(waivers: Sequence[Waiver], governance: Governance, today: dt.date) -> list[Waiver]:
-    return [w for w in waivers if waiver_date_status(w, governance, today) in _IN_FORCE]
-
-
-def waiver_ledger(
-    waivers: Sequence[Waiver], outcomes: Sequence[GateOutcome], governance: Governance, today: dt.date
-) -> list[dict[str, JSON]]:
-    """Every waiver with its status and how many findings it matched. A waiver in force whose gate
-    ran and matched nothing is `unused`; one whose gate did not run here (out of `--only` scope,
-    errored, off) is `not_evaluated`, since nothing can be said of it."""
-    ran = {o.name for o in outcomes if o.status not in (Status.SKIPPED, Status.ERROR)}
-    ledger = []
-    for waiver in waivers:
-        matched = sum(1 for o in outcomes for j in o.findings if waiver.applies_to(j.finding))
-        status = waiver_date_status(waiver, governance, today)
-        if status in _IN_FORCE and waiver.gate in ran and matched == 0:
-            status = "unused"
-        elif status == "active" and waiver.gate not in ran:
-            status = "not_evaluated"
-        ledger.append({**waiver.to_json(), "status": status, "matched": matched})
-    return ledger
-
-
-def assess_governance(
-    ledger: Sequence[Mapping[str, Any]], governance: Governance
-) -> tuple[Status, list[str]]:
-    """What the waiver ledger does to the verdict: stale or over-long waivers warn, unused ones
-    warn, fail or are ignored as the policy says. Kept apart from the gates, which stay pure."""
-    worst, reasons = Status.PASS, []
-    for entry in ledger:
-        what = f"waiver {entry['gate']} {entry['rule']} ({entry['source'] or 'no source'})"
-        status, why = {
-            "expired": (Status.WARN, f"expired on {entry['expires']}: renew or remove it"),
-            "too_long": (
-                Status.WARN,
-                f"expires {entry['expires']}, more than {governance.max_waiver_days} days ahead: not applied",
-            ),
-            "expiring": (Status.WARN, f"expires on {entry['expires']}"),
-            "unused": (
-                Status(governance.unused_waivers) if governance.unused_waivers != "ignore" else Status.PASS,
-                "matched no finding: remove it",
-            ),
-        }.get(entry["status"], (Status.PASS, ""))
-        if status is not Status.PASS:
-            worst = Status.combine([worst, status])
-            reasons.append(f"{what} {why}")
-    return worst, reasons
+    return _result(name, mode, status, reason, collection, project, judged)
 
 
 def evaluate(
@@ -271,14 +186,19 @@ def evaluate(
     today: dt.date,
     baseline: Mapping[str, frozenset[str]] | None = None,
     scope: Sequence[str] | None = None,
-) -> tuple[list[GateOutcome], list[dict[str, JSON]]]:
-    """Outcomes for the policy's gates (those in `scope` when given) and the waiver ledger."""
+) -> Assessment:
+    """Results for the policy's gates (those in `scope` when given), the waiver ledger and what
+    the ledger does to the verdict."""
     by_gate = {c.gate: c for c in collections}
     registry = registry.bind(policy.instances())
     names = sorted(scope) if scope is not None else sorted(policy.gates)
     waivers = in_force(policy.waivers, policy.governance, today)
-    outcomes = [
-        evaluate_gate(name, policy.gates[name], by_gate.get(name), registry, waivers, baseline)
+    project = policy.project.name if policy.project is not None else None
+    results = tuple(
+        evaluate_gate(name, policy.gates[name], by_gate.get(name), registry, waivers, baseline, project)
         for name in names
-    ]
-    return outcomes, waiver_ledger(policy.waivers, outcomes, policy.governance, today)
+    )
+    ran = {r.name for r in results if r.status not in (Status.SKIPPED, Status.ERROR)}
+    findings = [j.finding for r in results for j in r.findings]
+    ledger = tuple(waiver_ledger(policy.waivers, findings, ran, policy.governance, today))
+    return Assessment(results, ledger, assess(ledger, policy.governance))

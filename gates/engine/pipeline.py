@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gates import verdict as verdicts
 from gates.engine import runner
@@ -22,6 +22,7 @@ from gates.report import FORMATS
 from gates.util.atomic import dump_json, write_all
 from gates.util.files import select_files
 from gates.util.git import subject as git_subject
+from gates.verdict import BaselineRef, PolicySummary, Subject, Verdict
 
 if TYPE_CHECKING:
     from gates.sbom.delta import Since
@@ -64,7 +65,7 @@ class ScopeRun:
     """What one scope (a project, or the top level) of a monorepo run produced."""
 
     project: str | None
-    verdict: dict[str, JSON]
+    verdict: Verdict
     collections: list[Collection]
 
 
@@ -84,11 +85,11 @@ def select_gates(policy: Policy, registry: Registry, only: Sequence[str]) -> lis
     return sorted(set(only)) if only else None
 
 
-def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, dict[str, JSON] | None]:
+def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, BaselineRef | None]:
     if path is None:
         return None, None
-    data = verdicts.load(path)
-    return verdicts.baseline_fingerprints(data), verdicts.baseline_summary(data, path)
+    known = verdicts.load(path)
+    return verdicts.baseline_fingerprints(known), verdicts.baseline_ref(known, path)
 
 
 def _release_delta(
@@ -106,44 +107,35 @@ def decide(
     policy: Policy,
     registry: Registry,
     collections: Sequence[Collection],
-    subject: Mapping[str, JSON],
+    subject: Subject,
     scope: Sequence[str] | None,
     baseline: Path | None,
     started_at: dt.datetime,
     duration_s: float,
     since: Since | None = None,
-) -> dict[str, JSON]:
+) -> Verdict:
     """`since` (a previous release's verdict) is also the baseline of new findings, unless a
     `baseline` file is given."""
-    fingerprints, baseline_info = _baseline(baseline)
+    fingerprints, baseline_ref = _baseline(baseline)
     project = policy.project.name if policy.project is not None else None
     delta = None
     if since is not None:
         collections, delta = _release_delta(since, collections, project, scope)
         if baseline is None:
-            fingerprints = verdicts.baseline_fingerprints(since.verdict)
-            baseline_info = {
-                "path": since.label,
-                "commit": since.commit,
-                "started_at": since.verdict["started_at"],
-            }
-    outcomes, ledger = evaluate(
-        policy,
-        collections,
-        registry,
-        started_at.date(),
-        fingerprints,
-        scope,
-    )
-    return verdicts.build(
-        outcomes=outcomes,
-        ledger=ledger,
-        policy_summary=policy.summary(),
+            released = Verdict.from_json(since.verdict)
+            fingerprints = verdicts.baseline_fingerprints(released)
+            baseline_ref = BaselineRef(since.label, since.commit, released.started)
+    assessment = evaluate(policy, collections, registry, started_at.date(), fingerprints, scope)
+    return Verdict.decide(
+        assessment.gates,
+        assessment.ledger,
+        assessment.governance,
         subject=subject,
+        policy=PolicySummary.from_json(policy.summary()),
         started_at=started_at,
         duration_s=duration_s,
         scope=scope,
-        baseline=baseline_info,
+        baseline=baseline_ref,
         project=project,
         delta=delta,
     )
@@ -189,9 +181,9 @@ def run(
     request: RunRequest,
     policy: Policy,
     registry: Registry,
-    subject: Mapping[str, JSON],
+    subject: Subject,
     progress: runner.ProgressCallback | None = None,
-) -> tuple[dict[str, JSON], list[Collection]]:
+) -> tuple[Verdict, list[Collection]]:
     """One scope: collect with its gates and decide. `run_projects` runs the scopes."""
     started_at, clock = now(), time.monotonic()
     scope = select_gates(policy, registry, request.only)
@@ -233,7 +225,7 @@ def run_projects(
     policy: Policy,
     registry: Registry,
     progress: runner.ProgressCallback | None = None,
-) -> tuple[dict[str, JSON], list[ScopeRun]]:
+) -> tuple[Verdict, list[ScopeRun]]:
     """A monorepo run: each scope `request.projects` names (all of them when empty) in turn, then
     one verdict merged from theirs. `--only` keeps, in each scope, the named gates it enables.
     The merged verdict fails closed on a missing (project, gate) only when every scope and gate ran;
@@ -258,7 +250,7 @@ def run_projects(
         verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
     # What every scope shares is read once: the repository's subject and, in a monorepo, the file
     # listing each scope takes its own files from.
-    subject = git_subject(request.root, check_clean=request.only_paths is None)
+    subject = Subject.from_json(git_subject(request.root, check_clean=request.only_paths is None))
     if top.projects and request.only_paths is None:
         request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
     runs = []
@@ -275,7 +267,7 @@ def run_projects(
     return _merged([(r.project, r.verdict) for r in runs], complete), runs
 
 
-def _merged(scopes: Sequence[tuple[str | None, dict[str, JSON]]], complete: bool) -> dict[str, JSON]:
+def _merged(scopes: Sequence[tuple[str | None, Verdict]], complete: bool) -> Verdict:
     """One verdict from the scopes' (a single scope's is itself). It fails closed on a missing
     (project, gate) only when `complete`: a partial one is a part for `gates merge`."""
     if len(scopes) == 1:
@@ -287,11 +279,11 @@ def decide_scopes(
     policy: Policy,
     registry: Registry,
     scopes: Mapping[str | None, Sequence[Collection]],
-    subject: Mapping[str, JSON],
+    subject: Subject,
     only: Sequence[str],
     baseline: Path | None,
     since: Since | None = None,
-) -> dict[str, JSON]:
+) -> Verdict:
     """`gates evaluate`: each scope's collections (None: the top level) judged by its section of
     the policy, without scanning, and merged as a monorepo run is."""
     top = policy.top_level()
@@ -315,7 +307,7 @@ def decide_scopes(
     return _merged(decided, complete=not only and set(scopes) == every)
 
 
-def render_reports(verdict: Mapping[str, Any], formats: Sequence[str], out_dir: Path) -> dict[Path, str]:
+def render_reports(verdict: Verdict, formats: Sequence[str], out_dir: Path) -> dict[Path, str]:
     outputs = {out_dir / FORMATS["json"].filename: FORMATS["json"].render(verdict)}
     for name in formats:
         fmt = FORMATS[name]
@@ -325,14 +317,14 @@ def render_reports(verdict: Mapping[str, Any], formats: Sequence[str], out_dir: 
 
 def write_outputs(
     out_dir: Path,
-    verdict: Mapping[str, Any],
+    verdict: Verdict,
     formats: Sequence[str],
     collections: Sequence[Collection] | None = None,
 ) -> list[Path]:
     """Render every output first, then write each atomically: a failure writes nothing."""
     outputs = render_reports(verdict, formats, out_dir)
     if collections is not None:
-        document = verdicts.collections_document(collections, verdict["subject"], verdict.get("project"))
+        document = verdicts.collections_document(collections, verdict.subject, verdict.project)
         outputs[out_dir / FINDINGS_FILE] = dump_json(document)
         for collection in collections:
             for name, text in collection.artefacts.items():

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gates.errors import InputError
-from gates.model import JSON
+from gates.model import JSON, Suppression
 from gates.util.files import select_files
 from gates.util.jsonfile import LoadedJson, read_json
 from gates.util.yamlfile import Path_
@@ -155,15 +155,16 @@ def applicable(statements: Sequence[Statement], ids: Iterable[str], purl: str | 
     return max(covering, key=lambda s: (s.when(), not s.suppresses)) if covering else None
 
 
-def suppression(statement: Mapping[str, JSON]) -> dict[str, JSON]:
+def suppression(statement: Mapping[str, JSON]) -> Suppression:
     """What the verdict records, as the finding's `waived`, for a suppressing statement."""
     why = ": ".join(str(statement[k]) for k in ("justification", "detail") if statement[k])
     by = ", ".join(str(statement[k]) for k in ("author", "timestamp") if statement[k])
-    return {
-        "kind": "vex",
-        "reason": f"VEX {statement['status']}: {why}" + (f" ({by})" if by else ""),
-        **{k: v for k, v in statement.items() if k != "suppresses"},
-    }
+    return Suppression(
+        kind=Suppression.VEX,
+        reason=f"VEX {statement['status']}: {why}" + (f" ({by})" if by else ""),
+        source=str(statement["source"]),
+        details={k: v for k, v in statement.items() if k not in ("suppresses", "source")},
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------

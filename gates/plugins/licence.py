@@ -44,8 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.engine.evaluate import DECIDES_PROPERTY
-from gates.model import Finding, Location, Severity, fingerprint
+from gates.model import DECIDES_PROPERTY, Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, licence_lookup, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key

@@ -50,9 +50,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gates.engine.evaluate import DECIDES_PROPERTY
 from gates.errors import InputError
-from gates.model import Finding, Location, Severity, fingerprint
+from gates.model import DECIDES_PROPERTY, Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, notices
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, artefact_name, provide, source_and_key

@@ -64,8 +64,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gates.engine.evaluate import DECIDES_PROPERTY, SUPPRESSION_PROPERTY
-from gates.model import SEVERITIES, Finding, Location, Severity, fingerprint
+from gates.model import DECIDES_PROPERTY, SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
 from gates.osv.client import OsvUnavailable, fetch_records, query_batch
 from gates.osv.match import fixed_versions, osv_package
@@ -439,9 +438,8 @@ class VulnerabilitiesGate:
             statement = props.get("vex")
             if statement is not None and statement["suppresses"]:
                 rest = {k: v for k, v in props.items() if k != "vex"}
-                finding = dataclasses.replace(
-                    finding, properties={**rest, SUPPRESSION_PROPERTY: vex.suppression(statement)}
-                )
+                suppression = vex.suppression(statement)
+                finding = dataclasses.replace(finding, properties=rest, suppression=suppression)
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
             kind = props.get(delta.DELTA_PROPERTY)

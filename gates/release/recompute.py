@@ -15,67 +15,49 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from gates import verdict as verdicts
-from gates.engine.evaluate import (
-    SUPPRESSION_PROPERTY,
-    GateOutcome,
-    assess_governance,
-    in_force,
-    judge_gate,
-    waiver_ledger,
-)
-from gates.model import Finding, Status
+from gates.engine.evaluate import judge_gate
+from gates.governance import assess, in_force, waiver_ledger
+from gates.model import Status
 from gates.policy.model import Policy
-
-
-def _kept(name: str, findings: Sequence[Mapping[str, Any]], vex: bool) -> list[Finding]:
-    """The verdict's findings as the gate kept them; a VEX suppression is taken as recorded only on
-    a gate that reads VEX documents (`vex`), so no other gate's findings can be waived by one."""
-    kept = []
-    for data in findings:
-        finding = Finding.from_json({**data, "gate": name})
-        waived = data.get("waived")
-        if vex and isinstance(waived, dict) and waived.get("kind") == "vex":
-            finding = Finding.from_json(
-                {**data, "gate": name, "properties": {**data["properties"], SUPPRESSION_PROPERTY: waived}}
-            )
-        kept.append(finding)
-    return kept
+from gates.verdict import GateResult
 
 
 def _judged(
     entry: Mapping[str, Any], scope: Policy, today: dt.date, baseline: bool
-) -> tuple[GateOutcome, str | None]:
+) -> tuple[GateResult, str | None]:
     """The entry judged again, and why it differs from what the verdict says (None: it agrees)."""
-    name, label = entry["name"], verdicts.gate_label(entry)
+    recorded = GateResult.from_json(entry)
+    name, label = recorded.name, recorded.label
     settings = scope.gates.get(name)
-    recorded = Status(entry["status"])
-    if recorded is Status.ERROR:  # blocks a release whatever else it says
-        return GateOutcome(name, entry["mode"], recorded, entry["reason"], (), None), None
+    unjudged = replace(recorded, findings=())
+    if recorded.status is Status.ERROR:  # blocks a release whatever else it says
+        return unjudged, None
     if settings is None:
-        return GateOutcome(name, entry["mode"], recorded, entry["reason"], (), None), (
-            f"the verdict's gate {label} is not in the policy"
-        )
-    if recorded is Status.SKIPPED:
+        return unjudged, f"the verdict's gate {label} is not in the policy"
+    if recorded.status is Status.SKIPPED:
         off = settings["mode"] == "off" and not settings["required"]
-        outcome = GateOutcome(name, entry["mode"], recorded, entry["reason"], (), None)
         why = None if off else f"the verdict says {label} was skipped, but the policy runs it (edited?)"
-        return outcome, why
-    old = frozenset(f["fingerprint"] for f in entry["findings"] if not f["new"])
+        return unjudged, why
+    old = frozenset(j.finding.fingerprint for j in recorded.findings if not j.new)
     known = {name: old} if baseline else None
     waivers = in_force(scope.waivers, scope.governance, today)
+    # What the gate kept, with the suppressions it attested as it attested them; a VEX suppression is
+    # taken as recorded only on a gate that reads VEX documents, so no other gate's findings can be
+    # waived by one.
     reads_vex = scope.instances().get(name, name) == "vulnerabilities"
-    kept = _kept(name, entry["findings"], reads_vex)
-    outcome = judge_gate(name, settings, None, kept, waivers, known, entry.get("stats", {}))
+    kept = [replace(j.finding, suppression=j.suppression if reads_vex else None) for j in recorded.findings]
+    result = judge_gate(name, settings, None, kept, waivers, known, recorded.project, recorded.stats)
     claimed = (entry["status"], entry["reason"], entry["counts"])
-    if claimed != (outcome.status.value, outcome.reason, outcome.counts()):
-        return outcome, (
+    if claimed != (result.status.value, result.reason, result.counts.to_json()):
+        return result, (
             f"the verdict says {label} is {entry['status']} ({entry['reason']}), but its findings under "
-            f"the policy make it {outcome.status.value} ({outcome.reason}) (edited?)"
+            f"the policy make it {result.status.value} ({result.reason}) (edited?)"
         )
-    return outcome, None
+    return result, None
 
 
 def _canonical(ledger: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -83,30 +65,34 @@ def _canonical(ledger: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def differences(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
-    """Why the verdict's statuses or ledger are not what its findings make them (empty: they are)."""
+    """Why the verdict's statuses or ledger are not what its findings make them (empty: they are).
+    `verdict` is the document as given (its recorded counts are compared too)."""
     top = policy.top_level()
     today = dt.date.fromisoformat(verdict["started_at"][:10])
     baseline = verdict["baseline"] is not None
-    by_scope: dict[str | None, list[GateOutcome]] = {None: [], **{p.name: [] for p in top.projects}}
+    by_scope: dict[str | None, list[GateResult]] = {None: [], **{p.name: [] for p in top.projects}}
     reasons = []
     for entry in verdict["gates"]:
         project = entry.get("project")
         if project not in by_scope:
-            reasons.append(f"the verdict's gate {verdicts.gate_label(entry)} is in no project of the policy")
+            label = GateResult.from_json(entry).label
+            reasons.append(f"the verdict's gate {label} is in no project of the policy")
             continue
-        outcome, why = _judged(entry, top.scoped(project), today, baseline)
-        by_scope[project].append(outcome)
+        result, why = _judged(entry, top.scoped(project), today, baseline)
+        by_scope[project].append(result)
         if why is not None:
             reasons.append(why)
     scopes = by_scope if top.projects else {None: by_scope[None]}
     ledgers = []
-    for project, outcomes in scopes.items():
+    for project, results in scopes.items():
         scope = top.scoped(project)
-        ledgers.append(waiver_ledger(scope.waivers, outcomes, scope.governance, today))
+        ran = {r.name for r in results if r.status not in (Status.SKIPPED, Status.ERROR)}
+        findings = [j.finding for r in results for j in r.findings]
+        ledgers.append(waiver_ledger(scope.waivers, findings, ran, scope.governance, today))
     ledger = ledgers[0] if len(ledgers) == 1 else verdicts.merge_ledgers(ledgers)
-    if _canonical(ledger) != _canonical(verdict["waivers"]):
+    if _canonical([e.to_json() for e in ledger]) != _canonical(verdict["waivers"]):
         reasons.append("the verdict's waiver ledger is not what its findings and the policy's waivers make")
-    governance, _ = assess_governance(ledger, top.governance)
+    governance = assess(ledger, top.governance).status
     if verdict.get("governance", {}).get("status", governance.value) != governance.value:
         reasons.append(
             f"the verdict's waiver governance says {verdict['governance']['status']}, "

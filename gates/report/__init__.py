@@ -1,4 +1,4 @@
-"""Report formats: each renders a verdict (the validated JSON document) and nothing else.
+"""Report formats: each renders a typed verdict (`gates.verdict.Verdict`) and nothing else.
 
 A format's module is imported when it first renders: the HTML report brings jinja2, which a
 pre-commit hook or a JSON-only run never needs.
@@ -9,17 +9,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from gates.util.atomic import dump_json
+from gates import verdict as verdicts
+from gates.verdict import Verdict
 
-Render = Callable[[Mapping[str, Any]], str]
+Render = Callable[[Verdict], str]
 
 
 def _rendered_by(module: str) -> Render:
     """`gates.report.<module>.render`, imported at the first call."""
 
-    def render(verdict: Mapping[str, Any]) -> str:
+    def render(verdict: Verdict) -> str:
         text: str = importlib.import_module(f"gates.report.{module}").render(verdict)
         return text
 
@@ -36,7 +36,7 @@ class ReportFormat:
 FORMATS: Mapping[str, ReportFormat] = {
     f.name: f
     for f in (
-        ReportFormat("json", "verdict.json", dump_json),
+        ReportFormat("json", "verdict.json", verdicts.dump),
         ReportFormat("sarif", "gates.sarif", _rendered_by("sarif")),
         ReportFormat("junit", "junit.xml", _rendered_by("junit")),
         ReportFormat("md", "report.md", _rendered_by("markdown")),

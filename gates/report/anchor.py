@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from gates.model import Finding
+from gates.verdict import Verdict
 
 
-def file_of(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
+def file_of(finding: Finding, verdict: Verdict) -> str:
     """The finding's path, else a file to anchor it at. GitHub code scanning rejects a whole upload
     when one result has no file location, so findings about a component or a URL are anchored to
     the manifest the gate names (`properties.manifest`), else to the policy file that made them count."""
-    if finding["location"]["path"]:
-        return str(finding["location"]["path"])
-    manifest = finding["properties"].get("manifest")
+    if finding.location.path:
+        return finding.location.path
+    manifest = finding.properties.get("manifest")
     if isinstance(manifest, str) and manifest:
         return manifest
-    source = str(verdict["policy"]["source"])
+    source = verdict.policy.source
     if source.startswith("builtin:"):
         return "gates.yaml"
-    root = Path(verdict["subject"]["path"])
+    root = Path(verdict.subject.path)
     policy = Path(source)
     if policy.is_absolute():
         return policy.relative_to(root).as_posix() if root in policy.parents else policy.name

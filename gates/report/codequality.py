@@ -4,25 +4,27 @@ new and fixed ones compared against the target branch. Declared as `artifacts:re
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from gates.report.anchor import file_of
+from gates.verdict import Verdict
 
 _SEVERITIES = {"info": "info", "low": "minor", "medium": "major", "high": "critical", "critical": "blocker"}
 
 
-def render(verdict: Mapping[str, Any]) -> str:
+def render(verdict: Verdict) -> str:
     issues = [
         {
-            "description": f"{f['message']} ({g['name']} {f['rule']})",
-            "check_name": f"{g['name']}/{f['rule']}",
-            "fingerprint": f["fingerprint"],
-            "severity": _SEVERITIES[f["severity"]],
-            "location": {"path": file_of(f, verdict), "lines": {"begin": f["location"]["line"] or 1}},
+            "description": f"{j.finding.message} ({g.name} {j.finding.rule})",
+            "check_name": f"{g.name}/{j.finding.rule}",
+            "fingerprint": j.finding.fingerprint,
+            "severity": _SEVERITIES[j.finding.severity.value],
+            "location": {
+                "path": file_of(j.finding, verdict),
+                "lines": {"begin": j.finding.location.line or 1},
+            },
         }
-        for g in verdict["gates"]
-        for f in g["findings"]
-        if f["waived"] is None
+        for g in verdict.gates
+        for j in g.findings
+        if not j.waived
     ]
     return json.dumps(issues, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -3,11 +3,10 @@ compared with, read back from the verdict's `delta` (the Markdown and HTML repor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from gates.sbom.changes import SbomDiff
+from gates.verdict import Verdict
 
 
 def counts(diff: SbomDiff) -> str:
@@ -32,8 +31,8 @@ class DeltaView:
     disclosed: int
 
     @classmethod
-    def of(cls, verdict: Mapping[str, Any]) -> DeltaView | None:
-        delta = verdict.get("delta")
+    def of(cls, verdict: Verdict) -> DeltaView | None:
+        delta = verdict.delta
         if delta is None:
             return None
         components = delta["components"]

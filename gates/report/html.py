@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -35,13 +34,14 @@ from markupsafe import Markup
 
 from gates import verdict as verdicts
 from gates.errors import InputError
-from gates.model import SEVERITIES, Severity
+from gates.model import JSON, Severity
 from gates.report import delta, svg
 from gates.report.waivers import expiries, expiring_window
+from gates.verdict import GateResult, JudgedFinding, Verdict
 
 MAX_FINDINGS_PER_GATE = 500
 MAX_TREND_RUNS = 30
-_SEVERITIES_DESC = tuple(reversed(SEVERITIES))
+_SEVERITIES_DESC = tuple(reversed(Severity))
 # Opens every <details> before printing, for browsers without `::details-content` in print CSS.
 _PRINT_SCRIPT = (
     "let o=[];addEventListener('beforeprint',()=>{o=[...document.querySelectorAll('details:not([open])')];"
@@ -66,7 +66,7 @@ _LINKS = frozenset({"more_info", "help_uri"})
 
 @dataclass(frozen=True)
 class History:
-    runs: tuple[Mapping[str, Any], ...]
+    runs: tuple[Verdict, ...]
     """Previous verdicts, oldest first."""
     skipped: int
     """Files in the folder that were not valid verdicts."""
@@ -80,7 +80,7 @@ def load_history(directory: Path) -> History:
             runs.append(verdicts.load(path))
         except InputError:
             skipped += 1
-    return History(tuple(sorted(runs, key=lambda v: str(v["started_at"]))), skipped)
+    return History(tuple(sorted(runs, key=lambda v: v.started)), skipped)
 
 
 @dataclass(frozen=True)
@@ -92,21 +92,13 @@ class Advice:
 
 @dataclass(frozen=True)
 class FindingView:
-    severity: str
-    rule: str
-    aliases: tuple[str, ...]
-    where: str
-    message: str
-    new: bool
-    counted: bool
-    waiver: Mapping[str, Any] | None
+    judged: JudgedFinding
     advice: tuple[Advice, ...]
 
 
 @dataclass(frozen=True)
 class GateView:
-    gate: Mapping[str, Any]
-    existing: int
+    gate: GateResult
     findings: tuple[FindingView, ...]
     hidden: int
     """Findings beyond MAX_FINDINGS_PER_GATE, left to verdict.json."""
@@ -120,13 +112,13 @@ def safe_link(value: str) -> str | None:
     return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _text(value: Any) -> str:
+def _text(value: JSON) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
 
 
-def advice(properties: Mapping[str, Any]) -> tuple[Advice, ...]:
+def advice(properties: Mapping[str, JSON]) -> tuple[Advice, ...]:
     out = []
     fixed = properties.get("fixed_versions")
     if isinstance(fixed, list):
@@ -141,41 +133,10 @@ def advice(properties: Mapping[str, Any]) -> tuple[Advice, ...]:
     return tuple(out)
 
 
-def _where(location: Mapping[str, Any]) -> str:
-    where = location["path"] or location["logical"] or ""
-    return f"{where}:{location['line']}" if location["line"] else str(where)
-
-
-def _finding_order(f: Mapping[str, Any]) -> tuple[bool, int, str, int, str, str]:
-    loc = f["location"]
-    return (
-        not f["counted"],
-        -Severity(f["severity"]).rank,
-        loc["path"] or loc["logical"] or "",
-        loc["line"] or 0,
-        f["rule"],
-        f["fingerprint"],
-    )
-
-
-def _gate_view(gate: Mapping[str, Any]) -> GateView:
-    ordered = sorted(gate["findings"], key=_finding_order)
-    shown = tuple(
-        FindingView(
-            severity=f["severity"],
-            rule=f["rule"],
-            aliases=tuple(f["aliases"]),
-            where=_where(f["location"]),
-            message=f["message"],
-            new=f["new"],
-            counted=f["counted"],
-            waiver=f["waived"],
-            advice=advice(f["properties"]),
-        )
-        for f in ordered[:MAX_FINDINGS_PER_GATE]
-    )
-    counts = gate["counts"]
-    return GateView(gate, counts["total"] - counts["new"], shown, len(ordered) - len(shown))
+def _gate_view(gate: GateResult) -> GateView:
+    ordered = sorted(gate.findings, key=JudgedFinding.sort_key)
+    shown = tuple(FindingView(j, advice(j.finding.properties)) for j in ordered[:MAX_FINDINGS_PER_GATE])
+    return GateView(gate, shown, len(ordered) - len(shown))
 
 
 def duration(seconds: float) -> str:
@@ -185,23 +146,21 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-def _bars(verdict: Mapping[str, Any]) -> Markup:
-    series = [svg.Series(s, svg.SEVERITY_COLOURS[s]) for s in _SEVERITIES_DESC]
+def _bars(verdict: Verdict) -> Markup:
+    series = [svg.Series(s.value, svg.SEVERITY_COLOURS[s.value]) for s in _SEVERITIES_DESC]
     series.append(svg.Series("not counted", svg.NOT_COUNTED_COLOUR))
     rows = []
-    for gate in verdict["gates"]:
-        counts = gate["counts"]
-        by_severity = tuple(counts["by_severity"].get(s, 0) for s in _SEVERITIES_DESC)
-        rows.append(
-            svg.BarRow(verdicts.gate_label(gate), (*by_severity, counts["total"] - counts["counted"]))
-        )
+    for gate in verdict.gates:
+        counts = gate.counts
+        by_severity = tuple(counts.by_severity[s] for s in _SEVERITIES_DESC)
+        rows.append(svg.BarRow(gate.label, (*by_severity, counts.total - counts.counted)))
     return svg.stacked_bars(rows, series, "Findings by gate and severity")
 
 
-def _trend_point(run: Mapping[str, Any], current: bool) -> svg.TrendPoint:
-    commit = run["subject"]["commit"]
-    detail = run["started_at"] + (f" {commit[:10]}" if commit else "")
-    return svg.TrendPoint(run["started_at"][5:10], detail, run["summary"]["counted"], run["status"], current)
+def _trend_point(run: Verdict, current: bool) -> svg.TrendPoint:
+    commit = run.subject.commit
+    detail = run.started + (f" {commit[:10]}" if commit else "")
+    return svg.TrendPoint(run.started[5:10], detail, run.summary.counted, run.status.value, current)
 
 
 @dataclass(frozen=True)
@@ -213,9 +172,9 @@ class Trend:
     """None without previous runs."""
 
 
-def _trend(verdict: Mapping[str, Any], history: History) -> Trend:
-    key = (verdict["started_at"], verdict["subject"]["commit"])
-    previous = [r for r in history.runs if (r["started_at"], r["subject"]["commit"]) != key]
+def _trend(verdict: Verdict, history: History) -> Trend:
+    key = (verdict.started, verdict.subject.commit)
+    previous = [r for r in history.runs if (r.started, r.subject.commit) != key]
     points = [_trend_point(r, False) for r in previous] + [_trend_point(verdict, True)]
     shown = tuple(points[-MAX_TREND_RUNS:])
     chart = svg.trend(shown, "Counted findings per run", "counted") if previous else None
@@ -233,11 +192,10 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["duration"] = duration
-    env.filters["label"] = verdicts.gate_label
     return env
 
 
-def render(verdict: Mapping[str, Any], history: History | None = None) -> str:
+def render(verdict: Verdict, history: History | None = None) -> str:
     history = history or History((), 0)
     trend = _trend(verdict, history)
     changes = delta.DeltaView.of(verdict)
@@ -247,13 +205,13 @@ def render(verdict: Mapping[str, Any], history: History | None = None) -> str:
         .get_template("report.html.j2")
         .render(
             verdict=verdict,
-            subject=verdict["subject"],
-            policy=verdict["policy"],
-            gates=[_gate_view(g) for g in verdict["gates"]],
+            subject=verdict.subject,
+            policy=verdict.policy,
+            gates=[_gate_view(g) for g in verdict.gates],
             severities=_SEVERITIES_DESC,
             waivers=expiries(verdict),
             expiring_days=expiring_window(verdict),
-            governance=verdict.get("governance"),  # absent in verdicts written before it was recorded
+            governance=verdict.governance,  # None in verdicts written before it was recorded
             bars=_bars(verdict),
             trend=trend.chart,
             points=trend.points,

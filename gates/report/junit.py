@@ -4,74 +4,73 @@ one testsuite per monorepo project."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
+
+from gates.model import Status
+from gates.verdict import GateResult, Verdict
 
 
-def _details(gate: Mapping[str, Any]) -> str:
-    lines = [gate["reason"]]
-    for f in gate["findings"]:
-        if not f["counted"]:
-            continue
-        where = f["location"]["path"] or f["location"]["logical"] or ""
-        if f["location"]["line"]:
-            where += f":{f['location']['line']}"
-        lines.append(f"[{f['severity']}] {f['rule']} {where} {f['message']}")
+def _details(gate: GateResult) -> str:
+    lines = [gate.reason]
+    for j in gate.findings:
+        if j.counted:
+            f = j.finding
+            lines.append(f"[{f.severity.value}] {f.rule} {f.location.where} {f.message}")
     return "\n".join(lines)
 
 
-def _suite(parent: ET.Element, name: str, gates: list[Mapping[str, Any]], time: float, started: str) -> None:
-    count = {s: sum(1 for g in gates if g["status"] == s) for s in ("fail", "error", "skipped")}
+def _count(gates: Sequence[GateResult], status: Status) -> str:
+    return str(sum(1 for g in gates if g.status is status))
+
+
+def _suite(parent: ET.Element, name: str, gates: Sequence[GateResult], time: float, started: str) -> None:
     suite = ET.SubElement(
         parent,
         "testsuite",
         {
             "name": name,
             "tests": str(len(gates)),
-            "failures": str(count["fail"]),
-            "errors": str(count["error"]),
-            "skipped": str(count["skipped"]),
+            "failures": _count(gates, Status.FAIL),
+            "errors": _count(gates, Status.ERROR),
+            "skipped": _count(gates, Status.SKIPPED),
             "time": f"{time:.3f}",
             "timestamp": started,
         },
     )
     for gate in gates:
-        classname = f"gates.{gate['project']}" if gate.get("project") else "gates"
+        classname = f"gates.{gate.project}" if gate.project else "gates"
         case = ET.SubElement(
-            suite,
-            "testcase",
-            {"classname": classname, "name": gate["name"], "time": f"{gate['duration_s']:.3f}"},
+            suite, "testcase", {"classname": classname, "name": gate.name, "time": f"{gate.duration_s:.3f}"}
         )
-        if gate["status"] == "fail":
-            ET.SubElement(case, "failure", {"message": gate["reason"], "type": "fail"}).text = _details(gate)
-        elif gate["status"] == "error":
-            ET.SubElement(case, "error", {"message": gate["reason"], "type": "error"}).text = gate["reason"]
-        elif gate["status"] == "skipped":
-            ET.SubElement(case, "skipped", {"message": gate["reason"]})
+        if gate.status is Status.FAIL:
+            ET.SubElement(case, "failure", {"message": gate.reason, "type": "fail"}).text = _details(gate)
+        elif gate.status is Status.ERROR:
+            ET.SubElement(case, "error", {"message": gate.reason, "type": "error"}).text = gate.reason
+        elif gate.status is Status.SKIPPED:
+            ET.SubElement(case, "skipped", {"message": gate.reason})
         else:
-            ET.SubElement(case, "system-out").text = f"{gate['status']}: {_details(gate)}"
+            ET.SubElement(case, "system-out").text = f"{gate.status.value}: {_details(gate)}"
 
 
-def render(verdict: Mapping[str, Any]) -> str:
-    gates = verdict["gates"]
-    count = {s: sum(1 for g in gates if g["status"] == s) for s in ("fail", "error")}
-    top = f"gates ({verdict['policy']['name']})"
+def render(verdict: Verdict) -> str:
+    gates = verdict.gates
+    top = f"gates ({verdict.policy.name})"
     suites = ET.Element(
         "testsuites",
         {
             "name": top,
             "tests": str(len(gates)),
-            "failures": str(count["fail"]),
-            "errors": str(count["error"]),
-            "time": f"{verdict['duration_s']:.3f}",
+            "failures": _count(gates, Status.FAIL),
+            "errors": _count(gates, Status.ERROR),
+            "time": f"{verdict.duration_s:.3f}",
         },
     )
     # One suite for the top level of the policy, then one per monorepo project (gates:<project>).
-    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    groups: dict[str | None, list[GateResult]] = {}
     for gate in gates:
-        groups.setdefault(gate.get("project"), []).append(gate)
+        groups.setdefault(gate.project, []).append(gate)
     for project, members in groups.items():
-        time = verdict["duration_s"] if len(groups) == 1 else sum(g["duration_s"] for g in members)
-        _suite(suites, f"gates:{project}" if project else top, members, time, verdict["started_at"])
+        time = verdict.duration_s if len(groups) == 1 else sum(g.duration_s for g in members)
+        _suite(suites, f"gates:{project}" if project else top, members, time, verdict.started)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -14,12 +14,12 @@ share a 20th run, `gates-combined`, whose rule ids are prefixed with the gate na
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from gates.model import Severity
+from gates.model import JSON, Status
 from gates.report.anchor import file_of
-from gates.verdict import gate_label
+from gates.verdict import JudgedFinding, Verdict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -28,85 +28,100 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 MAX_RUNS = 20
 MAX_RESULTS_PER_RUN = 25_000
 
-Placed = tuple[str, str, Mapping[str, Any]]
-"""(gate label, rule id in the run, finding)."""
+
+@dataclass(frozen=True)
+class Placed:
+    gate: str
+    """The gate's label."""
+    rule_id: str
+    """The rule id in the run (prefixed with the gate in the combined run)."""
+    judged: JudgedFinding
 
 
-def _location(finding: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
-    where = finding["location"]
-    physical: dict[str, Any] = {
-        "artifactLocation": {"uri": file_of(finding, verdict), "uriBaseId": "SRCROOT"}
+@dataclass(frozen=True)
+class RunOf:
+    """What a run stands for: one gate, or several combined."""
+
+    label: str
+    status: Status
+    reason: str
+    version: str | None
+    tool_versions: Mapping[str, str]
+
+
+def _location(judged: JudgedFinding, verdict: Verdict) -> dict[str, JSON]:
+    where = judged.finding.location
+    physical: dict[str, JSON] = {
+        "artifactLocation": {"uri": file_of(judged.finding, verdict), "uriBaseId": "SRCROOT"}
     }
-    if where["path"] and where["line"]:
-        physical["region"] = {"startLine": where["line"]}
-    location: dict[str, Any] = {"physicalLocation": physical}
-    if where["logical"]:
-        location["logicalLocations"] = [{"fullyQualifiedName": where["logical"]}]
+    if where.path and where.line:
+        physical["region"] = {"startLine": where.line}
+    location: dict[str, JSON] = {"physicalLocation": physical}
+    if where.logical:
+        location["logicalLocations"] = [{"fullyQualifiedName": where.logical}]
     return location
 
 
-def _result(
-    gate: str, rule_id: str, finding: Mapping[str, Any], verdict: Mapping[str, Any]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "ruleId": rule_id,
-        "level": _LEVELS[finding["severity"]],
-        "message": {"text": finding["message"] or finding["rule"]},
-        "partialFingerprints": {"gatesFingerprint/v1": finding["fingerprint"]},
+def _result(placed: Placed, verdict: Verdict) -> dict[str, JSON]:
+    judged, finding = placed.judged, placed.judged.finding
+    result: dict[str, JSON] = {
+        "ruleId": placed.rule_id,
+        "level": _LEVELS[finding.severity.value],
+        "message": {"text": finding.message or finding.rule},
+        "partialFingerprints": {"gatesFingerprint/v1": finding.fingerprint},
         "properties": {
-            "gate": gate,
-            "severity": finding["severity"],
-            "counted": finding["counted"],
-            **{k: v for k, v in finding["properties"].items() if v not in (None, "", [], {})},
+            "gate": placed.gate,
+            "severity": finding.severity.value,
+            "counted": judged.counted,
+            **{k: v for k, v in finding.properties.items() if v not in (None, "", [], {})},
         },
     }
-    result["locations"] = [_location(finding, verdict)]
-    if verdict["baseline"] is not None:
-        result["baselineState"] = "new" if finding["new"] else "unchanged"
-    if finding["waived"] is not None:
-        waiver = finding["waived"]
-        origin = (  # a VEX statement in the repository, or a policy waiver
-            waiver["source"]
-            if waiver.get("kind") == "vex"
-            else f"owner {waiver['owner']}, expires {waiver['expires']}"
-        )
-        result["suppressions"] = [
-            {"kind": "external", "state": "accepted", "justification": f"{waiver['reason']} ({origin})"}
-        ]
+    result["locations"] = [_location(judged, verdict)]
+    if verdict.baseline is not None:
+        result["baselineState"] = "new" if judged.new else "unchanged"
+    justification = None
+    if judged.waiver is not None:
+        waiver = judged.waiver
+        justification = f"{waiver.reason} (owner {waiver.owner}, expires {waiver.expires.isoformat()})"
+    elif judged.suppression is not None:  # a VEX statement in the repository
+        justification = f"{judged.suppression.reason} ({judged.suppression.source})"
+    if justification is not None:
+        result["suppressions"] = [{"kind": "external", "state": "accepted", "justification": justification}]
     return result
 
 
-def _rule(gate: str, rule_id: str, finding: Mapping[str, Any]) -> dict[str, Any]:
-    rule: dict[str, Any] = {
-        "id": rule_id,
-        "shortDescription": {"text": f"{gate}: {finding['rule']}"},
-        "defaultConfiguration": {"level": _LEVELS[finding["severity"]]},
-        "properties": {"security-severity": _SECURITY_SEVERITY[finding["severity"]]},
+def _rule(placed: Placed) -> dict[str, JSON]:
+    finding = placed.judged.finding
+    rule: dict[str, JSON] = {
+        "id": placed.rule_id,
+        "shortDescription": {"text": f"{placed.gate}: {finding.rule}"},
+        "defaultConfiguration": {"level": _LEVELS[finding.severity.value]},
+        "properties": {"security-severity": _SECURITY_SEVERITY[finding.severity.value]},
     }
-    help_uri = finding["properties"].get("more_info") or finding["properties"].get("help_uri")
+    help_uri = finding.properties.get("more_info") or finding.properties.get("help_uri")
     if isinstance(help_uri, str) and help_uri.startswith("https://"):
         rule["helpUri"] = help_uri
     return rule
 
 
-def _kept(placed: list[Placed]) -> tuple[list[Placed], int]:
+def _kept(placed: Sequence[Placed]) -> tuple[list[Placed], int]:
     """At most MAX_RESULTS_PER_RUN results: counted before not counted, most severe first."""
     if len(placed) <= MAX_RESULTS_PER_RUN:
-        return placed, 0
-    ranked = sorted(placed, key=lambda p: (not p[2]["counted"], -Severity(p[2]["severity"]).rank))
+        return list(placed), 0
+    ranked = sorted(placed, key=lambda p: (not p.judged.counted, -p.judged.finding.severity.rank))
     return ranked[:MAX_RESULTS_PER_RUN], len(placed) - MAX_RESULTS_PER_RUN
 
 
-def _run(gate: Mapping[str, Any], placed: list[Placed], verdict: Mapping[str, Any]) -> dict[str, Any]:
+def _run(run: RunOf, placed: Sequence[Placed], verdict: Verdict) -> dict[str, JSON]:
     kept, omitted = _kept(placed)
-    rules: dict[str, dict[str, Any]] = {}
-    for gate_name, rule_id, finding in kept:
-        rules.setdefault(rule_id, _rule(gate_name, rule_id, finding))
-    invocation: dict[str, Any] = {"executionSuccessful": gate["status"] != "error"}
-    notifications = []
-    if gate["status"] == "error":
-        notifications.append({"level": "error", "message": {"text": gate["reason"]}})
-    properties: dict[str, Any] = {"gate_status": gate["status"], "reason": gate["reason"]}
+    rules: dict[str, dict[str, JSON]] = {}
+    for p in kept:
+        rules.setdefault(p.rule_id, _rule(p))
+    invocation: dict[str, JSON] = {"executionSuccessful": run.status is not Status.ERROR}
+    notifications: list[JSON] = []
+    if run.status is Status.ERROR:
+        notifications.append({"level": "error", "message": {"text": run.reason}})
+    properties: dict[str, JSON] = {"gate_status": run.status.value, "reason": run.reason}
     if omitted:
         note = (
             f"{omitted} of {len(placed)} results omitted: GitHub accepts at most {MAX_RESULTS_PER_RUN} "
@@ -119,46 +134,45 @@ def _run(gate: Mapping[str, Any], placed: list[Placed], verdict: Mapping[str, An
     return {
         "tool": {
             "driver": {
-                "name": f"gates-{gate_label(gate).replace('/', '-')}",
-                "version": gate["version"] or "unknown",
+                "name": f"gates-{run.label.replace('/', '-')}",
+                "version": run.version or "unknown",
                 "informationUri": "https://pypi.org/project/governance-gates/",
                 "rules": [rules[k] for k in sorted(rules)],
-                "properties": {"tool_versions": gate["tool_versions"]},
+                "properties": {"tool_versions": dict(run.tool_versions)},
             }
         },
-        "automationDetails": {"id": f"gates/{gate_label(gate)}/"},
-        "originalUriBaseIds": {"SRCROOT": {"uri": "file:///" + verdict["subject"]["path"].lstrip("/") + "/"}},
+        "automationDetails": {"id": f"gates/{run.label}/"},
+        "originalUriBaseIds": {"SRCROOT": {"uri": "file:///" + verdict.subject.path.lstrip("/") + "/"}},
         "invocations": [invocation],
-        "results": [_result(gate_name, rule_id, f, verdict) for gate_name, rule_id, f in kept],
+        "results": [_result(p, verdict) for p in kept],
         "properties": properties,
     }
 
 
-def _combined(gates: list[Mapping[str, Any]]) -> tuple[dict[str, Any], list[Placed]]:
-    """One run standing for several gates, when there are more gates than runs GitHub accepts."""
-    gate = {
-        "name": "combined",
-        "status": max((g["status"] for g in gates), key=("pass", "warn", "fail", "error").index),
-        "reason": "; ".join(f"{gate_label(g)}: {g['status']}: {g['reason']}" for g in gates),
-        "version": None,
-        "tool_versions": {k: v for g in gates for k, v in g["tool_versions"].items()},
-    }
-    placed: list[Placed] = [
-        (gate_label(g), f"{gate_label(g)}/{f['rule']}", f) for g in gates for f in g["findings"]
-    ]
-    return gate, placed
-
-
-def render(verdict: Mapping[str, Any]) -> str:
-    gates = [g for g in verdict["gates"] if g["status"] != "skipped"]
-    runs: list[tuple[Mapping[str, Any], list[Placed]]] = [
-        (g, [(gate_label(g), f["rule"], f) for f in g["findings"]]) for g in gates
+def render(verdict: Verdict) -> str:
+    gates = [g for g in verdict.gates if g.status is not Status.SKIPPED]
+    runs = [
+        (
+            RunOf(g.label, g.status, g.reason, g.version, g.tool_versions),
+            [Placed(g.label, j.finding.rule, j) for j in g.findings],
+        )
+        for g in gates
     ]
     if len(runs) > MAX_RUNS:
-        runs = [*runs[: MAX_RUNS - 1], _combined(gates[MAX_RUNS - 1 :])]
+        # One run stands for the gates GitHub has no room for.
+        rest = gates[MAX_RUNS - 1 :]
+        combined = RunOf(
+            "combined",
+            Status.combine([g.status for g in rest]),
+            "; ".join(f"{g.label}: {g.status.value}: {g.reason}" for g in rest),
+            None,
+            {k: v for g in rest for k, v in g.tool_versions.items()},
+        )
+        placed = [Placed(g.label, f"{g.label}/{j.finding.rule}", j) for g in rest for j in g.findings]
+        runs = [*runs[: MAX_RUNS - 1], (combined, placed)]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [_run(gate, placed, verdict) for gate, placed in runs],
+        "runs": [_run(run, placed, verdict) for run, placed in runs],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -23,8 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gates import versions
-from gates.engine.evaluate import DECIDES_PROPERTY
-from gates.model import JSON, Collection, Finding, Location, Severity, fingerprint
+from gates.model import DECIDES_PROPERTY, JSON, Collection, Finding, Location, Severity, fingerprint
 from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
 from gates.sbom.diff import diff, ecosystem_of, identity
 from gates.sbom.read import Component

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gates.report.markdown import cell
 from gates.sbom import licences
 from gates.sbom.read import Component
+from gates.util.markdown import cell
 
 FILE_NAME = "THIRD_PARTY_NOTICES.md"
 _SCANCODE = "LicenseRef-scancode-"
