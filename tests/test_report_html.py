@@ -503,3 +503,24 @@ def test_markdown_has_the_same_decision_and_gate_table() -> None:
     assert "tag" not in text.split("\n")[2]
     verdict["subject"]["tag"] = "v1.4.0"
     assert "on `release/1.4`, tag `v1.4.0`" in markdown.render(Verdict.from_json(verdict))
+
+
+def test_markdown_shows_what_fails_the_release_before_the_rest() -> None:
+    """A real app's report listed 34 low licence rows and 16 medium PII rows, and none of the 34
+    high findings that failed the release (issue 17)."""
+    licence = [
+        finding(f"licence-unknown-{i}", "low", f"pkg {i}", path=None, line=None, logical=f"pkg:npm/a{i}@1")
+        for i in range(34)
+    ]
+    pii = [finding("PHONE_NUMBER", "medium", f"phone {i}", path="a/icons.svg", line=i + 1) for i in range(16)]
+    sast = [finding("B602", "high", f"shell {i}", path="b/run.py", line=i + 1) for i in range(34)]
+    verdict = make_verdict(
+        [gate("licence", "pass", licence), gate("pii", "warn", pii), gate("sast", "fail", sast)]
+    )
+    text = markdown.render(Verdict.from_json(verdict))
+    assert "### Findings that count (84: 34 high, 16 medium, 34 low)" in text
+    assert "#### Failing the release (34: 34 high)" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| high |", "| medium |", "| low |"))]
+    assert [r.split(" | ")[0] for r in rows] == ["| high"] * 34 + ["| medium"] * 16
+    assert text.index("#### Failing the release") < text.index("#### Other findings that count (50)")
+    assert "… and 34 more in verdict.json." in text

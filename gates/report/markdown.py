@@ -6,15 +6,23 @@ which writes it to read as exactly that text in CommonMark and GitHub's renderer
 
 from __future__ import annotations
 
-from gates.model import Severity
+from collections import Counter
+from collections.abc import Sequence
+
+from gates.model import Finding, Severity, Status
 from gates.report import delta
 from gates.sbom.changes import SbomDiff
 from gates.util.markdown import cell, code, item
-from gates.verdict import JudgedFinding, Verdict
+from gates.verdict import Verdict
 
 _ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "🛑", "skipped": "⏭️"}
 _SEVERITIES_DESC = tuple(reversed(Severity))
 MAX_LISTED_FINDINGS = 50
+MAX_FAILING_LISTED = 200
+"""Findings of failing gates listed even past MAX_LISTED_FINDINGS (a merge-request comment holds
+at most 65,536 characters)."""
+
+
 _CHANGES = {"upgrade": "⬆️ upgrade", "downgrade": "⬇️ downgrade", "other": "↔️ other", "licence": "licence"}
 
 
@@ -73,6 +81,45 @@ def delta_section(verdict: Verdict) -> list[str]:
     ]
 
 
+def _row(label: str, finding: Finding) -> str:
+    cells = (label, finding.rule, finding.location.where, finding.message)
+    return f"| {finding.severity} | " + " | ".join(cell(c) for c in cells) + " |"
+
+
+def _by_severity(findings: Sequence[Finding]) -> str:
+    counted = Counter(f.severity for f in findings)
+    return ", ".join(f"{counted[s]} {s.value}" for s in _SEVERITIES_DESC if counted[s])
+
+
+def _findings_lines(verdict: Verdict) -> list[str]:
+    """What decides the release first: the counted findings by severity, then every finding that
+    counts in a failing gate (most severe first, at most MAX_FAILING_LISTED), then the other
+    counted findings up to MAX_LISTED_FINDINGS rows in all; verdict.json has every one."""
+    placed = sorted(
+        ((g, j.finding) for g in verdict.gates for j in g.findings if j.counted),
+        key=lambda p: (p[0].status is not Status.FAIL, p[1].sort_key(), p[0].label),
+    )
+    if not placed:
+        return []
+    failing = [(g.label, f) for g, f in placed if g.status is Status.FAIL]
+    others = [(g.label, f) for g, f in placed if g.status is not Status.FAIL]
+    counted = [f for _, f in placed]
+    out = ["", f"### Findings that count ({len(counted)}: {_by_severity(counted)})"]
+    table = ["", "| Severity | Gate | Rule | Location | Message |", "|---|---|---|---|---|"]
+    shown_failing = failing[:MAX_FAILING_LISTED]
+    if failing:
+        out += ["", f"#### Failing the release ({len(failing)}: {_by_severity([f for _, f in failing])})"]
+        out += table + [_row(label, f) for label, f in shown_failing]
+    shown_others = others[: max(0, MAX_LISTED_FINDINGS - len(shown_failing))]
+    if shown_others:
+        out += ["", f"#### Other findings that count ({len(others)})"] if failing else []
+        out += table + [_row(label, f) for label, f in shown_others]
+    hidden = len(counted) - len(shown_failing) - len(shown_others)
+    if hidden:
+        out.append(f"\n… and {hidden} more in verdict.json.")
+    return out
+
+
 def render(verdict: Verdict) -> str:
     subject, policy = verdict.subject, verdict.policy
     status = verdict.status.value
@@ -101,25 +148,12 @@ def render(verdict: Verdict) -> str:
             + f" | {counts.new} | {counts.existing} | {counts.waived}"
             + f" | {gate.duration_s:.1f}s | {cell(gate.reason)} |"
         )
-    counted = [(g.label, j) for g in verdict.gates for j in g.findings if j.counted]
-    if counted:
-        out += [
-            "",
-            f"### Findings that count ({len(counted)})",
-            "",
-            "| Severity | Gate | Rule | Location | Message |",
-            "|---|---|---|---|---|",
-        ]
-        for label, j in counted[:MAX_LISTED_FINDINGS]:
-            f = j.finding
-            out.append(
-                f"| {f.severity.value} | {cell(label)} | {cell(f.rule)} | {cell(f.location.where)} | "
-                f"{cell(f.message)} |"
-            )
-        if len(counted) > MAX_LISTED_FINDINGS:
-            out.append(f"\n… and {len(counted) - MAX_LISTED_FINDINGS} more in verdict.json.")
-    vex: list[tuple[str, JudgedFinding]] = [
-        (g.label, j) for g in verdict.gates for j in g.findings if j.suppression is not None
+    out += _findings_lines(verdict)
+    vex = [
+        (g.label, j.finding, vouched)
+        for g in verdict.gates
+        for j in g.findings
+        if (vouched := j.suppression) is not None
     ]
     if vex:
         out += [
@@ -129,11 +163,10 @@ def render(verdict: Verdict) -> str:
             "| Gate | Rule | Location | Statement | Reason |",
             "|---|---|---|---|---|",
         ]
-        for label, j in vex[:MAX_LISTED_FINDINGS]:
-            assert j.suppression is not None
+        for label, finding, vouched in vex[:MAX_LISTED_FINDINGS]:
             out.append(
-                f"| {cell(label)} | {cell(j.finding.rule)} | {cell(j.finding.location.where)} | "
-                f"{cell(j.suppression.source)} | {cell(j.suppression.reason)} |"
+                f"| {cell(label)} | {cell(finding.rule)} | {cell(finding.location.where)} | "
+                f"{cell(vouched.source)} | {cell(vouched.reason)} |"
             )
     governance = verdict.governance
     if governance is not None and governance.reasons:
