@@ -32,7 +32,8 @@ from gates.plugins.registry import Registry, load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
-from gates.report import DEFAULT_FORMATS, FORMATS
+from gates.report import DEFAULT_FORMATS
+from gates.report.registry import load_formats
 from gates.schemas import load_schema
 from gates.util import lock
 from gates.util.atomic import write_all, write_text
@@ -51,7 +52,22 @@ Exit codes:
   2  invalid input: usage, policy, corrupt findings/verdict/report file
   3  error: a gate could not run (crash, timeout, missing tool); never a pass"""
 
-FORMAT_CHOICE = click.Choice(sorted(FORMATS))
+
+
+class FormatName(click.ParamType):  # type: ignore[type-arg]
+    """A report format installed in the `gates.reports` entry-point group (checked when used, so
+    that `gates --help` loads no format)."""
+
+    name = "format"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = load_formats().names()
+        if value not in names:
+            self.fail(f"{value!r} is not a report format (installed: {', '.join(names)})", param, ctx)
+        return value
+
+
+FORMAT_CHOICE = FormatName()
 
 
 def _context(root: Path, branch: str | None, environment: str | None) -> PolicyContext:
@@ -322,7 +338,7 @@ def merge(parts: tuple[Path, ...], output: Path, formats: tuple[str, ...]) -> in
     """Merge verdicts that separate jobs wrote with `gates run --only NAME`."""
     verdict = verdicts.merge([(p, verdicts.load(p)) for p in parts])
     outputs = pipeline.render_reports(verdict, formats, output.parent)
-    outputs[output] = outputs.pop(output.parent / FORMATS["json"].filename)
+    outputs[output] = outputs.pop(output.parent / load_formats().get("json").filename)
     write_all(outputs)
     return _finish(verdict, sorted(outputs))
 
@@ -345,7 +361,7 @@ def report(verdict_file: Path, fmt: str, output: Path | None, history: Path | No
     """Render a report from a verdict file."""
     verdict = verdicts.load(verdict_file)
     if history is None:
-        text = FORMATS[fmt].render(verdict)
+        text = load_formats().get(fmt).render(verdict)
     elif fmt == "html":
         from gates.report import html as html_report  # jinja2: only for this report
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from gates.report import FORMATS
+from gates.report.registry import load_formats
 from tests.conftest import VULNERABLE_CODE, CliResult, Repo
 
-ALL_FORMATS = [arg for name in FORMATS for arg in ("--format", name)]
+ALL_FORMATS = [arg for name in load_formats().names() for arg in ("--format", name)]
 
 
 def _everything_written(out: Path) -> str:
@@ -64,7 +64,7 @@ def test_case09_quoted_passwords_are_masked_in_every_output(
     written = _everything_written(out) + _everything_written(cache)
     assert all(rule in written for rule in ("B105", "B106", "B107"))
     assert list(cache.rglob("sast-*")) and (out / "findings.json").is_file()
-    assert all((out / fmt.filename).is_file() for fmt in FORMATS.values())
+    assert all((out / fmt.filename).is_file() for fmt in load_formats().formats.values())
     monkeypatch.chdir(repo.root)
     hook = run_cli("hook", "--only", "sast", "app.py")
     assert "Possible hardcoded password: 'S********rd'" in hook.out  # pragma: allowlist secret

@@ -24,7 +24,8 @@ import pytest
 
 from gates import verdict as verdicts
 from gates.model import Status
-from gates.report import FORMATS, html
+from gates.report import html
+from gates.report.registry import load_formats
 from gates.verdict import Verdict
 from tests.conftest import CLEAN_CODE, VULNERABLE_CODE, CliResult, Repo
 from tests.test_dast import ZAP_REPORT
@@ -178,7 +179,7 @@ def test_every_format_renders_the_golden_bytes(golden_run: Callable[..., dict[st
     assert {g.project for g in cases["monorepo"].gates} == {None, "api", "web"}
     mismatches: list[str] = []
     for case, verdict in cases.items():
-        for fmt in FORMATS.values():
+        for fmt in load_formats().formats.values():
             _check(case, fmt.filename, fmt.render(verdict), mismatches)
     history = html.History((cases["passing"], cases["monorepo"]), 1)
     _check("mixed", "report-history.html", html.render(cases["mixed"], history), mismatches)

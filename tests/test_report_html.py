@@ -15,7 +15,8 @@ import pytest
 
 from gates import verdict as verdicts
 from gates.model import SEVERITIES, Status
-from gates.report import FORMATS, html, markdown, svg
+from gates.report import html, markdown, svg
+from gates.report.registry import load_formats
 from gates.verdict import Verdict
 from tests.conftest import CLEAN_CODE, VULNERABLE_CODE, CliResult, Repo
 
@@ -463,8 +464,9 @@ def test_large_gates_list_the_counted_findings_first_and_say_how_many_are_left_o
 
 
 def test_html_is_a_registered_format() -> None:
-    assert FORMATS["html"].filename == "report.html"
-    assert FORMATS["html"].render(Verdict.from_json(release_verdict())).startswith("<!DOCTYPE html>")
+    html_format = load_formats().get("html")
+    assert html_format.filename == "report.html"
+    assert html_format.render(Verdict.from_json(release_verdict())).startswith("<!DOCTYPE html>")
 
 
 # --- the charts -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from gates.errors import InputError
 from gates.model import JSON, Collection
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
-from gates.report import FORMATS
+from gates.report.registry import load_formats
 from gates.util.atomic import dump_json, write_all
 from gates.util.files import select_files
 from gates.util.git import subject as git_subject
@@ -308,9 +308,11 @@ def decide_scopes(
 
 
 def render_reports(verdict: Verdict, formats: Sequence[str], out_dir: Path) -> dict[Path, str]:
-    outputs = {out_dir / FORMATS["json"].filename: FORMATS["json"].render(verdict)}
-    for name in formats:
-        fmt = FORMATS[name]
+    """verdict.json and every format asked for, rendered in memory (nothing is written yet)."""
+    installed = load_formats()
+    outputs = {}
+    for name in ("json", *formats):
+        fmt = installed.get(name)
         outputs[out_dir / fmt.filename] = fmt.render(verdict)
     return outputs
 

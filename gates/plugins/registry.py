@@ -7,14 +7,14 @@ reason, so `gates list` can show it and a policy that enables it gets an error, 
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from gates.model import Finding
 from gates.plugins.interface import CollectContext, Collected, Gate
+from gates.util.entrypoints import load_group
 
 ENTRY_POINT_GROUP = "gates.plugins"
 
@@ -73,31 +73,11 @@ class GateInstance:
         return self.plugin.evaluate(findings, settings)
 
 
-def _load(ep: importlib.metadata.EntryPoint) -> Gate:
-    obj = ep.load()
-    gate = obj() if isinstance(obj, type) else obj
-    if not isinstance(gate, Gate):
-        raise TypeError(f"{ep.value} does not implement the gates Gate protocol")
-    if gate.name != ep.name:
-        raise TypeError(f"{ep.value} calls itself {gate.name!r}, registered as {ep.name!r}")
-    return gate
+def _is_gate(item: object) -> TypeGuard[Gate]:
+    return isinstance(item, Gate)
 
 
 @cache
 def load_registry() -> Registry:
-    gates: dict[str, Gate] = {}
-    broken: dict[str, str] = {}
-    dists: dict[str, str] = {}
-    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    for ep in sorted(eps, key=lambda e: e.name):
-        dist = ep.dist
-        dists[ep.name] = f"{dist.name} {dist.version}" if dist is not None else "unknown"
-        if ep.name in gates or ep.name in broken:
-            broken[ep.name] = f"registered twice (again by {dists[ep.name]})"
-            gates.pop(ep.name, None)
-            continue
-        try:
-            gates[ep.name] = _load(ep)
-        except Exception as e:  # a third-party plugin may raise anything at import
-            broken[ep.name] = f"{type(e).__name__}: {e}"
-    return Registry(gates=gates, broken=broken, distributions=dists)
+    group = load_group(ENTRY_POINT_GROUP, _is_gate, "gates Gate protocol")
+    return Registry(gates=group.loaded, broken=group.broken, distributions=group.distributions)

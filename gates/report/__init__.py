@@ -1,50 +1,26 @@
 """Report formats: each renders a typed verdict (`gates.verdict.Verdict`) and nothing else.
 
-A format's module is imported when it first renders: the HTML report brings jinja2, which a
-pre-commit hook or a JSON-only run never needs.
+A format is registered like a gate, in the `gates.reports` entry-point group under its name, the
+built-in ones included (`builtin.py`, found through `registry.py`); the entry point names an object
+or a class (made without arguments) with `name`, `filename` and `render`.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from gates import verdict as verdicts
 from gates.verdict import Verdict
 
-Render = Callable[[Verdict], str]
 
-
-def _rendered_by(module: str) -> Render:
-    """`gates.report.<module>.render`, imported at the first call."""
-
-    def render(verdict: Verdict) -> str:
-        text: str = importlib.import_module(f"gates.report.{module}").render(verdict)
-        return text
-
-    return render
-
-
-@dataclass(frozen=True)
-class ReportFormat:
+@runtime_checkable
+class ReportFormat(Protocol):
     name: str
+    """The key of `--format` and of the entry point."""
     filename: str
-    render: Render
+    """The file `gates run` writes in its output folder: a plain name, unique among the formats."""
 
+    def render(self, verdict: Verdict) -> str: ...
 
-FORMATS: Mapping[str, ReportFormat] = {
-    f.name: f
-    for f in (
-        ReportFormat("json", "verdict.json", verdicts.dump),
-        ReportFormat("sarif", "gates.sarif", _rendered_by("sarif")),
-        ReportFormat("junit", "junit.xml", _rendered_by("junit")),
-        ReportFormat("md", "report.md", _rendered_by("markdown")),
-        ReportFormat("html", "report.html", _rendered_by("html")),
-        ReportFormat("gitlab-sast", "gl-sast-report.json", _rendered_by("gitlab_sast")),
-        ReportFormat("codequality", "gl-code-quality-report.json", _rendered_by("codequality")),
-    )
-}
 
 # What `gates run` writes when no --format is given; the GitLab formats are asked for by name.
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "sarif", "junit", "md", "html")
