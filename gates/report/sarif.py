@@ -108,7 +108,7 @@ def _kept(placed: Sequence[Placed]) -> tuple[list[Placed], int]:
     """At most MAX_RESULTS_PER_RUN results: counted before not counted, most severe first."""
     if len(placed) <= MAX_RESULTS_PER_RUN:
         return list(placed), 0
-    ranked = sorted(placed, key=lambda p: (not p.judged.counted, -p.judged.finding.severity.rank))
+    ranked = sorted(placed, key=lambda p: p.judged.sort_key())
     return ranked[:MAX_RESULTS_PER_RUN], len(placed) - MAX_RESULTS_PER_RUN
 
 
