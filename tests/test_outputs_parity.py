@@ -39,8 +39,8 @@ def test_a_run_writes_its_verdict_as_the_standard_library_would_and_reads_it_bac
     for name in ("verdict.json", "findings.json"):
         text = (repo.root / ".gates" / name).read_text(encoding="utf-8")
         assert text == _plain(json.loads(text))
-    verdict = verdicts.load(repo.root / ".gates" / "verdict.json")
-    assert verdict["gates"][0]["findings"]
+    assert verdicts.load(repo.root / ".gates" / "verdict.json").gates[0].findings
+    verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
     # The verdict a run builds is checked without its findings; one read back is checked whole.
     verdict["gates"][0]["findings"][0]["location"]["line"] = 0
     edited = repo.root / "edited.json"
