@@ -57,7 +57,8 @@ def release(
     if not checked.accepted:
         report_refusal(checked, "release refused")
         return 1
-    commit = checked.verdict["subject"]["commit"]
+    commit = checked.verdict.subject.commit
+    assert commit is not None  # an accepted verdict names its commit
     plan = Plan(
         root=root,
         tag=tag_name,

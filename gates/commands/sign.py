@@ -27,7 +27,7 @@ def sign(
     Given an envelope, adds a signature to it (several signers)."""
     given = read_verdict_file(verdict_file)
     key = dsse.load_key(alg, env=key_env, file=key_file)  # no key: SignatureError, exit 2
-    envelope = (given.envelope or dsse.wrap(given.verdict)).signed(key)
+    envelope = (given.envelope or dsse.wrap(given.document)).signed(key)
     write_text(output, dump_json(envelope.to_json()))
     click.echo(f"signed {given.digest} with {key.keyid} ({key.origin}): wrote {output}")
     return 0

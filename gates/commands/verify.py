@@ -75,7 +75,7 @@ def verify_verdict(options: VerifyOptions) -> Checked:
     given = read_verdict_file(options.verdict_file)
     context = PolicyContext(
         branch=options.branch or current_branch(root),
-        environment=options.environment or given.verdict["policy"]["environment"],
+        environment=options.environment or given.verdict.policy.environment,
     )
     policy = load_policy(options.policy_file, load_registry(), context, root=root)
     # The verdict file itself, kept untracked inside the repository, is not a change to the release.

@@ -23,6 +23,7 @@ from gates.release import envelope as dsse
 from gates.release import recompute
 from gates.release.tag import git
 from gates.util.git import is_dirty
+from gates.verdict import Verdict
 
 # Ledger states of a waiver that was applied when the verdict was made.
 _IN_FORCE = ("active", "expiring")
@@ -36,14 +37,16 @@ class VerdictFile:
 
     path: Path
     text: str
-    verdict: dict[str, Any]
+    document: Mapping[str, Any]
+    """The verdict document as given: what its digest and a signed statement cover."""
+    verdict: Verdict
     envelope: dsse.Envelope | None
     bound: bool = True
     """Whether the statement's subject names this verdict's commit, tree and digest."""
 
     @property
     def digest(self) -> str:
-        return dsse.verdict_digest(self.verdict)
+        return dsse.verdict_digest(self.document)
 
 
 def read_verdict_file(path: Path) -> VerdictFile:
@@ -64,12 +67,12 @@ def parse_verdict_text(text: str, source: Path) -> VerdictFile:
 def _verdict_file(path: Path, text: str, data: Any) -> VerdictFile:
     if dsse.is_envelope(data):
         envelope = dsse.parse_envelope(data, str(path))
-        document = envelope.statement(str(path))
-        verdict = document["predicate"]
-        bound = document.get("subject") == dsse.statement(verdict)["subject"]
-        return VerdictFile(path, text, verdict, envelope, bound)
+        statement = envelope.statement(str(path))
+        document = statement["predicate"]
+        bound = statement.get("subject") == dsse.statement(document)["subject"]
+        return VerdictFile(path, text, document, Verdict.from_json(document), envelope, bound)
     verdicts.validate(data, str(path))
-    return VerdictFile(path, text, data, None)
+    return VerdictFile(path, text, data, Verdict.from_json(data), None)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def inside(root: Path, path: Path) -> tuple[str, ...]:
 class Checked:
     text: str
     """The verdict file as given (plain or envelope): what the git note stores."""
-    verdict: Mapping[str, Any]
+    verdict: Verdict
     digest: str
     signed_by: str | None
     reasons: tuple[str, ...]
@@ -150,38 +153,38 @@ def _signature(given: VerdictFile, policy: Policy, keys: KeyOptions) -> tuple[st
     return signed_by, []
 
 
-def _status(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
-    status = verdict["status"]
-    parts = [Status(g["status"]) for g in verdict["gates"]]
-    if "governance" in verdict:  # absent from verdicts written before gates recorded it
-        parts.append(Status(verdict["governance"]["status"]))
-    derived = Status.combine(parts).value
-    if status != derived:
+def _status(verdict: Verdict, policy: Policy) -> list[str]:
+    status = verdict.status
+    parts = [g.status for g in verdict.gates]
+    if verdict.governance is not None:  # absent from verdicts written before gates recorded it
+        parts.append(verdict.governance.status)
+    derived = Status.combine(parts)
+    if status is not derived:
         return [f"the verdict says {status}, but its gates make it {derived} (edited?)"]
-    if status == "pass" or (status == "warn" and policy.release.allow_warn):
+    if status is Status.PASS or (status is Status.WARN and policy.release.allow_warn):
         return []
-    if status == "warn":
+    if status is Status.WARN:
         return ["status is warn, and the policy does not allow warn releases (release.allow_warn)"]
-    culprits = [f"{g['name']} {g['status']}" for g in verdict["gates"] if g["status"] in ("fail", "error")]
-    if verdict.get("governance", {}).get("status") == "fail":
-        culprits.append(f"waivers: {'; '.join(verdict['governance']['reasons'])}")
+    culprits = [f"{g.name} {g.status}" for g in verdict.gates if g.status in (Status.FAIL, Status.ERROR)]
+    if verdict.governance is not None and verdict.governance.status is Status.FAIL:
+        culprits.append(f"waivers: {'; '.join(verdict.governance.reasons)}")
     gates = ", ".join(culprits)
     return [f"status is {status} ({gates})" if gates else f"status is {status}"]
 
 
-def _subject(verdict: Mapping[str, Any], state: RepoState) -> list[str]:
-    subject = verdict["subject"]
-    if subject["commit"] is None:
+def _subject(verdict: Verdict, state: RepoState) -> list[str]:
+    subject = verdict.subject
+    if subject.commit is None:
         return ["the verdict was not made in a git repository (no commit recorded)"]
-    if subject["commit"] != state.commit:
-        return [f"the verdict is for commit {subject['commit'][:12]}, not {state.commit[:12]}"]
-    if subject["tree"] != state.tree:
-        return [f"the verdict records tree {str(subject['tree'])[:12]}, the commit has {state.tree[:12]}"]
+    if subject.commit != state.commit:
+        return [f"the verdict is for commit {subject.commit[:12]}, not {state.commit[:12]}"]
+    if subject.tree != state.tree:
+        return [f"the verdict records tree {str(subject.tree)[:12]}, the commit has {state.tree[:12]}"]
     reasons = []
-    if subject.get("scanned") != ".":
-        what = f"only {subject['scanned']}/" if subject.get("scanned") else "an unrecorded part"
+    if subject.scanned != ".":
+        what = f"only {subject.scanned}/" if subject.scanned else "an unrecorded part"
         reasons.append(f"the verdict scanned {what} of the repository, not all of it")
-    if subject["dirty"] is not False:
+    if subject.dirty is not False:
         reasons.append("the verdict was made on a work tree with uncommitted changes")
     if state.dirty is None:
         reasons.append(f"cannot read the state of the work tree at {state.root}")
@@ -190,18 +193,18 @@ def _subject(verdict: Mapping[str, Any], state: RepoState) -> list[str]:
     return reasons
 
 
-def _policy(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
-    recorded = verdict["policy"]
+def _policy(verdict: Verdict, policy: Policy) -> list[str]:
+    recorded = verdict.policy
     current = f"sha256:{policy.digest}"
-    if recorded["digest"] != current:
+    if recorded.digest != current:
         return [
-            f"the policy changed since the verdict: it was made under {recorded['digest'][:19]}, the policy "
+            f"the policy changed since the verdict: it was made under {recorded.digest[:19]}, the policy "
             f"{policy.name!r} is now {current[:19]}"
         ]
     reasons = []
-    if list(recorded["applied_overrides"]) != list(policy.applied_overrides):
+    if list(recorded.applied_overrides) != list(policy.applied_overrides):
         reasons.append(
-            f"the verdict applied overrides {recorded['applied_overrides']} (branch {recorded['branch']!r}), "
+            f"the verdict applied overrides {list(recorded.applied_overrides)} (branch {recorded.branch!r}), "
             f"this release applies {list(policy.applied_overrides)} (branch {policy.context.branch!r})"
         )
     # Every (project, gate) the policy enables: a verdict of one project, one gate or one chunk of a
@@ -209,7 +212,7 @@ def _policy(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
     top = policy.top_level()
     expected: set[tuple[str | None, str]] = {(None, g) for g in top.enabled()}
     expected |= {(p.name, g) for p in top.projects for g in top.scoped(p.name).enabled()}
-    covered = {(g.get("project"), g["name"]) for g in verdict["gates"]}
+    covered = {(g.project, g.name) for g in verdict.gates}
     missing = sorted(f"{p}/{g}" if p else g for p, g in expected - covered)
     if missing:
         reasons.append(
@@ -218,19 +221,19 @@ def _policy(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
     return reasons
 
 
-def _time(verdict: Mapping[str, Any], policy: Policy, now: dt.datetime) -> list[str]:
+def _time(verdict: Verdict, policy: Policy, now: dt.datetime) -> list[str]:
     reasons = []
-    for waiver in verdict["waivers"]:
-        expires = dt.date.fromisoformat(waiver["expires"])
-        if waiver["status"] in _IN_FORCE and waiver["matched"] and now.date() > expires:
+    for entry in verdict.waivers:
+        waiver = entry.waiver
+        if entry.status in _IN_FORCE and entry.matched and now.date() > waiver.expires:
             reasons.append(
-                f"waiver for {waiver['gate']} {waiver['rule']} (owner {waiver['owner']}) expired on "
-                f"{waiver['expires']}, after the verdict relied on it"
+                f"waiver for {waiver.gate} {waiver.rule} (owner {waiver.owner}) expired on "
+                f"{waiver.expires.isoformat()}, after the verdict relied on it"
             )
-    started = dt.datetime.fromisoformat(verdict["started_at"].replace("Z", "+00:00"))
+    started = verdict.started_at
     age_hours = (now - started).total_seconds() / 3600
     if started - now > _CLOCK_SKEW:
-        reasons.append(f"the verdict is dated {verdict['started_at']}, in the future")
+        reasons.append(f"the verdict is dated {verdict.started}, in the future")
     limit = policy.release.max_age_hours
     if limit is not None and age_hours > limit:
         reasons.append(
@@ -250,7 +253,7 @@ def check(
     policy_reasons = _policy(verdict, policy)
     reasons += policy_reasons
     if not policy_reasons:  # under another policy the findings would judge otherwise anyway
-        reasons += recompute.differences(verdict, policy)
+        reasons += recompute.differences(verdict, given.document, policy)
     reasons += _time(verdict, policy, now)
     return Checked(given.text, verdict, given.digest, signed_by, tuple(reasons))
 
@@ -258,24 +261,24 @@ def check(
 def summary(checked: Checked) -> str:
     """The verdict in a few lines: the tag message and what `gates verify` prints."""
     verdict = checked.verdict
-    subject, policy, counts = verdict["subject"], verdict["policy"], verdict["summary"]
+    subject, policy, counts = verdict.subject, verdict.policy, verdict.summary
     lines = [
-        f"gates verdict: {verdict['status'].upper()}",
+        f"gates verdict: {verdict.status.value.upper()}",
         "",
-        f"commit:   {subject['commit']}",
-        f"tree:     {subject['tree']}",
-        f"policy:   {policy['name']} {policy['digest']}",
+        f"commit:   {subject.commit}",
+        f"tree:     {subject.tree}",
+        f"policy:   {policy.name} {policy.digest}",
         f"verdict:  {checked.digest}",
         f"signed:   {checked.signed_by or 'no'}",
-        f"made:     {verdict['started_at']} by {verdict['tool']['name']} {verdict['tool']['version']}",
-        f"findings: {counts['findings']} total, {counts['counted']} counted, {counts['waived']} waived",
+        f"made:     {verdict.started} by {verdicts.TOOL_NAME} {verdict.tool_version}",
+        f"findings: {counts.findings} total, {counts.counted} counted, {counts.waived} waived",
         "gates:",
     ]
-    for gate in verdict["gates"]:
-        c = gate["counts"]
-        tools = ", ".join(f"{k} {v}" for k, v in sorted(gate["tool_versions"].items()))
+    for gate in verdict.gates:
+        c = gate.counts
+        tools = ", ".join(f"{k} {v}" for k, v in sorted(gate.tool_versions.items()))
         lines.append(
-            f"  {gate['name']} {gate['version'] or '-'}: {gate['status']}, {c['counted']} counted, "
-            f"{c['waived']} waived" + (f" [{tools}]" if tools else "")
+            f"  {gate.name} {gate.version or '-'}: {gate.status}, {c.counted} counted, "
+            f"{c.waived} waived" + (f" [{tools}]" if tools else "")
         )
     return "\n".join(lines) + "\n"

@@ -20,17 +20,17 @@ from typing import Any
 
 from gates import verdict as verdicts
 from gates.engine.evaluate import judge_gate
-from gates.governance import assess, in_force, waiver_ledger
+from gates.governance import LedgerEntry, assess, in_force, waiver_ledger
 from gates.model import Status
 from gates.policy.model import Policy
-from gates.verdict import GateResult
+from gates.verdict import GateResult, Verdict
 
 
 def _judged(
-    entry: Mapping[str, Any], scope: Policy, today: dt.date, baseline: bool
+    recorded: GateResult, claimed_counts: object, scope: Policy, today: dt.date, baseline: bool
 ) -> tuple[GateResult, str | None]:
-    """The entry judged again, and why it differs from what the verdict says (None: it agrees)."""
-    recorded = GateResult.from_json(entry)
+    """The gate judged again, and why it differs from what the verdict says (None: it agrees).
+    `claimed_counts` are the counts the document records for it."""
     name, label = recorded.name, recorded.label
     settings = scope.gates.get(name)
     unjudged = replace(recorded, findings=())
@@ -51,35 +51,33 @@ def _judged(
     reads_vex = scope.instances().get(name, name) == "vulnerabilities"
     kept = [replace(j.finding, suppression=j.suppression if reads_vex else None) for j in recorded.findings]
     result = judge_gate(name, settings, None, kept, waivers, known, recorded.project, recorded.stats)
-    claimed = (entry["status"], entry["reason"], entry["counts"])
-    if claimed != (result.status.value, result.reason, result.counts.to_json()):
+    claimed = (recorded.status, recorded.reason, claimed_counts)
+    if claimed != (result.status, result.reason, result.counts.to_json()):
         return result, (
-            f"the verdict says {label} is {entry['status']} ({entry['reason']}), but its findings under "
-            f"the policy make it {result.status.value} ({result.reason}) (edited?)"
+            f"the verdict says {label} is {recorded.status} ({recorded.reason}), but its findings under "
+            f"the policy make it {result.status} ({result.reason}) (edited?)"
         )
     return result, None
 
 
-def _canonical(ledger: Sequence[Mapping[str, Any]]) -> list[str]:
-    return sorted(json.dumps(entry, sort_keys=True) for entry in ledger)
+def _canonical(ledger: Sequence[LedgerEntry]) -> list[str]:
+    return sorted(json.dumps(entry.to_json(), sort_keys=True) for entry in ledger)
 
 
-def differences(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
+def differences(verdict: Verdict, document: Mapping[str, Any], policy: Policy) -> list[str]:
     """Why the verdict's statuses or ledger are not what its findings make them (empty: they are).
-    `verdict` is the document as given (its recorded counts are compared too)."""
+    `document` is the verdict as given, whose recorded counts are compared too."""
     top = policy.top_level()
-    today = dt.date.fromisoformat(verdict["started_at"][:10])
-    baseline = verdict["baseline"] is not None
+    today = verdict.started_at.date()
+    baseline = verdict.baseline is not None
     by_scope: dict[str | None, list[GateResult]] = {None: [], **{p.name: [] for p in top.projects}}
     reasons = []
-    for entry in verdict["gates"]:
-        project = entry.get("project")
-        if project not in by_scope:
-            label = GateResult.from_json(entry).label
-            reasons.append(f"the verdict's gate {label} is in no project of the policy")
+    for recorded, entry in zip(verdict.gates, document["gates"], strict=True):
+        if recorded.project not in by_scope:
+            reasons.append(f"the verdict's gate {recorded.label} is in no project of the policy")
             continue
-        result, why = _judged(entry, top.scoped(project), today, baseline)
-        by_scope[project].append(result)
+        result, why = _judged(recorded, entry["counts"], top.scoped(recorded.project), today, baseline)
+        by_scope[recorded.project].append(result)
         if why is not None:
             reasons.append(why)
     scopes = by_scope if top.projects else {None: by_scope[None]}
@@ -90,12 +88,12 @@ def differences(verdict: Mapping[str, Any], policy: Policy) -> list[str]:
         findings = [j.finding for r in results for j in r.findings]
         ledgers.append(waiver_ledger(scope.waivers, findings, ran, scope.governance, today))
     ledger = ledgers[0] if len(ledgers) == 1 else verdicts.merge_ledgers(ledgers)
-    if _canonical([e.to_json() for e in ledger]) != _canonical(verdict["waivers"]):
+    if _canonical(ledger) != _canonical(verdict.waivers):
         reasons.append("the verdict's waiver ledger is not what its findings and the policy's waivers make")
     governance = assess(ledger, top.governance).status
-    if verdict.get("governance", {}).get("status", governance.value) != governance.value:
+    if verdict.governance is not None and verdict.governance.status is not governance:
         reasons.append(
-            f"the verdict's waiver governance says {verdict['governance']['status']}, "
-            f"its ledger makes it {governance.value} (edited?)"
+            f"the verdict's waiver governance says {verdict.governance.status}, "
+            f"its ledger makes it {governance} (edited?)"
         )
     return reasons

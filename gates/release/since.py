@@ -67,9 +67,7 @@ def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
     """The baseline REF names; None for `auto` when no release precedes HEAD."""
     if ref.endswith(".json"):
         given = read_verdict_file(Path(ref))
-        return Since(
-            ref, given.verdict["subject"].get("commit"), _signed_by(given, policy, ref), given.verdict
-        )
+        return Since(ref, given.verdict.subject.commit, _signed_by(given, policy, ref), given.document)
     if ref == AUTO:
         found = _last_release(root)
         if found is None:
@@ -84,9 +82,9 @@ def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
         )
     label = f"{ref} (refs/notes/{NOTES_REF})"
     given = parse_verdict_text(text, Path(label))
-    if given.verdict["subject"].get("commit") != commit:
+    if given.verdict.subject.commit != commit:
         raise InputError(
-            f"{label}: the noted verdict is for commit {str(given.verdict['subject'].get('commit'))[:12]}, "
+            f"{label}: the noted verdict is for commit {str(given.verdict.subject.commit)[:12]}, "
             f"not {commit[:12]}: it is not this release's verdict"
         )
-    return Since(ref, commit, _signed_by(given, policy, label), given.verdict)
+    return Since(ref, commit, _signed_by(given, policy, label), given.document)
