@@ -7,8 +7,13 @@ One table serves every caller: the SBOM diff (upgrade or downgrade) and matching
 
 from __future__ import annotations
 
-from univers.version_range import RANGE_CLASS_BY_SCHEMES
-from univers.versions import InvalidVersion, Version
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from univers.versions import Version
+
+# univers is imported on first use: it takes about 60 ms, which every command would pay at
+# start-up through the plugins that import this module.
 
 # univers keys its classes by `vers` scheme, which is the purl type for all but these.
 _SCHEME_OF_TYPE = {"go": "golang", "rubygems": "gem", "alpine": "apk", "arch": "alpm"}
@@ -22,6 +27,8 @@ def version_class(purl_type: str) -> type[Version] | None:
     scheme = _SCHEME_OF_TYPE.get(purl_type.lower(), purl_type.lower())
     if scheme in _NOT_ORDERINGS:
         return None
+    from univers.version_range import RANGE_CLASS_BY_SCHEMES
+
     ranges = RANGE_CLASS_BY_SCHEMES.get(scheme)
     return ranges.version_class if ranges is not None else None
 
@@ -31,6 +38,8 @@ def parse(purl_type: str, text: str) -> Version | None:
     cls = version_class(purl_type)
     if cls is None or not text:
         return None
+    from univers.versions import InvalidVersion
+
     try:
         return cls(text)
     except (InvalidVersion, ValueError, TypeError):

@@ -12,13 +12,15 @@ SBOM's version is not, so they match nothing. A withdrawn record affects nothing
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
-from univers.versions import Version
 
 from gates.versions import parse
+
+if TYPE_CHECKING:
+    from univers.versions import Version
 
 # OSV ecosystem -> purl type (https://ossf.github.io/osv-schema/#affectedpackage-field).
 PURL_TYPE_OF_ECOSYSTEM = {
