@@ -183,7 +183,7 @@ class _Scanned:
 
 
 def _scan_files(options: _Options, files: Sequence[RepoFile], deadline: float) -> _Scanned:
-    from detect_secrets.core.scan import scan_file
+    from gates.secrets.scan import scan_file
 
     aliases = _plugin_classes()
     out = _Scanned()

@@ -1,0 +1,1 @@
+"""Finding secrets with detect-secrets (the secrets gate is gates.plugins.secrets)."""
