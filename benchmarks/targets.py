@@ -9,7 +9,8 @@ advisory database in ../shared/data/pypa-advisory-db). Each row runs its two com
 A B ..., `--runs` times after one warm-up of each, and prints the median of each side and the median
 of the pair-by-pair ratios; a row with a target in seconds or MB/s prints that figure of the whole
 command. The machine's load (1-minute average) is printed before and after: on a shared machine,
-quote the ratios, measured side by side, rather than the seconds.
+quote the ratios, measured side by side, rather than the seconds. Commands run with bytecode
+caching on (PYTHONDONTWRITEBYTECODE is dropped), as installed tools do.
 
 Rows:
 - vuln: `gates run --only vulnerabilities` (15 old pins) against `pip-audit -r --no-deps
@@ -321,6 +322,9 @@ def main() -> int:
     if not args.osv_db.is_dir():
         parser.error(f"{args.osv_db}: no OSV database folder (give --osv-db)")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # The tools by hand run from compiled bytecode, as an installed gates does: a checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile every module of gates on every command instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     print(f"{repo}; {load()}; {args.runs} runs per side after a warm-up", flush=True)
     with tempfile.TemporaryDirectory(prefix="gates-targets-") as tmp:
         work = Path(tmp)
