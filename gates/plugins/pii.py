@@ -63,7 +63,6 @@ from typing import Any
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.pii.config import CustomRecognizer, Hit, ScanConfig
 from gates.pii.precision import PRECISIONS, REPOSITORY
-from gates.pii.scan import scan
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
 from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_files, text_files
 from gates.util.proc import distribution_version
@@ -202,6 +201,8 @@ class PiiGate:
     def collect(self, ctx: CollectContext) -> Collected:
         if importlib.util.find_spec("presidio_analyzer") is None:
             raise ToolMissing("presidio-analyzer is not installed: pip install 'governance-gates[pii]'")
+        from gates.pii.scan import scan  # its process pool and pre-filter: only when the gate runs
+
         config = scan_config(ctx.settings)
         selection = self._files(ctx)
         result = scan(
