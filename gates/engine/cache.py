@@ -22,7 +22,7 @@ from pathlib import Path
 from gates import __version__
 from gates.model import Collection
 from gates.plugins.interface import Gate
-from gates.util.atomic import dump_json, write_text
+from gates.util.atomic import dump_json, write_bytes
 
 FOLDER_VARIABLE = "GATES_CACHE_DIR"
 SECRET_VARIABLE = "GATES_CACHE_KEY"  # pragma: allowlist secret
@@ -53,18 +53,27 @@ class Cache:
         digest = hmac.new(self.secret, path.name.encode() + b"\0" + payload, hashlib.sha256)
         return digest.hexdigest().encode()
 
-    def load(self, path: Path) -> Collection | None:
+    def read_sealed(self, path: Path) -> bytes | None:
+        """The payload of an entry written by `write_sealed`, or None when it is missing or its
+        HMAC does not verify."""
         try:
             mac, _, payload = path.read_bytes().partition(b"\n")
-            if not hmac.compare_digest(mac, self._mac(path, payload)):
-                return None
-            return Collection.from_json(json.loads(payload))
-        except (OSError, ValueError, KeyError, TypeError):
+        except OSError:
+            return None
+        return payload if hmac.compare_digest(mac, self._mac(path, payload)) else None
+
+    def write_sealed(self, path: Path, payload: bytes) -> None:
+        write_bytes(path, self._mac(path, payload) + b"\n" + payload)
+
+    def load(self, path: Path) -> Collection | None:
+        payload = self.read_sealed(path)
+        try:
+            return None if payload is None else Collection.from_json(json.loads(payload))
+        except (ValueError, KeyError, TypeError):
             return None
 
     def store(self, path: Path, collection: Collection) -> None:
-        payload = dump_json(collection.to_json())
-        write_text(path, self._mac(path, payload.encode()).decode() + "\n" + payload)
+        self.write_sealed(path, dump_json(collection.to_json()).encode())
         # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
         siblings = sorted(
             (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
@@ -100,7 +109,7 @@ def _secret(folder: Path) -> bytes:
 
 def open_cache(folder: Path, repository: Path) -> Cache | None:
     """The cache in `folder`, or None (no caching) when that folder lies inside `repository` or
-    its secret cannot be read or made."""
+    its secret cannot be read or made. Other caches of parsed input (the OSV index) use it too."""
     folder, repository = folder.resolve(), repository.resolve()
     if folder == repository or repository in folder.parents:
         return None

@@ -35,9 +35,11 @@ import yaml
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
+from gates.engine.cache import Cache, open_cache
 from gates.errors import InputError
 from gates.osv.match import affects, osv_package, package_key
-from gates.util.atomic import write_bytes
+from gates.util.files import repo_file
+from gates.util.yamlfile import read_input_bytes
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 _DATE_FIELDS = ("modified", "published", "withdrawn")
@@ -92,8 +94,10 @@ def _parse_record(text: str, source: str) -> Record | None:
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _files(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(source name, bytes) of every candidate OSV file in a directory or zip, in name order."""
+def _files(path: Path, within: Path | None) -> Iterator[tuple[str, bytes]]:
+    """(source name, bytes) of every candidate OSV file in a directory or zip, in name order.
+    With `within` (a database the repository names), a link that leads out of that folder is an
+    InputError: the repository's content never makes gates read a file outside it."""
     if path.is_file():
         try:
             with zipfile.ZipFile(path) as archive:
@@ -105,10 +109,16 @@ def _files(path: Path) -> Iterator[tuple[str, bytes]]:
         return
     if not path.is_dir():
         raise InputError(f"{path}: no such directory or zip")
-    for file in sorted(path.rglob("*")):
-        relative = file.relative_to(path).parts
-        if file.suffix in _SUFFIXES and file.is_file() and not any(p.startswith(".") for p in relative):
-            yield str(file), file.read_bytes()
+    found = []
+    # os.walk does not descend into linked folders; linked files are checked one by one.
+    for folder, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(folder, n) for n in names if not n.startswith(".") and n.endswith(_SUFFIXES)]
+    for file in sorted(found):
+        if within is not None and file.is_symlink():
+            repo_file(within, file.relative_to(within), "osv_database")
+        if file.is_file():
+            yield str(file), read_input_bytes(file)
 
 
 def _text(data: bytes, source: str) -> str:
@@ -132,18 +142,23 @@ def index_dir() -> Path:
     return Path(cache) / "gates" / "osv-index"
 
 
-def _read_index(path: Path) -> dict[str, Record] | None:
+def _read_index(cache: Cache | None, path: Path) -> dict[str, Record] | None:
+    """The records of an index this machine wrote (its HMAC verifies), else None: an index
+    edited to drop an advisory is a miss, and the database is parsed again."""
+    payload = cache.read_sealed(path) if cache is not None else None
     try:
-        records = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        records = orjson.loads(payload) if payload is not None else None
+    except orjson.JSONDecodeError:
         return None
     return records if isinstance(records, dict) else None
 
 
-def _write_index(path: Path, records: Mapping[str, Record]) -> None:
+def _write_index(cache: Cache | None, path: Path, records: Mapping[str, Record]) -> None:
     """Best effort: a cache folder that cannot be written costs the next run a parse, nothing else."""
+    if cache is None:
+        return
     try:
-        write_bytes(path, orjson.dumps(records))
+        cache.write_sealed(path, orjson.dumps(records))
         kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[_INDEXES_KEPT:]:
             old.unlink(missing_ok=True)
@@ -157,25 +172,29 @@ class OsvDatabase:
     by_package: Mapping[tuple[str, str], tuple[tuple[Record, Mapping[str, Any]], ...]]
 
     @classmethod
-    def load(cls, path: Path) -> OsvDatabase:
-        """The database in a directory or zip. Parsing thousands of YAML records takes seconds, so
-        the parsed records are kept under the digest of the files' names and bytes (see
-        `index_dir`): an unchanged database is read and hashed, not parsed again."""
-        sources = list(_files(path))
+    def load(cls, path: Path, repository: Path | None = None, within: Path | None = None) -> OsvDatabase:
+        """The database in a directory or zip; `repository`: the one scanned (default: the working
+        folder); `within`: the repository, when the repository names the database (its files may
+        then not lead out of it). Parsing thousands of YAML records
+        takes seconds, so the parsed records are kept under the digest of the files' names and
+        bytes (see `index_dir`), authenticated as the collect cache's entries are and never in
+        `repository`: an unchanged database is read and hashed, not parsed again."""
+        sources = list(_files(path, within.resolve() if within is not None else None))
         digest = hashlib.sha256()
         for source, data in sources:
             name = source.removeprefix(str(path))
             digest.update(f"{len(name)}:{name}:{len(data)}:".encode())
             digest.update(data)
+        cache = open_cache(index_dir(), repository or Path.cwd())
         index = index_dir() / f"{_INDEX_VERSION}-{digest.hexdigest()}.json"
-        records = _read_index(index)
+        records = _read_index(cache, index)
         if records is None:
             records = {}
             for source, data in sources:
                 record = _parse_record(_text(data, source), source)
                 if record is not None:
                     records[record["id"]] = record
-            _write_index(index, records)
+            _write_index(cache, index, records)
         return cls.from_records(records)
 
     @classmethod

@@ -162,14 +162,16 @@ def _osv_base(ctx: CollectContext) -> str:
 def _database_url(ctx: CollectContext) -> Iterator[str]:
     """The OSV base URL to audit against; an `osv_database` (policy, or `--input
     vulnerabilities.osv_database=DIR` relative to the working folder) is served for the run."""
+    within = None
     if "osv_database" in ctx.options:
         database = Path(ctx.options["osv_database"]).resolve()
     elif "osv_database" in ctx.settings:
         database = repo_file(ctx.root, ctx.settings["osv_database"], "gates.vulnerabilities.osv_database")
+        within = ctx.root
     else:
         yield _osv_base(ctx)
         return
-    with serving(OsvDatabase.load(database)) as url:
+    with serving(OsvDatabase.load(database, ctx.root, within)) as url:
         yield url
 
 

@@ -1,0 +1,89 @@
+"""The adversarial checklist beyond issue 14's cases: ways around a verdict found by re-running the
+review on main, each as an attack a contributor can make, with the real tools on real git
+repositories (docs/security.md lists them with the cases)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from gates.engine.cache import open_cache
+from gates.osv.mirror import INDEX_DIR_ENV
+from tests.conftest import OSV_FIXTURES, CliResult, Repo
+
+
+def _verdict(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "verdict.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _gate(verdict: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(g for g in verdict["gates"] if g["name"] == name)  # type: ignore[no-any-return]
+
+
+# --- a, g: the local OSV database and its index ----------------------------------------------
+
+OSV_POLICY = "version: 1\ngates:\n  vulnerabilities: {fail_on: high, osv_database: osv}\n"
+
+
+def _osv_repo(make_repo: Callable[..., Repo]) -> Repo:
+    repo = make_repo({"requirements.txt": "jinja2==2.10\n", "gates.yaml": OSV_POLICY})
+    shutil.copytree(OSV_FIXTURES / "jinja2", repo.root / "osv")
+    repo.commit("advisories")
+    return repo
+
+
+def _osv_rules(run_cli: Callable[..., CliResult], repo: Repo) -> tuple[int, list[str]]:
+    result = run_cli("run", repo.root, "--only", "vulnerabilities", "--no-cache", "--format", "json")
+    verdict = _verdict(repo.root / ".gates")
+    return result.code, sorted(f["rule"] for f in _gate(verdict, "vulnerabilities")["findings"])
+
+
+def test_an_edited_osv_index_is_a_miss_and_one_inside_the_repository_is_never_read(
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(INDEX_DIR_ENV, str(tmp_path / "index"))
+    repo = _osv_repo(make_repo)
+    assert _osv_rules(run_cli, repo) == (1, ["PYSEC-2019-217"])
+    (index,) = (tmp_path / "index").glob("*.json")
+    # The index edited to drop the advisory (its old HMAC, or none at all) is parsed again.
+    mac, _, _ = index.read_bytes().partition(b"\n")
+    for forged in (mac + b"\n" + orjson.dumps({}), orjson.dumps({})):
+        index.write_bytes(forged)
+        assert _osv_rules(run_cli, repo) == (1, ["PYSEC-2019-217"])
+
+    # An index folder inside the repository, with its secret and a well-sealed empty index
+    # committed beside it, is never read: the repository cannot answer for its own advisories.
+    inside = repo.root / "cache"
+    monkeypatch.setenv(INDEX_DIR_ENV, str(inside))
+    outside = open_cache(tmp_path / "elsewhere", repo.root)
+    assert outside is not None
+    inside.mkdir()
+    (inside / "secret").write_bytes(outside.secret)
+    outside.write_sealed(inside / index.name, orjson.dumps({}))
+    repo.commit("a sealed index that knows no advisory")
+    assert _osv_rules(run_cli, repo) == (1, ["PYSEC-2019-217"])
+    assert sorted(p.name for p in inside.iterdir()) == sorted(["secret", index.name])
+
+
+def test_osv_database_files_linking_out_of_the_repository_are_never_read(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "PYSEC-0000-0.json"
+    secret.parent.mkdir()
+    secret.write_text('{"id": "OUTSIDE", "summary": "read from outside"}', encoding="utf-8")
+    repo = _osv_repo(make_repo)
+    os.symlink(secret, repo.root / "osv" / "linked.json")
+    repo.commit("a record that is a link out of the repository")
+    result = run_cli("run", repo.root, "--only", "vulnerabilities", "--no-cache")
+    assert result.code == 2 and "osv_database: osv/linked.json leads outside the repository" in result.err
+    assert not (repo.root / ".gates" / "verdict.json").exists()
