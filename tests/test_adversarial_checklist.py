@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from gates.engine.cache import open_cache
 from gates.osv.mirror import INDEX_DIR_ENV
-from tests.conftest import OSV_FIXTURES, CliResult, Repo
+from tests.conftest import OSV_FIXTURES, VULNERABLE_CODE, CliResult, Repo
 
 
 def _verdict(folder: Path) -> dict[str, Any]:
@@ -87,3 +88,38 @@ def test_osv_database_files_linking_out_of_the_repository_are_never_read(
     result = run_cli("run", repo.root, "--only", "vulnerabilities", "--no-cache")
     assert result.code == 2 and "osv_database: osv/linked.json leads outside the repository" in result.err
     assert not (repo.root / ".gates" / "verdict.json").exists()
+
+
+# --- b: the tree must hold at the end what it held at the start -------------------------------
+
+REWRITE = """\
+import pathlib, subprocess, sys
+
+pathlib.Path("app.py").write_text("VALUE = 1\\n")
+if "commit" in sys.argv:
+    subprocess.run(["git", "commit", "-qam", "judged no more"], check=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["edit", "commit"])
+def test_a_tool_that_changes_the_repository_during_the_run_makes_the_verdict_unreleasable(
+    how: str, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # The benchmark the performance gate times is the repository's code: it rewrites a file other
+    # gates may read after it (and commits the change), so what they judged is not HEAD's content.
+    policy = (
+        "version: 1\ngates:\n  sast: {fail_on: high}\n  performance:\n    baseline_required: false\n"
+        f"    command: {{argv: [{json.dumps(sys.executable)}, bench.py, {how}], runs: 1, warmup: 0}}\n"
+    )
+    repo = make_repo({"app.py": VULNERABLE_CODE, "bench.py": REWRITE, "gates.yaml": policy})
+    result = run_cli("run", repo.root, "--format", "json")
+    assert "changed while the gates ran" in result.err
+    verdict = _verdict(repo.root / ".gates")
+    assert verdict["subject"]["dirty"] is True
+    # Back to the commit the verdict names, clean: only the verdict's own record can refuse now.
+    repo.git("reset", "-q", "--hard", verdict["subject"]["commit"])
+    assert repo.git("status", "--porcelain") == ""
+    refused = run_cli("release", repo.root / ".gates" / "verdict.json", "--repo", repo.root, "--tag", "v1")
+    assert refused.code == 1 and "made on a work tree with uncommitted changes" in refused.err
+    assert repo.git("tag", "--list") == ""
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from gates.policy.model import Policy
 from gates.report.registry import load_formats
 from gates.util.atomic import dump_json, write_all
 from gates.util.files import select_files
+from gates.util.git import changed_since
 from gates.util.git import subject as git_subject
 from gates.verdict import BaselineRef, PolicySummary, Subject, Verdict
 
@@ -263,6 +265,12 @@ def run_projects(
             replace(request, only=only), scope_policy, registry, subject, _labelled(progress, project)
         )
         runs.append(ScopeRun(project, verdict, collections))
+    changed = changed_since(request.root, subject.to_json())
+    if changed is not None:
+        print(f"gates: the repository changed while the gates ran ({changed}): the verdict is "
+              "marked dirty and cannot release", file=sys.stderr)  # fmt: skip
+        dirty = replace(subject, dirty=True)
+        runs = [replace(r, verdict=replace(r.verdict, subject=dirty)) for r in runs]
     complete = not request.only and len(scoped) == len(every)
     return _merged([(r.project, r.verdict) for r in runs], complete), runs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gates.model import JSON
@@ -86,3 +86,18 @@ def subject(root: Path, check_clean: bool = True) -> dict[str, JSON]:
         "branch": current_branch(root),
         "dirty": is_dirty(root) if commit and check_clean else None,
     }
+
+
+def changed_since(root: Path, before: Mapping[str, JSON]) -> str | None:
+    """What changed in the repository since `before` (its subject, taken before the gates ran),
+    or None. A gate's tool may run the repository's code (a build backend, a benchmark), which can
+    rewrite files another gate reads later or commit: then the gates judged something that is not
+    the commit the verdict names. Only a subject that could release (clean) is checked again."""
+    if before["dirty"] is not False:
+        return None
+    after = subject(root)
+    if after["commit"] != before["commit"] or after["tree"] != before["tree"]:
+        return f"HEAD moved from {str(before['commit'])[:12]} to {str(after['commit'])[:12]}"
+    if after["dirty"] is not False:
+        return "the work tree no longer holds the committed content"
+    return None
