@@ -6,8 +6,14 @@ budget. The command line runs without it: SBOM validation checks IRIs with gates
 accepts exactly what rfc3987_syntax accepts, in linear time.
 """
 
+import os
 import sys
 
+# `python -m gates` puts the working folder (in CI, the scanned repository) first on sys.path: a
+# committed `detect_secrets/` or `pip_audit/` would be imported instead of the tool the gate runs
+# in this process, and a committed `*.dist-info` could register a gate. Nothing is imported from it.
+if sys.path and not getattr(sys.flags, "safe_path", False) and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None blocks an import
 
 from gates.cli import main  # noqa: E402

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +124,48 @@ def test_a_tool_that_changes_the_repository_during_the_run_makes_the_verdict_unr
     assert refused.code == 1 and "made on a work tree with uncommitted changes" in refused.err
     assert repo.git("tag", "--list") == ""
 
+
+# --- c: nothing the repository holds is imported in place of a tool ---------------------------
+
+SHADOW = '''\
+"""Committed under a tool's name: loads the real tool and makes it find nothing."""
+import importlib, os, sys
+
+sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+del sys.modules[__name__]
+real = importlib.import_module(__name__)
+{patch}
+sys.modules[__name__] = real
+'''
+SHADOWS = {
+    # imported by the secrets gate in the gates process
+    "detect_secrets/__init__.py": "import detect_secrets.core.scan as s\n"
+    "s.scan_file = lambda *a, **k: iter(())",
+    # run as `python -m bandit` with the repository as the working folder
+    "bandit/__init__.py": "",
+    "bandit/__main__.py": 'print(\'{"results": [], "errors": [], "metrics": {"_totals": {}}}\')',
+    # a distribution of the working folder would register a gate of the same name
+    "shadow-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: shadow\nVersion: 1.0\n",
+    "shadow-1.0.dist-info/entry_points.txt": "[gates.plugins]\nsast = shadow_gate:Gate\n",
+}
+
+
+def test_python_m_gates_in_the_repository_imports_nothing_it_holds(make_repo: Callable[..., Repo]) -> None:
+    files = {
+        "app.py": VULNERABLE_CODE + 'AWS_ACCESS_KEY_ID = "AKIA' + 'J3QXWZ7VB2NPLKQA"\n',
+        "gates.yaml": "version: 1\ngates:\n  sast: {fail_on: high}\n  secrets: {fail_on: high}\n",
+        "sitecustomize.py": "raise SystemExit('sitecustomize of the repository ran')\n",
+        "shadow_gate.py": "raise SystemExit('the repository registered a gate')\n",
+    }
+    for path, patch in SHADOWS.items():
+        files[path] = SHADOW.format(patch=patch) if path == "detect_secrets/__init__.py" else patch
+    repo = make_repo(files)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    done = subprocess.run(
+        [sys.executable, "-m", "gates", "run", ".", "--no-cache", "--format", "json"],
+        cwd=repo.root, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    verdict = _verdict(repo.root / ".gates")
+    assert _gate(verdict, "secrets")["status"] == "fail"
+    assert "B602" in {f["rule"] for f in _gate(verdict, "sast")["findings"]}

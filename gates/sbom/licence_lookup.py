@@ -94,7 +94,10 @@ def pip_index_url() -> str:
 def _pip_configured_index() -> str:
     for key in ("global.index-url", "install.index-url"):
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "config", "get", key], capture_output=True, text=True, check=False
+            [sys.executable, "-P", "-m", "pip", "config", "get", key],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode == 0 and done.stdout.strip():
             return done.stdout.strip().split()[0]

@@ -87,7 +87,9 @@ def run_tool(
             text=True,
             encoding="utf-8",
             errors="replace",
-            env={**os.environ, **env} if env is not None else None,
+            # PYTHONSAFEPATH: a Python the tool starts (`python -c`, `python -m`, a build
+            # backend) imports nothing from its working folder, often the repository.
+            env={**os.environ, **(env or {}), "PYTHONSAFEPATH": "1"},
             start_new_session=True,
         )
     except FileNotFoundError as e:
