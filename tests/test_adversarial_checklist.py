@@ -169,3 +169,32 @@ def test_python_m_gates_in_the_repository_imports_nothing_it_holds(make_repo: Ca
     verdict = _verdict(repo.root / ".gates")
     assert _gate(verdict, "secrets")["status"] == "fail"
     assert "B602" in {f["rule"] for f in _gate(verdict, "sast")["findings"]}
+# --- f: the policy the repository holds is read from the repository -------------------------
+
+
+def test_a_repository_policy_linking_out_of_the_repository_is_an_input_error(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "lenient.yaml").write_text("version: 1\ngates:\n  sast: {mode: warn}\n", encoding="utf-8")
+    repo = make_repo({"app.py": VULNERABLE_CODE})
+    (repo.root / "gates.yaml").symlink_to(outside / "lenient.yaml")
+    repo.commit("a policy that is a link out of the repository")
+    for command in (("run", repo.root), ("run", repo.root, "--policy", repo.root / "gates.yaml")):
+        result = run_cli(*command)
+        assert result.code == 2, (command, result.out, result.err)
+        assert "gates.yaml leads outside the repository" in result.err
+    (repo.root / "gates.yaml").unlink()
+    repo.write("gates.yaml", "version: 1\nextends: ../outside/lenient.yaml\ngates:\n  sast: {}\n")
+    repo.write("policies/base.yaml", "version: 1\ngates:\n  sast: {fail_on: high}\n")
+    repo.commit("a policy that extends a file outside the repository")
+    result = run_cli("run", repo.root)
+    assert result.code == 2 and "extends '../outside/lenient.yaml'" in result.err
+    assert "leads outside the repository" in result.err
+    # Inside the repository, extends works as before.
+    repo.write("gates.yaml", "version: 1\nextends: policies/base.yaml\n")
+    repo.commit("extends inside")
+    assert run_cli("run", repo.root, "--format", "json").code == 1
+
+

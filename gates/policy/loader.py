@@ -33,6 +33,7 @@ from gates.policy.model import (
     Waiver,
 )
 from gates.schemas import describe_path, iter_errors, load_schema
+from gates.util.files import repo_file
 from gates.util.yamlfile import LoadedYaml, Path_, parse_yaml, read_yaml
 
 DEFAULT_POLICY_FILE = "gates.yaml"
@@ -265,7 +266,10 @@ def _tag_waivers(loaded: LoadedYaml, data: dict[str, Any]) -> None:
             waiver["source"] = loaded.where(("paths", glob, "waivers", i))
 
 
-def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> dict[str, Any]:
+def _resolve(
+    loaded: LoadedYaml, registry: Registry, chain: Sequence[str], within: Path | None = None
+) -> dict[str, Any]:
+    """`within`: the repository, when `loaded` is a file of it: what it extends must be one too."""
     _check_document(loaded)
     data = copy.deepcopy(loaded.data)
     _tag_waivers(loaded, data)
@@ -278,7 +282,11 @@ def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> di
     if "/" in parent_ref or parent_ref.endswith((".yaml", ".yml", ".json")):
         if _named_source(loaded.source):
             raise InputError(f"{loaded.source}: a shipped or packaged policy can only extend named policies")
-        parent_path = (Path(loaded.source).parent / parent_ref).resolve()
+        where = f"{loaded.where(('extends',))}: extends {parent_ref!r}"
+        parent_path = Path(loaded.source).resolve().parent / parent_ref
+        if within is not None:  # the repository's policy extends only files of the repository
+            parent_path = repo_file(within, os.path.relpath(parent_path, within), where)
+        parent_path = parent_path.resolve()
         key = str(parent_path)
         if not parent_path.is_file():
             raise InputError(f"{loaded.where(('extends',))}: extends {parent_ref!r}: no such file")
@@ -288,7 +296,7 @@ def _resolve(loaded: LoadedYaml, registry: Registry, chain: Sequence[str]) -> di
         key = parent.source
     if key in chain:
         raise InputError(f"{loaded.where(('extends',))}: extends cycle: {' -> '.join([*chain, key])}")
-    base = _resolve(parent, registry, [*chain, key])
+    base = _resolve(parent, registry, [*chain, key], within)
     _validate_file(loaded, registry, _instances(base.get("gates")))
     base.pop("name", None)
     base.pop("description", None)
@@ -405,7 +413,19 @@ def _check_projects(projects: Sequence[Project], source: str) -> None:
 
 def find_policy_file(root: Path) -> Path | None:
     candidate = root / DEFAULT_POLICY_FILE
-    return candidate if candidate.is_file() else None
+    return candidate if os.path.lexists(candidate) else None
+
+
+def _in_repository(path: Path, root: Path | None) -> tuple[Path, Path] | None:
+    """(the repository's real folder, `path` relative to it) when `path` is written as a file of
+    the repository at `root`."""
+    if root is None:
+        return None
+    lexical = Path(os.path.abspath(path))
+    for base in (root.absolute(), root.resolve()):
+        if lexical == base or base in lexical.parents:
+            return root.resolve(), lexical.relative_to(base)
+    return None
 
 
 def load_policy(
@@ -414,6 +434,7 @@ def load_policy(
     """The policy at `path`, else `gates.yaml` in `root`, else the shipped default."""
     if path is None and root is not None:
         path = find_policy_file(root)
+    within = None
     if path is None:
         loaded = _read_named("default", "built-in default policy")
         chain = ["builtin:default"]
@@ -421,9 +442,13 @@ def load_policy(
         loaded = _read_named(str(path), str(path))  # `--policy strict`: a shipped or packaged name
         chain = [loaded.source]
     else:
+        found = _in_repository(path, root)
+        within = found[0] if found is not None else None
+        if found is not None:
+            repo_file(*found, "policy")  # a link out of the repository is refused, not read
         loaded = read_yaml(path)
         chain = [str(path.resolve())]
-    document = _resolve(loaded, registry, chain)
+    document = _resolve(loaded, registry, chain, within)
     default_name = loaded.source.split(":", 1)[1].split("@")[0] if _named_source(loaded.source) else None
     name = str(document.pop("name", None) or default_name or Path(loaded.source).stem)
     document.pop("description", None)
