@@ -198,3 +198,58 @@ def test_a_repository_policy_linking_out_of_the_repository_is_an_input_error(
     assert run_cli("run", repo.root, "--format", "json").code == 1
 
 
+
+# --- h: requirements files refer to nothing outside the repository ---------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-r /etc/passwd",
+        "-r ../../x.txt",
+        "-e ../other",
+        "--editable=../other",
+        "../other",
+        "/opt/wheels/internal-1.0-py3-none-any.whl",
+        "file:///etc/passwd",
+        "internal @ file:///opt/src/internal",
+        "internal @ file:../other",
+        "-e file:../other#egg=other",
+        "--find-links ../wheels",
+        "-f file:///opt/wheels",
+    ],
+)
+def test_requirements_refer_to_nothing_outside_the_repository(
+    line: str, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo({"requirements.txt": f"requests==2.31.0\n{line}\n", "sub/x.txt": ""})
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", repo.root / "out")
+    assert result.code == 2, result.err
+    assert "requirements.txt:2: " in result.err
+    assert "outside the repository" in result.err or "not a file of the repository" in result.err
+    assert not (repo.root / "out" / "sbom.cdx.json").exists()
+
+
+def test_requirements_may_refer_to_folders_of_the_repository(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    repo = make_repo(
+        {
+            "requirements.txt": "-e ./libs/one\n./libs/one\nlocal @ file:libs/one\n-r more.txt\n",
+            "more.txt": "requests==2.31.0\n",
+            "libs/one/pyproject.toml": "[project]\nname = 'one'\nversion = '1.0'\n",
+        }
+    )
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", repo.root / "out")
+    assert result.code in (0, 1), result.err
+
+
+def test_pyproject_dependencies_refer_to_nothing_outside_the_repository(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    pyproject = "[project]\nname = 'app'\nversion = '1'\ndependencies = ['internal @ file:///opt/internal']\n"
+    repo = make_repo({"pyproject.toml": pyproject})
+    result = run_cli("run", repo.root, "--only", "sbom", "--out", repo.root / "out")
+    assert result.code == 2
+    where = "pyproject.toml: project.dependencies[0]"
+    assert f"{where}: refers to /opt/internal, outside the repository" in result.err

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from gates.errors import InputError
 from gates.util.files import repo_file
@@ -98,22 +99,62 @@ def resolve_source(root: Path, settings: Mapping[str, Any]) -> SbomSource:
     pyproject = repo_file(root, "pyproject.toml", "pyproject.toml")
     in_repository = kind == "requirements" and path.is_relative_to(root)
     includes = tuple(_included(root, path)) if in_repository else ()
+    if kind == "pyproject" and path.is_relative_to(root):
+        for number, line in enumerate(_pyproject_requirements(path).splitlines()):
+            local = _local_target(line)
+            if local is not None:
+                where = f"{path.relative_to(root).as_posix()}: project.dependencies[{number}]"
+                _confined(root, path, local, where)
     return SbomSource(kind, path, pyproject if pyproject.is_file() else None, spec_version, includes)
 
 
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^\s=-]))(\S+)")
+_PATH_OPTION = re.compile(r"^\s*(?:-e|--editable|-f|--find-links)(?:\s*=\s*|\s+|(?=[^\s=-]))(\S+)")
+_DIRECT_URL = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
+
+
+def _local_target(line: str) -> str | None:
+    """The local file or folder a requirements line refers to (`-e ../lib`, `./pkg`,
+    `name @ file:...`, `file:///x.whl`, `-f ../wheels`), or None for a requirement by name or a
+    remote URL."""
+    line = line.split(" #", 1)[0].strip()
+    if not line or line.startswith("#"):
+        return None
+    match = _PATH_OPTION.match(line) or _DIRECT_URL.match(line)
+    target = match.group(1) if match else line.split()[0].split(";", 1)[0]
+    if target.startswith("file:"):
+        return unquote(urlsplit(target).path) or "/"
+    if "://" in target or target.startswith("-") or (match is None and not _LOOKS_LIKE_PATH.match(target)):
+        return None
+    return target.split("#", 1)[0]
+
+
+_LOOKS_LIKE_PATH = re.compile(r"^(?:\.{1,2}(?:/|$)|/|~)|/")
+
+
+def _confined(root: Path, requirements: Path, target: str, where: str) -> Path:
+    """The repository path `target` (relative to the requirements file's folder) refers to;
+    InputError when it lies outside the repository (absolute, `~`, `..` or a link leading out)."""
+    if Path(target).is_absolute() or target.startswith("~"):
+        raise InputError(f"{where}: refers to {target}, outside the repository")
+    return repo_file(root, (requirements.parent / target).relative_to(root), where)
 
 
 def _included(root: Path, requirements: Path, seen: frozenset[Path] = frozenset()) -> list[Path]:
     """The files `requirements` includes (-r, -c), recursively: cyclonedx-py reads them too, so
-    each must be a file of the repository; an include by URL would be fetched from the network."""
+    each must be a file of the repository; an include by URL would be fetched from the network.
+    Every other local reference (an editable or path requirement, a `file:` URL, find-links) must
+    lie in the repository too: the SBOM names nothing of the runner's disk."""
     found: list[Path] = []
     text = read_input_text(requirements)
     for number, line in enumerate(text.splitlines(), 1):
+        where = f"{requirements.relative_to(root).as_posix()}:{number}"
         match = _INCLUDE.match(line)
         if match is None:
+            local = _local_target(line)
+            if local is not None:
+                _confined(root, requirements, local, where)
             continue
-        where = f"{requirements.relative_to(root).as_posix()}:{number}"
         target = match.group(1)
         if "://" in target or Path(target).is_absolute():
             raise InputError(f"{where}: includes {target}, which is not a file of the repository")
