@@ -18,6 +18,7 @@ import pytest
 
 from gates.engine.cache import open_cache
 from gates.osv.mirror import INDEX_DIR_ENV
+from gates.report.registry import load_formats
 from tests.conftest import OSV_FIXTURES, VULNERABLE_CODE, CliResult, Repo
 
 
@@ -253,3 +254,44 @@ def test_pyproject_dependencies_refer_to_nothing_outside_the_repository(
     assert result.code == 2
     where = "pyproject.toml: project.dependencies[0]"
     assert f"{where}: refers to /opt/internal, outside the repository" in result.err
+
+
+# --- i: findings read back are masked as collected ones are ----------------------------------
+
+AWS_KEY = "AKIA" + "J3QXWZ7VB2NPLKQA"
+CLEAR = ("Sup3rS3cretPassw0rd", "AdminPassw0rd")  # pragma: allowlist secret
+
+
+def _unmasked(value: Any) -> Any:
+    """A findings document as a gates older than masking (or a hand) would have written it."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                f"Possible hardcoded password: '{CLEAR[0]}' at http://admin:{CLEAR[1]}@example.com/"
+                if k in ("message", "error") and isinstance(v, str)
+                else _unmasked(v)
+            )
+            for k, v in value.items()
+        }
+    return [_unmasked(v) for v in value] if isinstance(value, list) else value
+
+
+def test_evaluate_masks_the_findings_it_reads(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    policy = "version: 1\ngates:\n  sast: {}\n"
+    repo = make_repo({"app.py": f'password = "{CLEAR[0]}"\n', "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--out", tmp_path / "run").code in (0, 1)
+    findings = tmp_path / "findings.json"
+    document = json.loads((tmp_path / "run" / "findings.json").read_text(encoding="utf-8"))
+    findings.write_text(json.dumps(_unmasked(document)), encoding="utf-8")
+    assert CLEAR[0] in findings.read_text(encoding="utf-8")
+    out = tmp_path / "evaluated"
+    formats = [arg for name in load_formats().names() for arg in ("--format", name)]
+    result = run_cli("evaluate", findings, "--policy", repo.root / "gates.yaml", "--out", out, *formats)
+    assert result.code in (0, 1), result.err
+    written = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file())
+    assert "Possible hardcoded password: 'S********rd'" in written  # pragma: allowlist secret
+    for text in (written, result.out, result.err):
+        assert not any(clear in text for clear in CLEAR)
+

@@ -301,7 +301,7 @@ def decide_scopes(
         names = [n for n in only if n in scoped.enabled()] if top.projects else list(only)
         if only and not names:
             continue
-        collections = scopes[project]
+        collections = [runner.masked(c) for c in scopes[project]]
         if top.projects:
             collections = [_within_scope(c, scoped) for c in collections]
         duration = sum(c.duration_s for c in collections)

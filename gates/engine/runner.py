@@ -77,6 +77,17 @@ def _masked(finding: Finding) -> Finding:
     )
 
 
+def masked(collection: Collection) -> Collection:
+    """A collection read back (`gates evaluate` on a findings file, older than masking or edited)
+    as every output may show it: masked as a fresh collection is."""
+    return replace(
+        collection,
+        findings=tuple(_masked(f) for f in collection.findings),
+        error=mask_message(collection.error) if collection.error is not None else None,
+        stats=redact_urls_in(dict(collection.stats)),
+    )
+
+
 def _error(gate: str, message: str, duration_s: float, registry: Registry) -> Collection:
     plugin = registry.gates.get(gate)
     return Collection(
