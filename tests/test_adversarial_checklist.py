@@ -295,3 +295,60 @@ def test_evaluate_masks_the_findings_it_reads(
     for text in (written, result.out, result.err):
         assert not any(clear in text for clear in CLEAR)
 
+
+# --- e, j: content no gate reads is counted, never passed over in silence ---------------------
+
+
+def test_submodules_and_nested_repositories_are_counted_as_unread(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    library = make_repo({"keys.py": f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'})
+    repo = make_repo({"app.py": "VALUE = 1\n"})
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library.root), "vendor/lib")
+    repo.commit("a submodule holding a key")
+    nested = make_repo({"more.py": f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'})
+    shutil.move(nested.root, repo.root / "nested")  # a clone inside the work tree, not registered
+    statuses = {}
+    for choice in ("default", "ignore", "fail"):
+        setting = "" if choice == "default" else f"skipped_files: {choice}"
+        policy = repo.root.parent / f"{choice}.yaml"
+        policy.write_text(f"version: 1\nname: t\ngates:\n  secrets: {{{setting}}}\n", encoding="utf-8")
+        result = run_cli("run", repo.root, "--policy", policy, "--out", repo.root.parent / choice)
+        (gate,) = _verdict(repo.root.parent / choice)["gates"]
+        statuses[choice] = (result.code, gate["status"])
+        assert gate["stats"]["skipped"]["submodule"] == 2
+    assert statuses == {"default": (0, "warn"), "ignore": (0, "pass"), "fail": (1, "fail")}
+
+
+def test_a_folder_whose_files_git_all_ignores_is_not_judged_empty(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    repo = make_repo({".gitignore": "vendor/\n", "app.py": "VALUE = 1\n"})
+    repo.write("vendor/lib/tool.py", VULNERABLE_CODE)
+    policy = tmp_path / "sast.yaml"
+    policy.write_text("version: 1\nname: t\ngates:\n  sast: {fail_on: high}\n", encoding="utf-8")
+    result = run_cli("run", repo.root / "vendor" / "lib", "--policy", policy, "--out", tmp_path / "out")
+    (gate,) = _verdict(tmp_path / "out")["gates"]
+    assert (result.code, gate["status"]) == (0, "warn")
+    assert "1 file(s) not read (1 ignored)" in gate["reason"]
+    # A repository with nothing ignored and nothing to scan is simply empty.
+    empty = make_repo({"README": "nothing\n"})
+    run_cli("run", empty.root, "--policy", policy, "--out", tmp_path / "empty")
+    (gate,) = _verdict(tmp_path / "empty")["gates"]
+    assert gate["status"] == "pass", gate
+
+
+def test_a_cache_entry_of_a_run_that_skipped_less_is_no_hit(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    # The files a gate reads are its cache key; the ones it skipped are in its stats, which
+    # `skipped_files` judges: a file grown over the limit must not bring back the last pass.
+    policy = "version: 1\nname: t\ngates:\n  secrets: {max_file_bytes: 200}\n"
+    repo = make_repo({"app.py": "VALUE = 1\n", "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--out", tmp_path / "first").code == 0
+    repo.write("big.env", "x = 1\n" * 40 + f'aws_access_key_id = "{AWS_KEY}"\n')
+    repo.commit("a key in a file over the size limit")
+    result = run_cli("run", repo.root, "--out", tmp_path / "second")
+    (gate,) = _verdict(tmp_path / "second")["gates"]
+    assert (result.code, gate["status"], gate["cached"]) == (0, "warn", False)
+    assert "1 file(s) not read (1 too large)" in gate["reason"]

@@ -64,7 +64,7 @@ from gates.model import Finding, Location, Severity, fingerprint
 from gates.pii.config import CustomRecognizer, Hit, ScanConfig
 from gates.pii.precision import PRECISIONS, REPOSITORY
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
-from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_files, text_files
+from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_selection, text_files
 from gates.util.proc import distribution_version
 
 DEFAULT_ENTITIES = (
@@ -194,8 +194,8 @@ class PiiGate:
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         config = scan_config(ctx.settings)
-        return digest_files(
-            self._files(ctx).files, self.version, sorted(self.tool_versions().items()), config
+        return digest_selection(
+            self._files(ctx), self.version, sorted(self.tool_versions().items()), config
         )
 
     def collect(self, ctx: CollectContext) -> Collected:

@@ -27,7 +27,7 @@ from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
-from gates.util.files import FileSelection, RepoFile, digest_files, select_files
+from gates.util.files import FileSelection, RepoFile, digest_selection, select_files
 from gates.util.proc import distribution_version, last_line, python_tool, refuse_traceback, run_tools_parallel
 
 _CONFIDENCE = ("low", "medium", "high")
@@ -143,7 +143,7 @@ class SastGate:
         return options
 
     def cache_key(self, ctx: CollectContext) -> str | None:
-        return digest_files(_python_files(ctx).files, self._bandit_options(ctx.settings))
+        return digest_selection(_python_files(ctx), self._bandit_options(ctx.settings))
 
     def collect(self, ctx: CollectContext) -> Collected:
         selection = _python_files(ctx)

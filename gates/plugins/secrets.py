@@ -62,7 +62,7 @@ from gates.util.files import (
     FileSelection,
     RepoFile,
     SkippedFile,
-    digest_files,
+    digest_selection,
     read_text,
     repo_file,
     text_files,
@@ -248,8 +248,8 @@ class SecretsGate:
             if baseline_file is not None and baseline_file.is_file()
             else None
         )
-        return digest_files(
-            self._files(ctx).files,
+        return digest_selection(
+            self._files(ctx),
             self.version,
             sorted(self.tool_versions().items()),
             self._scan_options(ctx),

@@ -51,9 +51,10 @@ class FileSelection:
         }
 
 
-UNREAD_REASONS = ("too_large", "not_utf8", "unreadable", "parse_error")
+UNREAD_REASONS = ("too_large", "not_utf8", "unreadable", "parse_error", "submodule", "ignored")
 """Skip reasons of files whose content a gate did not judge (a binary or a link is no content the
-gates read); the policy's `skipped_files` says what they make of the gate's status."""
+gates read; a submodule or nested repository, and the files git ignores in a folder where it lists
+none, are); the policy's `skipped_files` says what they make of the gate's status."""
 
 
 class SkippedFile(Exception):
@@ -82,25 +83,42 @@ def path_selected(path: str, include: Iterable[str] = (), exclude: Iterable[str]
     return (inc is None or inc.match_file(path)) and not (exc is not None and exc.match_file(path))
 
 
-def _candidate_paths(root: Path) -> list[str]:
+def _candidate_paths(root: Path) -> tuple[list[str], list[str]]:
     """Tracked files wherever they lie, and untracked ones git does not ignore, except those in
-    the output folder: what a run writes is no content, but whatever is committed there is."""
+    the output folder: what a run writes is no content, but whatever is committed there is. Also
+    the folders that are other repositories (submodules, nested clones): no gate reads them."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z", "-t", "-s", "--cached", "--others", "--exclude-standard"],
             cwd=root,
             capture_output=True,
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
-        return sorted(p for p in _walk(root) if p.split("/", 1)[0] != OUTPUT_DIR_NAME)
-    paths = set()
+        return sorted(p for p in _walk(root) if p.split("/", 1)[0] != OUTPUT_DIR_NAME), []
+    paths: set[str] = set()
+    repositories: set[str] = set()
     for entry in out.split(b"\0"):
-        tag, _, name = entry.partition(b" ")
-        path = os.fsdecode(name)
-        if name and not (tag == b"?" and path.split("/", 1)[0] == OUTPUT_DIR_NAME):
-            paths.add(path)
-    return sorted(paths)
+        tag, _, rest = entry.partition(b" ")
+        if tag == b"?":  # untracked: its name; a nested repository's folder ends with "/"
+            path = os.fsdecode(rest)
+            if path.split("/", 1)[0] != OUTPUT_DIR_NAME:
+                (repositories if path.endswith("/") else paths).add(path.rstrip("/"))
+        elif rest:  # tracked: "mode blob stage<TAB>name"; mode 160000 is a submodule's commit
+            meta, _, name = rest.partition(b"\t")
+            (repositories if meta.startswith(b"160000 ") else paths).add(os.fsdecode(name))
+    return sorted(paths), sorted(repositories)
+
+
+def _ignored(root: Path, inc: pathspec.GitIgnoreSpec | None, exc: pathspec.GitIgnoreSpec | None) -> int:
+    """How many files below `root` that the globs select git ignores (asked when it lists none)."""
+    return sum(
+        1
+        for p in _walk(root)
+        if p.split("/", 1)[0] != OUTPUT_DIR_NAME
+        and (inc is None or inc.match_file(p))
+        and not (exc is not None and exc.match_file(p))
+    )
 
 
 def _walk(root: Path) -> Iterable[str]:
@@ -125,8 +143,19 @@ def select_files(
     """
     root = root.resolve()
     inc, exc = glob_matcher(include), glob_matcher(exclude)
-    candidates = sorted(set(only_paths)) if only_paths is not None else _candidate_paths(root)
     selection = FileSelection(files=[])
+    if only_paths is not None:
+        candidates = sorted(set(only_paths))
+    else:
+        candidates, repositories = _candidate_paths(root)
+        # What no gate reads is counted, so that `skipped_files` can warn or fail: another
+        # repository's content, and the files of a folder where git lists none because it
+        # ignores them all.
+        unread = Counter(
+            submodule=sum(1 for r in repositories if exc is None or not exc.match_file(r)),
+            ignored=0 if candidates or repositories else _ignored(root, inc, exc),
+        )
+        selection.skipped.update(+unread)
     base = f"{root}{os.sep}"
     for rel in candidates:
         rel = Path(rel).as_posix()
@@ -229,6 +258,13 @@ def read_text(file: RepoFile) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SkippedFile("not_utf8") from e
+
+
+def digest_selection(selection: FileSelection, *extra: object) -> str:
+    """`digest_files` of a selection's files and of what it skipped: the skipped counts are part
+    of the collection (`skipped_files` judges them), so a run that skips a file the cached one did
+    not (a file grown over the size limit) is no cache hit."""
+    return digest_files(selection.files, sorted(selection.skipped.items()), *extra)
 
 
 def digest_files(files: Iterable[RepoFile], *extra: object) -> str:
