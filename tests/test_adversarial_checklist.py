@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import pytest
 
-from gates.engine.cache import open_cache
 from gates.osv.mirror import INDEX_DIR_ENV
 from gates.report.registry import load_formats
+from gates.util.sealed import open_sealed
 from tests.conftest import OSV_FIXTURES, VULNERABLE_CODE, CliResult, Repo
 
 
@@ -68,7 +68,7 @@ def test_an_edited_osv_index_is_a_miss_and_one_inside_the_repository_is_never_re
     # committed beside it, is never read: the repository cannot answer for its own advisories.
     inside = repo.root / "cache"
     monkeypatch.setenv(INDEX_DIR_ENV, str(inside))
-    outside = open_cache(tmp_path / "elsewhere", repo.root)
+    outside = open_sealed(tmp_path / "elsewhere", repo.root)
     assert outside is not None
     inside.mkdir()
     (inside / "secret").write_bytes(outside.secret)

@@ -35,10 +35,11 @@ import yaml
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
-from gates.engine.cache import Cache, open_cache
 from gates.errors import InputError
 from gates.osv.match import affects, osv_package, package_key
 from gates.util.files import repo_file
+from gates.util.git import toplevel
+from gates.util.sealed import SealedFolder, open_sealed
 from gates.util.yamlfile import read_input_bytes
 
 _SUFFIXES = (".json", ".yaml", ".yml")
@@ -142,7 +143,7 @@ def index_dir() -> Path:
     return Path(cache) / "gates" / "osv-index"
 
 
-def _read_index(cache: Cache | None, path: Path) -> dict[str, Record] | None:
+def _read_index(cache: SealedFolder | None, path: Path) -> dict[str, Record] | None:
     """The records of an index this machine wrote (its HMAC verifies), else None: an index
     edited to drop an advisory is a miss, and the database is parsed again."""
     payload = cache.read_sealed(path) if cache is not None else None
@@ -153,7 +154,7 @@ def _read_index(cache: Cache | None, path: Path) -> dict[str, Record] | None:
     return records if isinstance(records, dict) else None
 
 
-def _write_index(cache: Cache | None, path: Path, records: Mapping[str, Record]) -> None:
+def _write_index(cache: SealedFolder | None, path: Path, records: Mapping[str, Record]) -> None:
     """Best effort: a cache folder that cannot be written costs the next run a parse, nothing else."""
     if cache is None:
         return
@@ -185,7 +186,8 @@ class OsvDatabase:
             name = source.removeprefix(str(path))
             digest.update(f"{len(name)}:{name}:{len(data)}:".encode())
             digest.update(data)
-        cache = open_cache(index_dir(), repository or Path.cwd())
+        repository = repository or Path.cwd()
+        cache = open_sealed(index_dir(), toplevel(repository) or repository)
         index = index_dir() / f"{_INDEX_VERSION}-{digest.hexdigest()}.json"
         records = _read_index(cache, index)
         if records is None:

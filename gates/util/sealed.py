@@ -1,0 +1,83 @@
+"""Files a run wrote for a later run (the collect cache, the OSV index), authenticated.
+
+Their names are computable from content the repository supplies, so a file is trusted only when
+its HMAC verifies under a secret the repository cannot supply ($GATES_CACHE_KEY, else a random one
+kept in the folder), and a folder inside the scanned repository is never used: a committed or
+edited file is a miss, never a result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gates.util.atomic import write_bytes
+
+SECRET_VARIABLE = "GATES_CACHE_KEY"  # pragma: allowlist secret
+_SECRET_FILE = "secret"  # pragma: allowlist secret
+
+
+@dataclass(frozen=True)
+class SealedFolder:
+    folder: Path
+    secret: bytes
+
+    def _mac(self, path: Path, payload: bytes) -> bytes:
+        # The file's name is signed with its content: a valid file moved under another name is a miss.
+        digest = hmac.new(self.secret, path.name.encode() + b"\0" + payload, hashlib.sha256)
+        return digest.hexdigest().encode()
+
+    def read_sealed(self, path: Path) -> bytes | None:
+        """The payload `write_sealed` wrote, or None when the file is missing or its HMAC does not
+        verify."""
+        try:
+            mac, _, payload = path.read_bytes().partition(b"\n")
+        except OSError:
+            return None
+        return payload if hmac.compare_digest(mac, self._mac(path, payload)) else None
+
+    def write_sealed(self, path: Path, payload: bytes) -> None:
+        write_bytes(path, self._mac(path, payload) + b"\n" + payload)
+
+
+def _secret(folder: Path) -> bytes:
+    given = os.environ.get(SECRET_VARIABLE)
+    if given:
+        return given.encode()
+    path = folder / _SECRET_FILE
+    if not path.exists():
+        # Written aside and linked into place: a run racing this one reads a whole secret or none.
+        fd, tmp = tempfile.mkstemp(dir=folder)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.close(fd)
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes()
+
+
+def folder_secret(folder: Path, repository: Path) -> bytes | None:
+    """The secret of `folder` (made if need be), or None (keep nothing there) when that folder lies
+    inside `repository` or its secret cannot be read or made."""
+    folder, repository = folder.resolve(), repository.resolve()
+    if folder == repository or repository in folder.parents:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        secret = _secret(folder)
+    except OSError:
+        return None
+    return secret if len(secret) >= 16 else None
+
+
+def open_sealed(folder: Path, repository: Path) -> SealedFolder | None:
+    secret = folder_secret(folder, repository)
+    return SealedFolder(folder.resolve(), secret) if secret is not None else None
