@@ -62,6 +62,9 @@ DECIDES_PROPERTY = "decides"
 """A gate's `evaluate` may set this finding property to "warn" or "fail" when one of its own policy
 keys says what such a finding does to the gate (licence `unknown: warn`): counted, the finding warns
 or fails the gate whatever its severity and the thresholds."""
+DELTA_PROPERTY = "delta"
+"""The release delta's mark on an advisory finding: introduced or disclosed since the previous
+release (gates/sbom/delta.py)."""
 
 
 @dataclass(frozen=True)

@@ -352,3 +352,33 @@ def test_a_cache_entry_of_a_run_that_skipped_less_is_no_hit(
     (gate,) = _verdict(tmp_path / "second")["gates"]
     assert (result.code, gate["status"], gate["cached"]) == (0, "warn", False)
     assert "1 file(s) not read (1 too large)" in gate["reason"]
+
+
+# --- d: an unsigned verdict's baseline claims do not decide a release ------------------------
+
+
+def test_an_unsigned_verdict_cannot_pass_on_claims_of_its_baseline(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    # `new: false` on every finding (new_only) and `disclosed` on every advisory are what anyone
+    # who can write verdict.json can claim; here they are what a real baseline run recorded.
+    policy = "version: 1\ngates:\n  sast: {fail_on: high, new_only: true}\n"
+    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--out", tmp_path / "base").code == 1
+    assert run_cli("run", repo.root, "--baseline", tmp_path / "base" / "verdict.json").code == 0
+    verdict = _verdict(repo.root / ".gates")
+    assert verdict["status"] == "pass" and not any(f["new"] for f in _gate(verdict, "sast")["findings"])
+    refused = run_cli("verify", repo.root / ".gates" / "verdict.json", "--repo", repo.root)
+    assert refused.code == 1
+    assert "sast is pass only because the verdict marks findings known to its baseline" in refused.err
+    assert "with every finding new it is fail" in refused.err
+
+    osv = _osv_repo(make_repo)
+    disclosed = OSV_POLICY.replace("osv_database: osv", "osv_database: osv, disclosed: ignore")
+    osv.write("gates.yaml", disclosed + "  sbom: {}\n")  # the sbom gate records the inventory
+    osv.commit("disclosed advisories are the previous release's")
+    assert run_cli("run", osv.root, "--out", tmp_path / "release").code == 1
+    assert run_cli("run", osv.root, "--since", tmp_path / "release" / "verdict.json").code == 0
+    refused = run_cli("verify", osv.root / ".gates" / "verdict.json", "--repo", osv.root)
+    assert refused.code == 1
+    assert "vulnerabilities relaxes advisories as the release delta marks them (1 disclosed)" in refused.err

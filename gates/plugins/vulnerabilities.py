@@ -64,7 +64,7 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gates.model import DECIDES_PROPERTY, SEVERITIES, Finding, Location, Severity, fingerprint
+from gates.model import DECIDES_PROPERTY, DELTA_PROPERTY, SEVERITIES, Finding, Location, Severity, fingerprint
 from gates.osv import cvss, vex
 from gates.osv.client import OsvUnavailable, fetch_records, query_batch
 from gates.osv.match import fixed_versions, osv_package
@@ -444,7 +444,7 @@ class VulnerabilitiesGate:
                 finding = dataclasses.replace(finding, properties=rest, suppression=suppression)
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
-            kind = props.get(delta.DELTA_PROPERTY)
+            kind = props.get(DELTA_PROPERTY)
             if kind is not None:
                 choice = str(settings.get(kind, "fail"))
                 severity = delta.choice_severity(choice, settings, finding.severity)

@@ -253,7 +253,7 @@ def check(
     policy_reasons = _policy(verdict, policy)
     reasons += policy_reasons
     if not policy_reasons:  # under another policy the findings would judge otherwise anyway
-        reasons += recompute.differences(verdict, given.document, policy)
+        reasons += recompute.differences(verdict, given.document, policy, signed=signed_by is not None)
     reasons += _time(verdict, policy, now)
     return Checked(given.text, verdict, given.digest, signed_by, tuple(reasons))
 

@@ -7,13 +7,20 @@ judges the verdict's findings again with the policy at HEAD (`evaluate.judge_gat
 own step) and refuses any difference: a status flipped to pass, a finding marked waived or not
 counted, an edited or dropped ledger. Taken as recorded, since only the collecting run knew them:
 which findings the gate kept (dropped findings are what signing defends against), whether each was
-new against the baseline, and suppressions a gate attested from repository evidence (VEX).
+new against the baseline, whether an advisory was introduced or disclosed since the previous
+release, and suppressions a gate attested from repository evidence (VEX).
+
+An unsigned verdict cannot prove its baseline: anyone can mark findings known or advisories
+disclosed. So its delta claims may not decide the release: each gate is also judged with every
+finding new and every advisory judged in full, and a gate that only passes thanks to those claims
+refuses the unsigned verdict. A signed one keeps them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -21,13 +28,64 @@ from typing import Any
 from gates import verdict as verdicts
 from gates.engine.evaluate import judge_gate
 from gates.governance import LedgerEntry, assess, in_force, waiver_ledger
-from gates.model import Status
-from gates.policy.model import Policy
+from gates.model import DELTA_PROPERTY, Finding, Status
+from gates.policy.model import Policy, Waiver
 from gates.verdict import GateResult, Verdict
+
+_BLOCKS = (Status.FAIL, Status.ERROR)
+
+
+def _relaxed_advisories(recorded: GateResult, settings: Mapping[str, Any]) -> dict[str, int]:
+    """Advisories the release delta marked introduced or disclosed (in the findings, or counted in
+    the gate's stats where `ignore` left them out) under a policy choice other than `fail`."""
+    marked = Counter(str(j.finding.properties.get(DELTA_PROPERTY)) for j in recorded.findings)
+    stats = recorded.stats.get(DELTA_PROPERTY)
+    counted = stats if isinstance(stats, Mapping) else {}
+    relaxed = {}
+    for kind in ("introduced", "disclosed"):
+        stated = counted.get(kind)
+        number = max(marked[kind], stated if isinstance(stated, int) else 0)
+        if number and settings.get(kind, "fail") != "fail":
+            relaxed[kind] = number
+    return relaxed
+
+
+def _unproven(
+    recorded: GateResult,
+    settings: Mapping[str, Any],
+    kept: Sequence[Finding],
+    waivers: Sequence[Waiver],
+    result: GateResult,
+) -> str | None:
+    """Why an unsigned verdict's gate passes only on claims about its baseline (None: it does not).
+    Findings marked known are judged new; advisories the release delta relaxes are refused."""
+    label = recorded.label
+    relaxed = _relaxed_advisories(recorded, settings)
+    if relaxed:
+        marks = ", ".join(f"{n} {kind}" for kind, n in sorted(relaxed.items()))
+        return (
+            f"{label} relaxes advisories as the release delta marks them ({marks}); an unsigned verdict "
+            f"cannot prove that delta: sign the verdict, or judge them in full (fail)"
+        )
+    if all(j.new for j in recorded.findings):
+        return None
+    strict = judge_gate(recorded.name, settings, None, kept, waivers, None, recorded.project, recorded.stats)
+    if strict.status not in _BLOCKS:
+        return None
+    return (
+        f"{label} is {result.status.value} only because the verdict marks findings known to its "
+        f"baseline; an unsigned verdict cannot prove that, and with every finding new it is "
+        f"{strict.status.value} ({strict.reason}): sign the verdict"
+    )
 
 
 def _judged(
-    recorded: GateResult, claimed_counts: object, scope: Policy, today: dt.date, baseline: bool
+    recorded: GateResult,
+    claimed_counts: object,
+    scope: Policy,
+    today: dt.date,
+    baseline: bool,
+    signed: bool = True,
 ) -> tuple[GateResult, str | None]:
     """The gate judged again, and why it differs from what the verdict says (None: it agrees).
     `claimed_counts` are the counts the document records for it."""
@@ -57,6 +115,8 @@ def _judged(
             f"the verdict says {label} is {recorded.status} ({recorded.reason}), but its findings under "
             f"the policy make it {result.status} ({result.reason}) (edited?)"
         )
+    if not signed and result.status not in _BLOCKS:
+        return result, _unproven(recorded, settings, kept, waivers, result)
     return result, None
 
 
@@ -64,9 +124,12 @@ def _canonical(ledger: Sequence[LedgerEntry]) -> list[str]:
     return sorted(json.dumps(entry.to_json(), sort_keys=True) for entry in ledger)
 
 
-def differences(verdict: Verdict, document: Mapping[str, Any], policy: Policy) -> list[str]:
+def differences(
+    verdict: Verdict, document: Mapping[str, Any], policy: Policy, signed: bool = True
+) -> list[str]:
     """Why the verdict's statuses or ledger are not what its findings make them (empty: they are).
-    `document` is the verdict as given, whose recorded counts are compared too."""
+    `document` is the verdict as given, whose recorded counts are compared too; unless `signed`,
+    its baseline and release-delta claims may not turn a gate from blocking to passing."""
     top = policy.top_level()
     today = verdict.started_at.date()
     baseline = verdict.baseline is not None
@@ -76,7 +139,9 @@ def differences(verdict: Verdict, document: Mapping[str, Any], policy: Policy) -
         if recorded.project not in by_scope:
             reasons.append(f"the verdict's gate {recorded.label} is in no project of the policy")
             continue
-        result, why = _judged(recorded, entry["counts"], top.scoped(recorded.project), today, baseline)
+        result, why = _judged(
+            recorded, entry["counts"], top.scoped(recorded.project), today, baseline, signed
+        )
         by_scope[recorded.project].append(result)
         if why is not None:
             reasons.append(why)

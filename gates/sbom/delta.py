@@ -23,7 +23,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gates import versions
-from gates.model import DECIDES_PROPERTY, JSON, Collection, Finding, Location, Severity, fingerprint
+from gates.model import (
+    DECIDES_PROPERTY,
+    DELTA_PROPERTY,
+    JSON,
+    Collection,
+    Finding,
+    Location,
+    Severity,
+    fingerprint,
+)
 from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
 from gates.sbom.diff import diff, ecosystem_of, identity
 from gates.sbom.read import Component
@@ -32,7 +41,6 @@ INVENTORY_STAT = "inventory"
 """The sbom gate's stats key holding its components."""
 ADDED, DOWNGRADED, CATEGORY_CHANGED = "component-added", "component-downgraded", "licence-category-changed"
 INTRODUCED, DISCLOSED = "introduced", "disclosed"
-DELTA_PROPERTY = "delta"
 CHOICES = ("ignore", "warn", "fail")
 
 
