@@ -205,6 +205,9 @@ def run(
     release = _since(root, since, policy)
     default_out = out_dir is None
     out = (root / OUTPUT_DIR_NAME) if out_dir is None else out_dir.resolve()
+    if default_out and out.is_symlink():
+        # A committed link would have the run write its outputs (and a `*` .gitignore) elsewhere.
+        raise InputError(f"{out}: a link in the repository; gates writes only into a real folder (or --out)")
     request = pipeline.RunRequest(
         root=root,
         out_dir=out,

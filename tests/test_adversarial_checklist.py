@@ -382,3 +382,21 @@ def test_an_unsigned_verdict_cannot_pass_on_claims_of_its_baseline(
     refused = run_cli("verify", osv.root / ".gates" / "verdict.json", "--repo", osv.root)
     assert refused.code == 1
     assert "vulnerabilities relaxes advisories as the release delta marks them (1 disclosed)" in refused.err
+
+
+# --- the adversary on main: what else a commit can do ---------------------------------------
+
+
+def test_a_committed_output_folder_link_is_not_written_through(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "another-job"
+    (elsewhere / ".gates").mkdir(parents=True)
+    (elsewhere / ".gates" / "verdict.json").write_text("{}", encoding="utf-8")
+    repo = make_repo({"app.py": "VALUE = 1\n"})
+    (repo.root / ".gates").symlink_to(elsewhere / ".gates")
+    repo.commit("the output folder is a link to another job's")
+    result = run_cli("run", repo.root, "--only", "sast")
+    assert result.code == 2 and ".gates: a link in the repository" in result.err
+    assert sorted(p.name for p in (elsewhere / ".gates").iterdir()) == ["verdict.json"]
+    assert (elsewhere / ".gates" / "verdict.json").read_text(encoding="utf-8") == "{}"
