@@ -339,7 +339,7 @@ def evaluate(
 @click.option("--format", "formats", multiple=True, type=FORMAT_CHOICE)
 def merge(parts: tuple[Path, ...], output: Path, formats: tuple[str, ...]) -> int:
     """Merge verdicts that separate jobs wrote with `gates run --only NAME`."""
-    verdict = verdicts.merge([(p, verdicts.load(p)) for p in parts])
+    verdict = verdicts.merge([(p, verdicts.masked(verdicts.load(p))) for p in parts])
     outputs = pipeline.render_reports(verdict, formats, output.parent)
     outputs[output] = outputs.pop(output.parent / load_formats().get("json").filename)
     write_all(outputs)
@@ -362,7 +362,7 @@ def merge(parts: tuple[Path, ...], output: Path, formats: tuple[str, ...]) -> in
 )
 def report(verdict_file: Path, fmt: str, output: Path | None, history: Path | None) -> int:
     """Render a report from a verdict file."""
-    verdict = verdicts.load(verdict_file)
+    verdict = verdicts.masked(verdicts.load(verdict_file))
     if history is None:
         text = load_formats().get(fmt).render(verdict)
     elif fmt == "html":

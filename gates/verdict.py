@@ -24,6 +24,7 @@ from gates.policy.model import Governance, Waiver
 from gates.schemas import describe_path, iter_errors, load_schema
 from gates.util.atomic import dump_json
 from gates.util.jsonfile import parse_json
+from gates.util.mask import mask_finding, mask_message
 from gates.util.yamlfile import read_input_text
 
 VERDICT_VERSION = 1
@@ -514,6 +515,20 @@ def load(path: Path) -> Verdict:
     data = load_json(path)
     validate(data, str(path))
     return Verdict.from_json(data)
+
+
+def masked(verdict: Verdict) -> Verdict:
+    """A verdict read back (older than masking, or edited) as every output may show it: `gates
+    report` and `gates merge` render it again, masked as a fresh run's findings are."""
+    gates = tuple(
+        replace(
+            g,
+            reason=mask_message(g.reason),
+            findings=tuple(replace(j, finding=mask_finding(j.finding)) for j in g.findings),
+        )
+        for g in verdict.gates
+    )
+    return replace(verdict, gates=gates)
 
 
 def load_json(path: Path) -> Any:

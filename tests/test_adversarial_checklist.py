@@ -400,3 +400,26 @@ def test_a_committed_output_folder_link_is_not_written_through(
     assert result.code == 2 and ".gates: a link in the repository" in result.err
     assert sorted(p.name for p in (elsewhere / ".gates").iterdir()) == ["verdict.json"]
     assert (elsewhere / ".gates" / "verdict.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_report_and_merge_mask_the_verdicts_they_read(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    policy = "version: 1\ngates:\n  sast: {}\n"
+    repo = make_repo({"app.py": f'password = "{CLEAR[0]}"\n', "gates.yaml": policy})
+    run_cli("run", repo.root, "--out", tmp_path / "run", "--format", "json")
+    old = tmp_path / "old.json"
+    verdict = _unmasked(_verdict(tmp_path / "run"))
+    verdict["gates"][0]["reason"] = f"cannot reach http://admin:{CLEAR[1]}@example.com/"
+    old.write_text(json.dumps(verdict), encoding="utf-8")
+    texts = []
+    for name in load_formats().names():
+        shown = run_cli("report", old, "--format", name)
+        assert shown.code == 0, shown.err
+        texts.append(shown.out)
+    merged = run_cli("merge", old, "-o", tmp_path / "merged" / "verdict.json", "--format", "md")
+    assert merged.code in (0, 1, 3), merged.err
+    texts += [p.read_text(encoding="utf-8") for p in (tmp_path / "merged").iterdir()]
+    assert "Possible hardcoded password: 'S********rd'" in texts[0]  # pragma: allowlist secret
+    for text in texts:
+        assert not any(clear in text for clear in CLEAR)

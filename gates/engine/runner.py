@@ -15,12 +15,12 @@ from pathlib import Path
 
 from gates.engine import cache
 from gates.errors import GateError, InputError
-from gates.model import CollectContext, Collection, Finding
+from gates.model import CollectContext, Collection
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.git import toplevel
-from gates.util.mask import mask_message, redact_urls, redact_urls_in
+from gates.util.mask import mask_finding, mask_message, redact_urls_in
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,14 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
             entry = store.entry_path(gate, key)
             hit = store.load(entry)
             if hit is not None:
-                findings = tuple(_masked(f) for f in hit.findings)  # also an entry older than masking
+                findings = tuple(mask_finding(f) for f in hit.findings)  # also an entry older than masking
                 return replace(hit, findings=findings, cached=True, duration_s=time.monotonic() - started)
     collected = gate.collect(ctx)
     collection = Collection(
         gate=gate.name,
         gate_version=gate.version,
         tool_versions=dict(gate.tool_versions()),
-        findings=tuple(_masked(f) for f in collected.findings),
+        findings=tuple(mask_finding(f) for f in collected.findings),
         stats=redact_urls_in(dict(collected.stats)),
         duration_s=time.monotonic() - started,
         artefacts=dict(collected.artefacts),
@@ -63,26 +63,12 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
     return collection
 
 
-def _masked(finding: Finding) -> Finding:
-    """The finding as every output may show it: any gate's tool can quote a secret in its message
-    or put a credential in a URL (a target given with its password), so none is trusted to mask."""
-    location = finding.location
-    if location.logical is not None:
-        location = replace(location, logical=redact_urls(location.logical))
-    return replace(
-        finding,
-        message=mask_message(finding.message),
-        location=location,
-        properties=redact_urls_in(dict(finding.properties)),
-    )
-
-
 def masked(collection: Collection) -> Collection:
     """A collection read back (`gates evaluate` on a findings file, older than masking or edited)
     as every output may show it: masked as a fresh collection is."""
     return replace(
         collection,
-        findings=tuple(_masked(f) for f in collection.findings),
+        findings=tuple(mask_finding(f) for f in collection.findings),
         error=mask_message(collection.error) if collection.error is not None else None,
         stats=redact_urls_in(dict(collection.stats)),
     )

@@ -6,8 +6,11 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from gates.model import Finding
 
 
 def mask_value(value: str) -> str:
@@ -104,3 +107,17 @@ def mask_message(text: str) -> str:
     A gate naming something harmless in its own message (a cookie, a parameter) uses backticks."""
     text = redact_urls(text)
     return _QUOTED.sub(lambda m: f"{m.group(1)}{mask_value(m.group(2))}{m.group(1)}", text)
+
+
+def mask_finding(finding: Finding) -> Finding:
+    """The finding as every output may show it: any gate's tool can quote a secret in its message
+    or put a credential in a URL (a target given with its password), so none is trusted to mask."""
+    location = finding.location
+    if location.logical is not None:
+        location = replace(location, logical=redact_urls(location.logical))
+    return replace(
+        finding,
+        message=mask_message(finding.message),
+        location=location,
+        properties=redact_urls_in(dict(finding.properties)),
+    )
