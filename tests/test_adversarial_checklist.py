@@ -423,3 +423,20 @@ def test_report_and_merge_mask_the_verdicts_they_read(
     assert "Possible hardcoded password: 'S********rd'" in texts[0]  # pragma: allowlist secret
     for text in texts:
         assert not any(clear in text for clear in CLEAR)
+
+
+def test_hostile_records_in_a_repository_osv_database_are_input_errors(
+    make_repo: Callable[..., Repo],
+) -> None:
+    from tests.test_adversarial_input import BILLION_LAUGHS, _gates
+
+    repo = _osv_repo(make_repo)
+    for name, text, error in (
+        ("BOMB-1.yaml", "id: BOMB-1\n" + BILLION_LAUGHS, "osv/BOMB-1.yaml:7: aliases expand this value"),
+        ("DEEP-1.json", "[" * 100_000 + "]" * 100_000, "osv/DEEP-1.json: nested deeper than 200 levels"),
+    ):
+        repo.write(f"osv/{name}", text)
+        repo.commit(f"a hostile record {name}")
+        done = _gates("run", repo.root, "--only", "vulnerabilities", "--no-cache")
+        assert done.returncode == 2 and error in done.stderr, done.stderr[-500:]
+        (repo.root / "osv" / name).unlink()

@@ -39,8 +39,9 @@ from gates.errors import InputError
 from gates.osv.match import affects, osv_package, package_key
 from gates.util.files import repo_file
 from gates.util.git import toplevel
+from gates.util.jsonfile import parse_json
 from gates.util.sealed import SealedFolder, open_sealed
-from gates.util.yamlfile import read_input_bytes
+from gates.util.yamlfile import check_hostile_yaml, read_input_bytes
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 _DATE_FIELDS = ("modified", "published", "withdrawn")
@@ -67,10 +68,16 @@ def _timestamp(value: object) -> str:
 
 def _parse_record(text: str, source: str) -> Record | None:
     """The OSV record in a file, or None for a file that is not one (a README, a config)."""
-    try:
-        data = json.loads(text) if source.endswith(".json") else yaml.load(text, Loader=_YamlLoader)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise InputError(f"{source}: not valid {'JSON' if source.endswith('.json') else 'YAML'}: {e}") from e
+    if source.endswith(".json"):
+        data = parse_json(text, source)
+    else:
+        check_hostile_yaml(text, source)  # a database in the repository is the repository's to write
+        try:
+            data = yaml.load(text, Loader=_YamlLoader)
+        except yaml.YAMLError as e:
+            raise InputError(f"{source}: not valid YAML: {e}") from e
+        except RecursionError as e:
+            raise InputError(f"{source}: not valid YAML: nested too deeply") from e
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         return None
     for key in _DATE_FIELDS:

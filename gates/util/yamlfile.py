@@ -140,6 +140,27 @@ def _check_flow_nesting(text: str, source: str) -> None:
             depth = max(0, depth - 1)
 
 
+_ANCHOR_OR_ALIAS = re.compile(r"[&*][^\s,\[\]{}]")
+
+
+def check_hostile_yaml(text: str, source: str) -> None:
+    """InputError for YAML too large, nested too deeply or expanding past its limits by aliases,
+    before a loader is let loose on it (a fast loader, for many small trusted-shape files: only
+    a document with anchors or aliases is composed here first)."""
+    if len(text) > MAX_YAML_BYTES:
+        raise InputError(f"{source}: too large for YAML ({len(text)} characters, limit {MAX_YAML_BYTES})")
+    _check_flow_nesting(text, source)
+    if _ANCHOR_OR_ALIAS.search(text):
+        try:
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError:
+            return  # the loader says what is wrong with it
+        except RecursionError as e:
+            raise InputError(f"{source}: invalid YAML: nested too deeply") from e
+        if node is not None:
+            _check_aliases(node, source)
+
+
 def parse_yaml(text: str, source: str) -> LoadedYaml:
     if len(text) > MAX_YAML_BYTES:
         raise InputError(f"{source}: too large for YAML ({len(text)} characters, limit {MAX_YAML_BYTES})")
