@@ -170,6 +170,8 @@ def test_python_m_gates_in_the_repository_imports_nothing_it_holds(make_repo: Ca
     verdict = _verdict(repo.root / ".gates")
     assert _gate(verdict, "secrets")["status"] == "fail"
     assert "B602" in {f["rule"] for f in _gate(verdict, "sast")["findings"]}
+
+
 # --- f: the policy the repository holds is read from the repository -------------------------
 
 
@@ -197,7 +199,6 @@ def test_a_repository_policy_linking_out_of_the_repository_is_an_input_error(
     repo.write("gates.yaml", "version: 1\nextends: policies/base.yaml\n")
     repo.commit("extends inside")
     assert run_cli("run", repo.root, "--format", "json").code == 1
-
 
 
 # --- h: requirements files refer to nothing outside the repository ---------------------------

@@ -194,9 +194,7 @@ class PiiGate:
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         config = scan_config(ctx.settings)
-        return digest_selection(
-            self._files(ctx), self.version, sorted(self.tool_versions().items()), config
-        )
+        return digest_selection(self._files(ctx), self.version, sorted(self.tool_versions().items()), config)
 
     def collect(self, ctx: CollectContext) -> Collected:
         if importlib.util.find_spec("presidio_analyzer") is None:
