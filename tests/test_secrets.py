@@ -128,6 +128,14 @@ def test_baseline_hides_known_secrets_but_not_new_or_confirmed_ones(
         "aws-access-key",
         "base64-high-entropy-string",
     }
+    # The baseline is the repository's, as inline markers are: where the policy lets none of the
+    # repository's own suppressions count, a contributor's entry for their new key hides nothing.
+    repo.write(".secrets.baseline", baseline)
+    repo.write("app/settings.py", FILES["app/settings.py"])
+    governed = "version: 1\ngovernance: {inline_suppressions: false}\n"
+    repo.write("gates.yaml", governed + "gates:\n  secrets: {baseline: .secrets.baseline}\n")
+    assert run_cli("run", repo.root).code == 1
+    assert "aws-access-key" in {f["rule"] for f in secrets_gate(repo.root)["findings"]}
 
 
 def test_corrupt_baseline_is_invalid_input_with_its_line(

@@ -25,6 +25,8 @@ Rules are detect-secrets' secret types in lower case with dashes (`aws-access-ke
 Baseline: a file written by `detect-secrets scan > .secrets.baseline` (and audited with
 `detect-secrets audit`). A secret listed there for the same file is not reported, unless the audit
 marked it `is_secret: true`: a confirmed real secret must be removed and rotated, not carried. The
+baseline is the repository's to write, like an inline marker: with `governance: {inline_suppressions:
+false}` it hides nothing. The
 policy, not the baseline, decides which detectors run. The baseline file itself is not scanned.
 
 Inline markers: detect-secrets' `# pragma: allowlist secret` (and `allowlist nextline`) is honoured
@@ -261,9 +263,10 @@ class SecretsGate:
             raise ToolMissing("detect-secrets is not installed: pip install 'governance-gates[secrets]'")
         disable, allow_inline, salt = self._scan_options(ctx)
         _plugins(disable)  # an unknown name is the policy's error, before any process starts
-        options = _Options(
-            tuple(disable), allow_inline, salt, _known_secrets(ctx.root, ctx.settings.get("baseline"))
-        )
+        # The baseline is the repository's file, as inline markers are: both hide a secret only
+        # while the policy lets the repository's own suppressions count.
+        known = _known_secrets(ctx.root, ctx.settings.get("baseline")) if allow_inline else frozenset()
+        options = _Options(tuple(disable), allow_inline, salt, known)
         selection = self._files(ctx)
         deadline = time.monotonic() + ctx.remaining()
         workers = ctx.settings.get("jobs") or os.cpu_count() or 1
