@@ -39,7 +39,7 @@ from gates.util import lock
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
-from gates.util.mask import mask_message, redact_urls
+from gates.util.mask import mask_message, redact_urls, visible
 from gates.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def _summary_lines(verdict: Verdict) -> list[str]:
 
 def _finish(verdict: Verdict, written: Sequence[Path]) -> int:
     for line in _summary_lines(verdict):
-        click.echo(line)
+        click.echo(visible(line))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     return verdicts.exit_code(verdict)
 
@@ -371,6 +371,7 @@ def report(verdict_file: Path, fmt: str, output: Path | None, history: Path | No
         text = html_report.render(verdict, html_report.load_history(history))
     else:
         raise click.UsageError("--history applies to --format html only")
+    text = visible(text)
     if output is None:
         click.echo(text, nl=False)
     else:

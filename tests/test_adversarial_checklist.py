@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -441,3 +442,32 @@ def test_hostile_records_in_a_repository_osv_database_are_input_errors(
         done = _gates("run", repo.root, "--only", "vulnerabilities", "--no-cache")
         assert done.returncode == 2 and error in done.stderr, done.stderr[-500:]
         (repo.root / "osv" / name).unlink()
+
+
+def test_control_and_bidirectional_characters_in_names_are_shown_escaped(
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A terminal escape in a file name would drive the terminal of whoever reads report.md or the
+    # hook's output, and make junit.xml no XML at all; a right-to-left override makes
+    # `a\u202eyp.txt.py` read as another name.
+    names = ("bad\x1b[31m\x07name.py", "a\u202eyp.txt.py")
+    repo = make_repo({name: VULNERABLE_CODE for name in names})
+    policy = tmp_path / "sast.yaml"
+    policy.write_text("version: 1\nname: t\ngates:\n  sast: {fail_on: high}\n", encoding="utf-8")
+    formats = [arg for name in load_formats().names() for arg in ("--format", name)]
+    result = run_cli("run", repo.root, "--policy", policy, "--out", tmp_path / "out", *formats)
+    assert result.code == 1, result.err
+    written = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir() if p.is_file()}
+    ET.fromstring(written["junit.xml"])  # well-formed
+    for text in (*written.values(), result.out):
+        assert not any(c in text for c in ("\x1b", "\x07", "\u202e"))
+    assert "bad\\u001b[31m\\u0007name.py" in written["report.md"].replace("\\[", "[")
+    paths = {f["location"]["path"] for f in _gate(json.loads(written["verdict.json"]), "sast")["findings"]}
+    assert paths == set(names)  # JSON's own escapes: the verdict still names the files exactly
+    monkeypatch.chdir(repo.root)
+    hook = run_cli("hook", "--policy", policy, "--only", "sast", *names)
+    assert hook.code == 1 and "\\u202e" in hook.out
+    assert not any(c in hook.out for c in ("\x1b", "\x07", "\u202e"))

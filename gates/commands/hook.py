@@ -21,6 +21,7 @@ from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
 from gates.util.git import current_branch
+from gates.util.mask import visible
 from gates.verdict import Verdict
 
 
@@ -75,5 +76,5 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
         )
         verdict, _ = pipeline.run_projects(request, policy, registry)
     for line in _problem_lines(verdict):
-        click.echo(line)
+        click.echo(visible(line))
     return verdicts.exit_code(verdict)

@@ -24,6 +24,7 @@ from gates.util.atomic import dump_json, write_all
 from gates.util.files import select_files
 from gates.util.git import changed_since
 from gates.util.git import subject as git_subject
+from gates.util.mask import visible
 from gates.verdict import BaselineRef, PolicySummary, Subject, Verdict
 
 if TYPE_CHECKING:
@@ -321,7 +322,7 @@ def render_reports(verdict: Verdict, formats: Sequence[str], out_dir: Path) -> d
     outputs = {}
     for name in ("json", *formats):
         fmt = installed.get(name)
-        outputs[out_dir / fmt.filename] = fmt.render(verdict)
+        outputs[out_dir / fmt.filename] = visible(fmt.render(verdict))
     return outputs
 
 
@@ -335,7 +336,7 @@ def write_outputs(
     outputs = render_reports(verdict, formats, out_dir)
     if collections is not None:
         document = verdicts.collections_document(collections, verdict.subject, verdict.project)
-        outputs[out_dir / FINDINGS_FILE] = dump_json(document)
+        outputs[out_dir / FINDINGS_FILE] = visible(dump_json(document))
         for collection in collections:
             for name, text in collection.artefacts.items():
                 outputs[out_dir / name] = text

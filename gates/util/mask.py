@@ -121,3 +121,16 @@ def mask_finding(finding: Finding) -> Finding:
         location=location,
         properties=redact_urls_in(dict(finding.properties)),
     )
+
+
+# C0 and C1 control characters (a terminal's escape sequences, characters XML 1.0 forbids) but
+# newline and tab, and the bidirectional controls that make a file name read as another
+# ("Trojan Source").
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text with every control or bidirectional character written as its `\\uXXXX` escape: what a
+    scanned file name or a tool's message holds shows as it is, in any report or terminal, and a
+    JSON document means the same (that is JSON's own escape)."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
