@@ -84,18 +84,20 @@ REQUIREMENTS = "permissive-thing==1.0\ncopyleft-thing==2.0\nnamed-thing==0.3\n"
 
 def test_hostile_purls_name_no_cache_file_and_no_url(tmp_path: Path) -> None:
     from gates.sbom.licence_lookup import look_up
+    from gates.util.sealed import open_sealed
 
     cache = tmp_path / "cache"
+    sealed = open_sealed(cache, tmp_path / "repository")
     hostile = [
         ("a", "pkg:pypi/x@1.0%2F..%2F..%2F..%2Fescaped"),
         ("b", "pkg:pypi/..@1.0"),
         ("c", "pkg:npm/left-pad@1.3.0"),
         ("d", "pkg:pypi/x"),
     ]
-    found = look_up(hostile, index="http://127.0.0.1:9/simple/", cache=cache, offline=False, timeout_s=30)
+    found = look_up(hostile, index="http://127.0.0.1:9/simple/", cache=sealed, offline=False, timeout_s=30)
     assert not found.found and set(found.missing) == {"a", "b", "c", "d"}
     assert found.missing["d"] == "not installed here, and unpinned: no version to ask the index about"
-    assert not cache.exists() and not (tmp_path / "escaped.json").exists()
+    assert not list(cache.rglob("*.json")) and not (tmp_path / "escaped.json").exists()
 
 
 def test_licences_come_from_pips_index_then_from_the_cache_offline(
@@ -118,6 +120,13 @@ def test_licences_come_from_pips_index_then_from_the_cache_offline(
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")
     gate, found = _run(run_cli, tmp_path / "app", f"{{cache: {cache}, offline: true}}", REQUIREMENTS)
     assert set(found) == {"pkg:pypi/copyleft-thing@2.0"} and gate["status"] == "fail"
+
+    # An entry edited to a permissive licence (a shared runner's cache, written by a branch job) is
+    # no answer: its seal does not verify, so offline the licence is unknown, never allowed.
+    (entry,) = cache.rglob("2.0.json")
+    entry.write_text(json.dumps({"licences": ["MIT"], "reason": ""}), encoding="utf-8")
+    gate, found = _run(run_cli, tmp_path / "app", f"{{cache: {cache}, offline: true}}", REQUIREMENTS)
+    assert gate["status"] == "warn" and "licence-denied" not in {f["rule"] for f in found.values()}
 
 
 def test_licences_that_cannot_be_known_warn_with_the_coverage_figure(

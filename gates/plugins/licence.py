@@ -49,7 +49,9 @@ from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, licence_lookup, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
 from gates.sbom.read import Component, Sbom
+from gates.util.git import toplevel
 from gates.util.proc import distribution_version
+from gates.util.sealed import open_sealed
 
 _COMPONENT, _PROJECT, _COVERAGE = "component", "project", "coverage"
 _COPYLEFT = frozenset({"Copyleft", "Copyleft Limited"})
@@ -192,11 +194,11 @@ def _look_up(sbom: Sbom, ctx: CollectContext) -> licence_lookup.Lookup | None:
     settings = ctx.settings.get("lookup", {})
     if not settings.get("enabled", True):
         return None
-    cache = settings.get("cache")
+    folder = Path(settings["cache"]).expanduser() if settings.get("cache") else licence_lookup.default_cache()
     return licence_lookup.look_up(
         [(c.ref, c.purl) for c in sbom.components if not c.licences],
         index=settings.get("index_url"),
-        cache=Path(cache).expanduser() if cache else licence_lookup.default_cache(),
+        cache=open_sealed(folder, toplevel(ctx.root) or ctx.root),  # None: inside the repository
         offline=bool(settings.get("offline", False)),
         timeout_s=ctx.remaining(),
     )

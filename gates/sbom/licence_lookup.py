@@ -5,7 +5,8 @@ the same version; else the core metadata the package index publishes next to eac
 714: `<wheel URL>.metadata`, found through the Simple API in JSON, PEP 691, or HTML, PEP 503) of
 the index pip is configured with (`pip config`, PIP_INDEX_URL) or the one the policy names, which
 may be a `file://` mirror. What the index says is cached on disk per name and version (a released
-version's metadata never changes); `offline: true` reads only the installed metadata and that cache.
+version's metadata never changes), sealed, never in the repository; `offline: true` reads only the
+installed metadata and that cache.
 
 The licences are read as cyclonedx-py reads them: `License-Expression`, else the `License ::`
 classifiers and a `License` field short enough to be a name.
@@ -36,7 +37,8 @@ from packageurl import PackageURL
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from gates.util.atomic import dump_json, write_text
+from gates.util.atomic import dump_json
+from gates.util.sealed import SealedFolder
 
 INSTALLED, INDEX = "installed metadata", "package index metadata"
 _TIMEOUT_S = 15.0
@@ -222,14 +224,17 @@ def _cache_path(cache: Path, name: str, version: str) -> Path:
 UNAVAILABLE = "the package index could not be asked"
 
 
-def _ask_index(index: str, cache: Path | None, offline: bool, name: str, version: str) -> Found | str:
+def _ask_index(
+    index: str, cache: SealedFolder | None, offline: bool, name: str, version: str
+) -> Found | str:
     """Found licences, or why there are none."""
-    path = None if cache is None else _cache_path(cache, name, version)
-    if path is not None and path.is_file():
+    path = None if cache is None else _cache_path(cache.folder, name, version)
+    sealed = None if cache is None or path is None else cache.read_sealed(path)
+    if sealed is not None:
         try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
+            cached = json.loads(sealed)
             return Found(tuple(cached["licences"]), INDEX) if cached["licences"] else str(cached["reason"])
-        except (ValueError, KeyError, TypeError, OSError):
+        except (ValueError, KeyError, TypeError):
             pass  # a damaged entry is asked again
     if offline:
         return "offline, and not in the metadata cache"
@@ -240,8 +245,8 @@ def _ask_index(index: str, cache: Path | None, offline: bool, name: str, version
         licences, reason = None, f"not on the index {display_url(index)}"
     except IndexUnavailable as e:
         return f"{UNAVAILABLE} ({e})"
-    if path is not None:
-        write_text(path, dump_json({"licences": list(licences or ()), "reason": reason}))
+    if cache is not None and path is not None:
+        cache.write_sealed(path, dump_json({"licences": list(licences or ()), "reason": reason}).encode())
     return Found(licences, INDEX) if licences else reason
 
 
@@ -262,11 +267,13 @@ def look_up(
     components: Iterable[tuple[str, str | None]],
     *,
     index: str | None,
-    cache: Path | None,
+    cache: SealedFolder | None,
     offline: bool,
     timeout_s: float,
 ) -> Lookup:
-    """Licences for the components, each given as (ref, purl)."""
+    """Licences for the components, each given as (ref, purl). What the index said is kept in
+    `cache`, sealed (gates/util/sealed.py): an entry the repository supplied or someone edited (a
+    copyleft package turned MIT) is a miss, asked again."""
     found: dict[str, Found] = {}
     missing: dict[str, str] = {}
     remote: list[tuple[str, str, str]] = []

@@ -28,8 +28,10 @@ class SealedFolder:
     secret: bytes
 
     def _mac(self, path: Path, payload: bytes) -> bytes:
-        # The file's name is signed with its content: a valid file moved under another name is a miss.
-        digest = hmac.new(self.secret, path.name.encode() + b"\0" + payload, hashlib.sha256)
+        # The file's path in the folder is signed with its content: a valid file moved under
+        # another name (another key, another package's folder) is a miss.
+        name = path.relative_to(self.folder).as_posix() if path.is_relative_to(self.folder) else path.name
+        digest = hmac.new(self.secret, name.encode() + b"\0" + payload, hashlib.sha256)
         return digest.hexdigest().encode()
 
     def read_sealed(self, path: Path) -> bytes | None:
