@@ -224,9 +224,7 @@ def _cache_path(cache: Path, name: str, version: str) -> Path:
 UNAVAILABLE = "the package index could not be asked"
 
 
-def _ask_index(
-    index: str, cache: SealedFolder | None, offline: bool, name: str, version: str
-) -> Found | str:
+def _ask_index(index: str, cache: SealedFolder | None, offline: bool, name: str, version: str) -> Found | str:
     """Found licences, or why there are none."""
     path = None if cache is None else _cache_path(cache.folder, name, version)
     sealed = None if cache is None or path is None else cache.read_sealed(path)
