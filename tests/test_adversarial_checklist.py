@@ -471,3 +471,20 @@ def test_control_and_bidirectional_characters_in_names_are_shown_escaped(
     hook = run_cli("hook", "--policy", policy, "--only", "sast", *names)
     assert hook.code == 1 and "\\u202e" in hook.out
     assert not any(c in hook.out for c in ("\x1b", "\x07", "\u202e"))
+
+
+def test_the_release_not_the_verdict_says_which_environment_it_is_for(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # An override for a sandbox environment is lenient; an unsigned verdict could claim that
+    # environment, and verify used to take the verdict's word for it.
+    policy = (
+        "version: 1\ngates:\n  sast: {fail_on: high}\noverrides:\n  - name: sandbox\n"
+        "    when: {environment: [sandbox]}\n    gates:\n      sast: {fail_on: none}\n"
+    )
+    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--env", "sandbox", "--format", "json").code == 0
+    verdict = repo.root / ".gates" / "verdict.json"
+    refused = run_cli("verify", verdict, "--repo", repo.root)
+    assert refused.code == 1 and "the verdict was made for environment 'sandbox'" in refused.err
+    assert run_cli("verify", verdict, "--repo", repo.root, "--env", "sandbox").code == 0

@@ -75,7 +75,9 @@ def verify_verdict(options: VerifyOptions) -> Checked:
     given = read_verdict_file(options.verdict_file)
     context = PolicyContext(
         branch=options.branch or current_branch(root),
-        environment=options.environment or given.verdict.policy.environment,
+        # The release says which environment it is for: a verdict's own word would let whoever
+        # writes it choose an environment whose overrides are lenient.
+        environment=options.environment,
     )
     policy = load_policy(options.policy_file, load_registry(), context, root=root)
     # The verdict file itself, kept untracked inside the repository, is not a change to the release.

@@ -202,6 +202,11 @@ def _policy(verdict: Verdict, policy: Policy) -> list[str]:
             f"{policy.name!r} is now {current[:19]}"
         ]
     reasons = []
+    if recorded.environment != policy.context.environment:
+        reasons.append(
+            f"the verdict was made for environment {recorded.environment!r}, this release is for "
+            f"{policy.context.environment!r}: give the release's environment with --env"
+        )
     if list(recorded.applied_overrides) != list(policy.applied_overrides):
         reasons.append(
             f"the verdict applied overrides {list(recorded.applied_overrides)} (branch {recorded.branch!r}), "
