@@ -227,6 +227,10 @@ class CollectContext:
     """Restrict the scan to these repository-relative paths (staged files in a pre-commit hook)."""
     options: Mapping[str, str] = field(default_factory=dict)
     """Gate inputs given on the command line as `--input NAME=VALUE` (a URL, a report file)."""
+    inline_suppressions: bool = True
+    """Whether the policy's governance lets the gate honour markers in code (`# nosec`, `pragma:
+    allowlist secret`); off, only the policy's waivers excuse a finding. A gate that honours them
+    makes this part of its cache key."""
 
     def remaining(self) -> float:
         """Seconds left before the gate's timeout."""

@@ -139,6 +139,7 @@ def collect(
             deadline=started + timeout,
             only_paths=options.only_paths,
             options=dict(options.inputs.get(name, {})),
+            inline_suppressions=policy.governance.inline_suppressions,
         )
         thread = threading.Thread(target=work, args=(gate, ctx, started), daemon=True)
         thread.start()

@@ -135,7 +135,7 @@ class DastGate:
         if _url(ctx) is not None:
             return None  # a live application can change between two runs
         digest = hashlib.sha256(
-            f"dast-import\0{ctx.settings.get('allow_inline_suppressions', True)}\0".encode()
+            f"dast-import\0{ctx.inline_suppressions}\0".encode()
         )
         for kind, path in _imports(ctx).items():
             try:
@@ -160,12 +160,7 @@ class DastGate:
             stats["imported_zap"] = len(zap)
             findings += zap
         if "sarif" in imports:
-            sarif = read_sarif(
-                imports["sarif"],
-                ctx.root.resolve(),
-                "dast",
-                bool(ctx.settings.get("allow_inline_suppressions", True)),
-            )
+            sarif = read_sarif(imports["sarif"], ctx.root.resolve(), "dast", ctx.inline_suppressions)
             if sarif.failures:
                 raise GateError(f"the imported SARIF report is incomplete: {sarif.failures[0]}")
             stats["imported_sarif"] = len(sarif.findings)

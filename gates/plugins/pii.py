@@ -194,7 +194,9 @@ class PiiGate:
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         config = scan_config(ctx.settings)
-        return digest_selection(self._files(ctx), self.version, sorted(self.tool_versions().items()), config)
+        return digest_selection(
+            self._files(ctx), self.version, sorted(self.tool_versions().items()), config, ctx.inline_suppressions
+        )
 
     def collect(self, ctx: CollectContext) -> Collected:
         if importlib.util.find_spec("presidio_analyzer") is None:
@@ -210,8 +212,10 @@ class PiiGate:
             deadline=ctx.deadline,
         )
         skipped = selection.skipped + result.skipped
+        # A line marked `pragma: allowlist pii` is a reviewed exception, unless governance turned
+        # inline suppressions off so that only the policy's waivers count.
         return Collected(
-            findings=[_finding(h) for h in result.hits],
+            findings=[_finding(h) for h in result.hits if not (h.marked and ctx.inline_suppressions)],
             stats={
                 "files": result.files,
                 "bytes": result.bytes,
@@ -225,11 +229,6 @@ class PiiGate:
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         overrides = {k: Severity(v) for k, v in (settings.get("severity") or {}).items()}
-        # A line marked `pragma: allowlist pii` is a reviewed exception, unless governance turned
-        # inline suppressions off so that only the policy's waivers count.
-        inline = bool(settings.get("allow_inline_suppressions", True))
         return [
-            dataclasses.replace(f, severity=overrides[f.rule]) if f.rule in overrides else f
-            for f in findings
-            if not (inline and f.properties.get("inline_marker"))
+            dataclasses.replace(f, severity=overrides[f.rule]) if f.rule in overrides else f for f in findings
         ]

@@ -86,9 +86,8 @@ def _command(ctx: CollectContext) -> list[str] | None:
 
 
 def _findings(report: Path, ctx: CollectContext) -> Collected:
-    inline = bool(ctx.settings.get("allow_inline_suppressions", True))
     try:
-        imported = read_sarif(report, ctx.root.resolve(), "sarif", inline)
+        imported = read_sarif(report, ctx.root.resolve(), "sarif", ctx.inline_suppressions)
     except InputError as e:
         raise GateError(f"the scanner's report is not valid SARIF: {e}") from e
     if imported.failures:
@@ -129,8 +128,7 @@ class SarifGate:
             content = _checked_report(report, ctx.root).read_bytes()
         except (GateError, OSError):
             return None  # collect reports the unusable file
-        inline = bool(ctx.settings.get("allow_inline_suppressions", True))
-        return hashlib.sha256(f"sarif-file\0{inline}\0".encode() + content).hexdigest()
+        return hashlib.sha256(f"sarif-file\0{ctx.inline_suppressions}\0".encode() + content).hexdigest()
 
     def collect(self, ctx: CollectContext) -> Collected:
         command, report = _command(ctx), _report_file(ctx)

@@ -130,20 +130,21 @@ class SastGate:
     def tool_versions(self) -> Mapping[str, str]:
         return {"bandit": distribution_version("bandit")}
 
-    def _bandit_options(self, settings: Mapping[str, Any]) -> list[str]:
+    def _bandit_options(self, ctx: CollectContext) -> list[str]:
         # No exclusions: bandit's default ones (.tox, __pycache__, *.egg...) silently drop tracked
         # files given by name; the policy's exclude globs already chose the files.
+        settings = ctx.settings
         options = ["-f", "json", "-q", "--exclude", ""]
         if settings.get("skip"):
             options += ["--skip", ",".join(settings["skip"])]
         if settings.get("tests"):
             options += ["--tests", ",".join(settings["tests"])]
-        if not (settings.get("allow_nosec", True) and settings.get("allow_inline_suppressions", True)):
+        if not (settings.get("allow_nosec", True) and ctx.inline_suppressions):
             options.append("--ignore-nosec")
         return options
 
     def cache_key(self, ctx: CollectContext) -> str | None:
-        return digest_selection(_python_files(ctx), self._bandit_options(ctx.settings))
+        return digest_selection(_python_files(ctx), self._bandit_options(ctx))
 
     def collect(self, ctx: CollectContext) -> Collected:
         selection = _python_files(ctx)
@@ -154,7 +155,7 @@ class SastGate:
             return Collected(findings=[], stats=stats)
         workers = ctx.settings.get("workers") or os.cpu_count() or 1
         workers = max(1, min(workers, total // _SHARD_MIN_BYTES or 1))
-        base = [*python_tool("bandit", "bandit"), *self._bandit_options(ctx.settings)]
+        base = [*python_tool("bandit", "bandit"), *self._bandit_options(ctx)]
         shards = _shards(files, workers)
         stats["shards"] = len(shards)
         # bandit exits 1 when it finds issues; 0 when none; anything else is a failure.

@@ -238,7 +238,7 @@ class SecretsGate:
         salt = ctx.settings.get("salt") or os.environ.get("GATES_SECRETS_SALT") or DEFAULT_SALT
         return (
             sorted(ctx.settings.get("disable", [])),
-            bool(ctx.settings.get("allow_inline_suppressions", True)),
+            ctx.inline_suppressions,
             salt,
         )
 

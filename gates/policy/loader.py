@@ -378,8 +378,6 @@ def _scope(
     """Gate settings (defaults filled in) and waivers of the top level or of one project."""
     defaults = {**BUILTIN_GATE_DEFAULTS, **({"mode": effective["mode"]} if "mode" in effective else {})}
     defaults = _merge(defaults, effective.get("defaults", {}), accumulate=False)
-    # Gates that honour markers in code (# nosec...) read this; the governance block decides it.
-    defaults["allow_inline_suppressions"] = governance.inline_suppressions
     gates = {
         gate: _merge(defaults, settings, accumulate=False)
         for gate, settings in effective.get("gates", {}).items()
