@@ -58,13 +58,9 @@ class Status(str, enum.Enum):
         return max(counted, key=order.index) if counted else Status.PASS
 
 
-DECIDES_PROPERTY = "decides"
-"""A gate's `evaluate` may set this finding property to "warn" or "fail" when one of its own policy
-keys says what such a finding does to the gate (licence `unknown: warn`): counted, the finding warns
-or fails the gate whatever its severity and the thresholds."""
 DELTA_PROPERTY = "delta"
-"""The release delta's mark on an advisory finding: introduced or disclosed since the previous
-release (gates/sbom/delta.py)."""
+"""The release delta's key: a supply-chain gate's share of it in its stats, and where the document
+records an advisory's `Finding.delta_mark` (gates/sbom/delta.py)."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +108,57 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class Remediation:
+    """How a finding is fixed: for an advisory, the versions that fix it (none published: empty)."""
+
+    fixed_versions: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        if not self.fixed_versions:
+            return "no fixed version published"
+        return f"upgrade to {', '.join(self.fixed_versions)}"
+
+
+class Decides(str, enum.Enum):
+    """What a counted finding does to its gate whatever its severity and the thresholds, when one of
+    the gate's own policy keys says so (licence `unknown: warn`, a delta choice)."""
+
+    WARN = "warn"
+    FAIL = "fail"
+
+
+DETAILS: Mapping[str, str] = {
+    "fix": "Fix",
+    "category": "Licence category",
+    "expression": "Licence",
+    "declared": "Declared licence",
+    "cvss_score": "CVSS score",
+    "confidence": "Confidence",
+    "evidence": "Evidence",
+    "description": "Advisory",
+    "url": "URL",
+}
+"""Finding properties a report shows a reader as details, with their labels, in this order: the
+names are part of the finding contract, so any gate (a third party's too) gets a property shown by
+recording it under one of them; reports know only `Finding.details`."""
+
+# Where the document (findings.json, verdict.json) records the typed fields: in `properties`,
+# under the names verdicts have always used, so the format is unchanged.
+_HELP_URI = "more_info"
+_HELP_URI_READ = (_HELP_URI, "help_uri")  # the sarif gate's verdicts recorded `help_uri`
+_FIXED_VERSIONS = "fixed_versions"
+_MANIFEST = "manifest"
+_DECIDES = "decides"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One normalised result of a gate. `message` and `properties` must never hold secrets or PII
-    in clear text: gates mask them before they build the finding."""
+    in clear text: gates mask them before they build the finding.
+
+    `properties` are the gate's own data, recorded and shown as they are; what every report needs
+    to understand is typed (`help_uri`, `remediation`, `manifest`, `decides`, `suppression`)."""
 
     gate: str
     rule: str
@@ -124,9 +168,42 @@ class Finding:
     fingerprint: str
     aliases: tuple[str, ...] = ()
     properties: Mapping[str, JSON] = field(default_factory=dict)
+    help_uri: str | None = None
+    """A page that explains the rule (bandit's more_info, a SARIF rule's helpUri)."""
+    remediation: Remediation | None = None
+    """How to fix it, where the gate knows (an advisory's fixed versions)."""
+    manifest: str | None = None
+    """For a finding without a file (a component, a URL): the repository file that declares what it
+    is about (a lock file, requirements.txt), where reports that need a file show it."""
+    decides: Decides | None = None
+    """Set by the gate's `evaluate` when its policy says what this finding does (see Decides)."""
     suppression: Suppression | None = None
     """Set by the gate's pure `evaluate` only, never by collect (so never in findings.json): the
     engine takes it off the finding and records it in the verdict as the finding's waiver."""
+
+    def recorded_properties(self) -> dict[str, JSON]:
+        """`properties` with the typed fields as the document records them."""
+        recorded = dict(self.properties)
+        if self.help_uri is not None:
+            recorded[_HELP_URI] = self.help_uri
+        if self.remediation is not None:
+            recorded[_FIXED_VERSIONS] = list(self.remediation.fixed_versions)
+        if self.manifest is not None:
+            recorded[_MANIFEST] = self.manifest
+        if self.decides is not None:
+            recorded[_DECIDES] = self.decides.value
+        return recorded
+
+    def details(self) -> tuple[tuple[str, str], ...]:
+        """(label, text) of each property in DETAILS that holds a value, in DETAILS' order."""
+        shown = []
+        for key, label in DETAILS.items():
+            value = self.properties.get(key)
+            if value in (None, "", [], {}) or isinstance(value, dict):
+                continue
+            text = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+            shown.append((label, text))
+        return tuple(shown)
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -137,11 +214,16 @@ class Finding:
             "location": self.location.to_json(),
             "fingerprint": self.fingerprint,
             "aliases": list(self.aliases),
-            "properties": dict(self.properties),
+            "properties": self.recorded_properties(),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, JSON]) -> Finding:
+        rest = dict(data.get("properties", {}))
+        help_uri = next((rest.pop(k) for k in _HELP_URI_READ if isinstance(rest.get(k), str)), None)
+        fixed = rest.pop(_FIXED_VERSIONS) if isinstance(rest.get(_FIXED_VERSIONS), list) else None
+        manifest = rest.pop(_MANIFEST) if isinstance(rest.get(_MANIFEST), str) else None
+        decides = rest.pop(_DECIDES) if rest.get(_DECIDES) in {d.value for d in Decides} else None
         return cls(
             gate=data["gate"],
             rule=data["rule"],
@@ -150,7 +232,11 @@ class Finding:
             location=Location.from_json(data["location"]),
             fingerprint=data["fingerprint"],
             aliases=tuple(data.get("aliases", ())),
-            properties=dict(data.get("properties", {})),
+            properties=rest,
+            help_uri=help_uri,
+            remediation=Remediation(tuple(str(v) for v in fixed)) if fixed is not None else None,
+            manifest=manifest,
+            decides=Decides(decides) if decides is not None else None,
         )
 
     def sort_key(self) -> tuple[int, str, str, int, str, str]:

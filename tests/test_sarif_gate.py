@@ -180,7 +180,8 @@ waivers:
     assert run_cli("run", repo.root, "--out", out).code == 1
     gates = _gates(out)
     assert gates["first"]["status"] == "fail"
-    assert gates["first"]["findings"][0]["properties"]["help_uri"] == "https://example.org/R1"
+    # the rule's helpUri is the typed Finding.help_uri, recorded where verdicts record it (more_info)
+    assert gates["first"]["findings"][0]["properties"]["more_info"] == "https://example.org/R1"
     sarif_rules = json.loads((out / "gates.sarif").read_text())["runs"][0]["tool"]["driver"]["rules"]
     assert "https://example.org/R1" in {r.get("helpUri") for r in sarif_rules}
     assert [f["location"]["path"] for f in gates["first"]["findings"]] == ["src/a.py"]

@@ -33,7 +33,7 @@ import click
 from gates.engine.evaluate import evaluate
 from gates.engine.pipeline import now
 from gates.errors import InputError
-from gates.model import SEVERITIES, Collection, Finding, Location, Severity, Status, fingerprint
+from gates.model import SEVERITIES, Collection, Finding, Location, Status, fingerprint
 from gates.plugins.registry import Registry, load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
@@ -129,18 +129,19 @@ def _collections(case: Mapping[str, Any], gates: Sequence[str]) -> list[Collecti
     for item in case.get("findings", []):
         location = Location(path=item.get("path"), line=item.get("line"), logical=item.get("logical"))
         by_gate.setdefault(item["gate"], []).append(
-            Finding(
-                gate=item["gate"],
-                rule=item["rule"],
-                severity=Severity(item["severity"]),
-                message=item.get("message", ""),
-                location=location,
-                fingerprint=item.get("fingerprint")
-                or fingerprint(
-                    "policy-test", item["gate"], item["rule"], location.path, location.line, location.logical
-                ),
-                aliases=tuple(item.get("aliases", ())),
-                properties=dict(item.get("properties", {})),
+            # As a findings file records it: properties such as fixed_versions or decides are typed.
+            Finding.from_json(
+                {
+                    "gate": item["gate"],
+                    "rule": item["rule"],
+                    "severity": item["severity"],
+                    "message": item.get("message", ""),
+                    "location": location.to_json(),
+                    "fingerprint": item.get("fingerprint")
+                    or fingerprint("policy-test", item["gate"], item["rule"], *location.to_json().values()),
+                    "aliases": list(item.get("aliases", ())),
+                    "properties": dict(item.get("properties", {})),
+                }
             )
         )
     errors, missing = case.get("errors", {}), set(case.get("missing", []))

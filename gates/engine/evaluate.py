@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gates.governance import GovernanceResult, LedgerEntry, assess, in_force, waiver_ledger
-from gates.model import DECIDES_PROPERTY, Collection, Finding, Severity, Status
+from gates.model import Collection, Decides, Finding, Severity, Status
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy, Waiver
@@ -45,9 +45,9 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
     for severity, limit in sorted(settings["max_findings"].items()):
         if by_severity[severity] > limit:
             reasons.append(f"{by_severity[severity]} {severity} finding(s), at most {limit} allowed")
-    decided = Counter(f.properties.get(DECIDES_PROPERTY) for f in counted)
-    if decided["fail"]:
-        reasons.append(f"{decided['fail']} finding(s) the gate's policy makes fail")
+    decided = Counter(f.decides for f in counted)
+    if decided[Decides.FAIL]:
+        reasons.append(f"{decided[Decides.FAIL]} finding(s) the gate's policy makes fail")
     if reasons:
         return Status.FAIL, "; ".join(reasons)
     warn_on = _threshold(settings["warn_on"])
@@ -55,8 +55,8 @@ def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[St
         warned = [f for f in counted if f.severity.at_least(warn_on)]
         if warned:
             return Status.WARN, f"{len(warned)} finding(s) at or above {warn_on.value}"
-    if decided["warn"]:
-        return Status.WARN, f"{decided['warn']} finding(s) the gate's policy makes warn"
+    if decided[Decides.WARN]:
+        return Status.WARN, f"{decided[Decides.WARN]} finding(s) the gate's policy makes warn"
     return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
 
 

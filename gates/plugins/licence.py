@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.model import DECIDES_PROPERTY, Finding, Location, Severity, fingerprint
+from gates.model import Decides, Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, licence_lookup, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
@@ -130,7 +130,9 @@ def _coverage_finding(record: Finding) -> Finding | None:
         f"{props['unknowable']} cannot be known ({'; '.join(props['why'])})",
         location=record.location,
         fingerprint=fingerprint("licence", "licence-coverage", record.location.logical),
-        properties={**props, "share": round(share, 4), DECIDES_PROPERTY: "warn"},
+        properties={**props, "share": round(share, 4)},
+        manifest=record.manifest,
+        decides=Decides.WARN,
     )
 
 
@@ -173,7 +175,7 @@ def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> li
 
 
 def _finding(
-    record: Finding, judgement: licences.Judgement, severity: Severity, decides: str | None = None
+    record: Finding, judgement: licences.Judgement, severity: Severity, decides: Decides | None = None
 ) -> Finding:
     what = "the project's licence" if record.rule == _PROJECT else record.location.logical
     properties = {k: record.properties.get(k) for k in _KEPT}
@@ -186,7 +188,8 @@ def _finding(
         message=f"{what}: {judgement.reason}{looked_up}",
         location=record.location,
         fingerprint=fingerprint("licence", judgement.rule, record.location.logical),
-        properties={**properties, DECIDES_PROPERTY: decides} if decides else properties,
+        properties=properties,
+        decides=decides,
     )
 
 
@@ -287,5 +290,5 @@ class LicenceGate:
             if judgement.outcome == "deny":
                 kept.append(_finding(record, judgement, Severity.HIGH))
             elif judgement.outcome == "unknown" and unknown_severity is not None:
-                kept.append(_finding(record, judgement, unknown_severity, unknown))
+                kept.append(_finding(record, judgement, unknown_severity, Decides(unknown)))
         return kept

@@ -195,7 +195,11 @@ class PiiGate:
     def cache_key(self, ctx: CollectContext) -> str | None:
         config = scan_config(ctx.settings)
         return digest_selection(
-            self._files(ctx), self.version, sorted(self.tool_versions().items()), config, ctx.inline_suppressions
+            self._files(ctx),
+            self.version,
+            sorted(self.tool_versions().items()),
+            config,
+            ctx.inline_suppressions,
         )
 
     def collect(self, ctx: CollectContext) -> Collected:

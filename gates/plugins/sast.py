@@ -86,9 +86,9 @@ def _finding(result: Mapping[str, Any], seen: dict[tuple[str, str, str], int]) -
         properties={
             "confidence": result["issue_confidence"].lower(),
             "test_name": result.get("test_name", ""),
-            "more_info": result.get("more_info", ""),
             "column": result.get("col_offset"),
         },
+        help_uri=result.get("more_info", ""),
     )
 
 

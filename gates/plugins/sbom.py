@@ -51,7 +51,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gates.errors import InputError
-from gates.model import DECIDES_PROPERTY, Finding, Location, Severity, fingerprint
+from gates.model import Decides, Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, notices
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, artefact_name, provide, source_and_key
@@ -266,7 +266,7 @@ class SbomGate:
         inventory = [f for f in findings if f.rule == _INVENTORY]
         for finding in findings:
             if finding.rule == "notices-outdated":  # opted in: it fails the gate, whatever fail_on says
-                finding = replace(finding, properties={**finding.properties, DECIDES_PROPERTY: "fail"})
+                finding = replace(finding, decides=Decides.FAIL)
             if finding.rule != _INVENTORY:
                 kept.append(finding)
         for item in inventory:

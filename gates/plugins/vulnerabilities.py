@@ -64,7 +64,16 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gates.model import DECIDES_PROPERTY, DELTA_PROPERTY, SEVERITIES, Finding, Location, Severity, fingerprint
+from gates.model import (
+    DELTA_PROPERTY,
+    SEVERITIES,
+    Decides,
+    Finding,
+    Location,
+    Remediation,
+    Severity,
+    fingerprint,
+)
 from gates.osv import cvss, vex
 from gates.osv.client import OsvUnavailable, fetch_records, query_batch
 from gates.osv.match import fixed_versions, osv_package
@@ -278,12 +287,12 @@ def _finding(
         properties={
             "package": name,
             "version": version,
-            "fixed_versions": list(fixed),
             "description": description[:_DESCRIPTION_CHARS],
             "cvss": vector,
             "cvss_score": score,
             "severity_source": "cvss" if vector else "advisory" if severity else "default",
         },
+        remediation=Remediation(tuple(fixed)),
     )
 
 
@@ -435,7 +444,8 @@ class VulnerabilitiesGate:
         kept = []
         for finding in findings:
             props = finding.properties
-            if settings.get("ignore_unfixed") and props.get("fixed_versions") == []:
+            unfixed = finding.remediation is not None and not finding.remediation.fixed_versions
+            if settings.get("ignore_unfixed") and unfixed:
                 continue
             statement = props.get("vex")
             if statement is not None and statement["suppresses"]:
@@ -460,7 +470,8 @@ class VulnerabilitiesGate:
                         finding,
                         severity=severity,
                         message=f"{finding.message} ({finding.severity.value}, {kind}: warn)",
-                        properties={**finding.properties, **capped, DECIDES_PROPERTY: "warn"},
+                        properties={**finding.properties, **capped},
+                        decides=Decides.WARN,
                     )
             kept.append(finding)
         return kept

@@ -11,12 +11,11 @@ from gates.verdict import Verdict
 def file_of(finding: Finding, verdict: Verdict) -> str:
     """The finding's path, else a file to anchor it at. GitHub code scanning rejects a whole upload
     when one result has no file location, so findings about a component or a URL are anchored to
-    the manifest the gate names (`properties.manifest`), else to the policy file that made them count."""
+    the manifest the gate names (`Finding.manifest`), else to the policy file that made them count."""
     if finding.location.path:
         return finding.location.path
-    manifest = finding.properties.get("manifest")
-    if isinstance(manifest, str) and manifest:
-        return manifest
+    if finding.manifest:
+        return finding.manifest
     source = verdict.policy.source
     if source.startswith("builtin:"):
         return "gates.yaml"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,7 +33,7 @@ from markupsafe import Markup
 
 from gates import verdict as verdicts
 from gates.errors import InputError
-from gates.model import JSON, Severity
+from gates.model import Finding, Severity
 from gates.report import delta, svg
 from gates.report.waivers import expiries, expiring_window
 from gates.verdict import GateResult, JudgedFinding, Verdict
@@ -47,23 +46,6 @@ _PRINT_SCRIPT = (
     "let o=[];addEventListener('beforeprint',()=>{o=[...document.querySelectorAll('details:not([open])')];"
     "o.forEach(d=>d.open=true)});addEventListener('afterprint',()=>o.forEach(d=>d.open=false));"
 )
-# Finding properties shown as fix advice, in this order; only http(s) values of _LINKS become links.
-_ADVICE_KEYS: Mapping[str, str] = {
-    "fix": "Fix",
-    "category": "Licence category",
-    "expression": "Licence",
-    "declared": "Declared licence",
-    "cvss_score": "CVSS score",
-    "confidence": "Confidence",
-    "evidence": "Evidence",
-    "description": "Advisory",
-    "url": "URL",
-    "more_info": "More information",
-    "help_uri": "More information",
-}
-_LINKS = frozenset({"more_info", "help_uri"})
-
-
 @dataclass(frozen=True)
 class History:
     runs: tuple[Verdict, ...]
@@ -112,30 +94,18 @@ def safe_link(value: str) -> str | None:
     return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _text(value: JSON) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def advice(properties: Mapping[str, JSON]) -> tuple[Advice, ...]:
-    out = []
-    fixed = properties.get("fixed_versions")
-    if isinstance(fixed, list):
-        text = f"upgrade to {', '.join(str(v) for v in fixed)}" if fixed else "no fixed version published"
-        out.append(Advice("Fix", text))
-    for key, label in _ADVICE_KEYS.items():
-        value = properties.get(key)
-        if value in (None, "", [], {}) or isinstance(value, dict):
-            continue
-        text = _text(value)
-        out.append(Advice(label, text, safe_link(text) if key in _LINKS else None))
+def advice(finding: Finding) -> tuple[Advice, ...]:
+    """What the finding says about fixing it: its remediation, its details, a page on its rule."""
+    out = [Advice("Fix", finding.remediation.text)] if finding.remediation is not None else []
+    out += [Advice(label, text) for label, text in finding.details()]
+    if finding.help_uri:
+        out.append(Advice("More information", finding.help_uri, safe_link(finding.help_uri)))
     return tuple(out)
 
 
 def _gate_view(gate: GateResult) -> GateView:
     ordered = sorted(gate.findings, key=JudgedFinding.sort_key)
-    shown = tuple(FindingView(j, advice(j.finding.properties)) for j in ordered[:MAX_FINDINGS_PER_GATE])
+    shown = tuple(FindingView(j, advice(j.finding)) for j in ordered[:MAX_FINDINGS_PER_GATE])
     return GateView(gate, shown, len(ordered) - len(shown))
 
 

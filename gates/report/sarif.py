@@ -73,7 +73,7 @@ def _result(placed: Placed, verdict: Verdict) -> dict[str, JSON]:
             "gate": placed.gate,
             "severity": finding.severity.value,
             "counted": judged.counted,
-            **{k: v for k, v in finding.properties.items() if v not in (None, "", [], {})},
+            **{k: v for k, v in finding.recorded_properties().items() if v not in (None, "", [], {})},
         },
     }
     result["locations"] = [_location(judged, verdict)]
@@ -98,9 +98,8 @@ def _rule(placed: Placed) -> dict[str, JSON]:
         "defaultConfiguration": {"level": _LEVELS[finding.severity.value]},
         "properties": {"security-severity": _SECURITY_SEVERITY[finding.severity.value]},
     }
-    help_uri = finding.properties.get("more_info") or finding.properties.get("help_uri")
-    if isinstance(help_uri, str) and help_uri.startswith("https://"):
-        rule["helpUri"] = help_uri
+    if finding.help_uri is not None and finding.help_uri.startswith("https://"):
+        rule["helpUri"] = finding.help_uri
     return rule
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from gates import versions
 from gates.model import (
-    DECIDES_PROPERTY,
     DELTA_PROPERTY,
     JSON,
     Collection,
+    Decides,
     Finding,
     Location,
     Severity,
@@ -277,7 +277,7 @@ def _summary(gate: str, delta: ReleaseDelta) -> dict[str, JSON]:
 
 
 def _marked(finding: Finding, delta: ReleaseDelta, counts: dict[str, int]) -> Finding:
-    if "fixed_versions" not in finding.properties:  # not an advisory (unaudited, VEX without reason)
+    if finding.remediation is None:  # not an advisory (unaudited, VEX without reason)
         return finding
     kind = delta.classify(finding)
     if kind is None:
@@ -308,7 +308,7 @@ def judge_records(
                     finding,
                     severity=severity,
                     message=f"{finding.message} ({choices[finding.rule]}: {choice})",
-                    properties={**finding.properties, DECIDES_PROPERTY: choice},
+                    decides=Decides(choice),
                 )
             )
     return rest, judged
@@ -319,7 +319,7 @@ def choice_severity(
 ) -> Severity | None:
     """The severity a delta record (or, given `severity`, a finding) gets under a policy choice:
     `fail` at `fail_on`, `warn` at `warn_on` but below `fail_on` (so that it cannot fail the gate);
-    None for `ignore` (the finding does not count). DECIDES_PROPERTY makes it warn or fail."""
+    None for `ignore` (the finding does not count). `Finding.decides` makes it warn or fail."""
     if choice == "ignore":
         return None
     fail_on = None if settings["fail_on"] == "none" else Severity(settings["fail_on"])

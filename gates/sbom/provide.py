@@ -57,12 +57,7 @@ class ProvidedSbom:
         GitLab's reports) show a component's finding at the file that declares it."""
         if self.manifest is None:
             return list(findings)
-        return [
-            f
-            if "manifest" in f.properties
-            else replace(f, properties={**f.properties, "manifest": self.manifest})
-            for f in findings
-        ]
+        return [f if f.manifest is not None else replace(f, manifest=self.manifest) for f in findings]
 
 
 def _manifest(source: SbomSource, root: Path) -> str | None:

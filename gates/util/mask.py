@@ -120,6 +120,7 @@ def mask_finding(finding: Finding) -> Finding:
         message=mask_message(finding.message),
         location=location,
         properties=redact_urls_in(dict(finding.properties)),
+        help_uri=redact_urls(finding.help_uri) if finding.help_uri is not None else None,
     )
 
 

@@ -113,8 +113,8 @@ def _finding(result: Mapping[str, Any], rules: list[Any], tool: str, root: Path,
             "source": "sarif",
             "tool": tool,
             "url": location.logical,
-            **({"help_uri": rule["helpUri"]} if isinstance(rule.get("helpUri"), str) else {}),
         },
+        help_uri=rule["helpUri"] if isinstance(rule.get("helpUri"), str) else None,
     )
 
 
