@@ -21,6 +21,7 @@ from gates.errors import InputError
 from gates.governance import LEDGER_STATUSES, GovernanceResult, LedgerEntry, assess
 from gates.model import JSON, Collection, Finding, Severity, Status, Suppression
 from gates.policy.model import Governance, Waiver
+from gates.sbom.changes import Delta
 from gates.schemas import describe_path, iter_errors, load_schema
 from gates.util.atomic import dump_json
 from gates.util.jsonfile import parse_json
@@ -364,7 +365,7 @@ class Verdict:
     project: str | None = None
     """The monorepo project this verdict is for; None for the whole repository or several."""
     tool_version: str = __version__
-    delta: Mapping[str, JSON] | None = None
+    delta: Delta | None = None
     """What changed since the release `gates run --since` compared with (gates.sbom.delta)."""
 
     verdict_version: ClassVar[int] = VERDICT_VERSION
@@ -384,7 +385,7 @@ class Verdict:
         baseline: BaselineRef | None,
         project: str | None = None,
         tool_version: str = __version__,
-        delta: Mapping[str, JSON] | None = None,
+        delta: Delta | None = None,
     ) -> Verdict:
         """A verdict whose status combines its gates' and the ledger's."""
         return cls(
@@ -440,7 +441,7 @@ class Verdict:
         if self.project:
             data["project"] = self.project
         if self.delta is not None:
-            data["delta"] = dict(self.delta)
+            data["delta"] = self.delta.to_json()
         return data
 
     @classmethod
@@ -460,7 +461,7 @@ class Verdict:
             governance=GovernanceResult.from_json(governance) if governance is not None else None,
             project=data.get("project"),
             tool_version=data["tool"]["version"],
-            delta=data.get("delta"),
+            delta=Delta.from_json(data["delta"]) if data.get("delta") is not None else None,
         )
 
 
@@ -589,11 +590,7 @@ def merge(parts: Sequence[tuple[Path, Verdict]], complete: bool = True) -> Verdi
     starts = [p.started_at for _, p in parts]
     ends = [p.started_at + dt.timedelta(seconds=p.duration_s) for _, p in parts]
     projects = {p.project for _, p in parts}
-    delta = None
-    if any(p.delta is not None for _, p in parts):
-        from gates.sbom.delta import merge_json  # the supply-chain extra made these parts
-
-        delta = merge_json([(p.project, p.delta) for _, p in parts])
+    delta = Delta.merge([(p.project, p.delta) for _, p in parts])
     return Verdict.decide(
         [gates[slot] for slot in sorted(gates)],
         ledger,

@@ -16,7 +16,7 @@ from gates import verdict as verdicts
 from gates.engine import runner
 from gates.engine.evaluate import evaluate, kept_findings
 from gates.errors import InputError
-from gates.model import JSON, Collection
+from gates.model import Collection
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.report.registry import load_formats
@@ -28,6 +28,7 @@ from gates.util.mask import visible
 from gates.verdict import BaselineRef, PolicySummary, Subject, Verdict
 
 if TYPE_CHECKING:
+    from gates.sbom.changes import Delta
     from gates.sbom.delta import Since
 
 FINDINGS_FILE = "findings.json"
@@ -97,13 +98,13 @@ def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, Base
 
 def _release_delta(
     since: Since, collections: Sequence[Collection], project: str | None, scope: Sequence[str] | None
-) -> tuple[list[Collection], dict[str, JSON]]:
+) -> tuple[list[Collection], Delta]:
     """The collections annotated with what changed since the release, and that delta."""
     from gates.sbom import delta  # the supply-chain extra, needed only with --since
 
     found = delta.release_delta(since, delta.collected_inventory(collections), project)
     annotated, counts = delta.annotate(collections, found, scope)
-    return annotated, found.to_json(counts)
+    return annotated, found.recorded(counts)
 
 
 def decide(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gates.sbom.changes import SbomDiff
+from gates.sbom.changes import Delta, SbomDiff
 from gates.verdict import Verdict
 
 
@@ -20,41 +20,35 @@ def counts(diff: SbomDiff) -> str:
 
 @dataclass(frozen=True)
 class DeltaView:
-    """A verdict's `delta`, read back."""
+    """A verdict's `delta`, with the sentences the reports show for it."""
 
-    since: str
-    commit: str | None
-    signed_by: str | None
-    components: SbomDiff | None
-    reason: str | None
-    introduced: int
-    disclosed: int
+    delta: Delta
 
     @classmethod
     def of(cls, verdict: Verdict) -> DeltaView | None:
-        delta = verdict.delta
-        if delta is None:
-            return None
-        components = delta["components"]
-        return cls(
-            delta["since"],
-            delta["commit"],
-            delta["signed_by"],
-            SbomDiff.from_json(components) if components is not None else None,
-            delta["reason"],
-            delta["vulnerabilities"]["introduced"],
-            delta["vulnerabilities"]["disclosed"],
-        )
+        return cls(verdict.delta) if verdict.delta is not None else None
+
+    @property
+    def since(self) -> str:
+        return self.delta.since
+
+    @property
+    def components(self) -> SbomDiff | None:
+        return self.delta.components
+
+    @property
+    def reason(self) -> str | None:
+        return self.delta.reason
 
     @property
     def vulnerabilities(self) -> str:
         return (
-            f"{self.introduced} advisories introduced by this change (new or changed components), "
-            f"{self.disclosed} disclosed since {self.since} on components it shipped unchanged"
+            f"{self.delta.introduced} advisories introduced by this change (new or changed components), "
+            f"{self.delta.disclosed} disclosed since {self.since} on components it shipped unchanged"
         )
 
     @property
     def baseline(self) -> str:
-        commit = f" at {self.commit[:12]}" if self.commit else ""
-        signed = f", signed by {self.signed_by}" if self.signed_by else ", unsigned"
+        commit = f" at {self.delta.commit[:12]}" if self.delta.commit else ""
+        signed = f", signed by {self.delta.signed_by}" if self.delta.signed_by else ", unsigned"
         return f"the verdict of {self.since}{commit}{signed}"

@@ -3,7 +3,7 @@ gates.sbom.diff; read back from a verdict's `delta` by the reports (no third-par
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,4 +114,74 @@ class SbomDiff:
             tuple(Listed.from_json(a) for a in data["added"]),
             tuple(Listed.from_json(r) for r in data["removed"]),
             tuple(Changed.from_json(c) for c in data["changed"]),
+        )
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What changed since the release `gates run --since` compared with, as the verdict records it
+    (`Verdict.delta`): the component changes (None when the baseline or this run has no inventory,
+    `reason` says which) and how many advisories the change introduced or the release had all along
+    (disclosed since)."""
+
+    since: str
+    """The tag (`v1.2.0`) or verdict file compared with."""
+    commit: str | None
+    signed_by: str | None
+    components: SbomDiff | None
+    reason: str | None
+    introduced: int = 0
+    disclosed: int = 0
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "since": self.since,
+            "commit": self.commit,
+            "signed_by": self.signed_by,
+            "components": self.components.to_json() if self.components is not None else None,
+            "reason": self.reason,
+            "vulnerabilities": {"introduced": self.introduced, "disclosed": self.disclosed},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delta:
+        components = data["components"]
+        return cls(
+            data["since"],
+            data["commit"],
+            data["signed_by"],
+            SbomDiff.from_json(components) if components is not None else None,
+            data["reason"],
+            data["vulnerabilities"]["introduced"],
+            data["vulnerabilities"]["disclosed"],
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[str | None, Delta | None]]) -> Delta | None:
+        """One verdict's delta from its parts' (project, delta): CI jobs of one gate each see the
+        same component changes, monorepo projects each their own; advisories are judged in one job
+        each."""
+        given = [(project, delta) for project, delta in parts if delta is not None]
+        if not given:
+            return None
+        by_project: dict[str | None, SbomDiff] = {}
+        for project, delta in given:
+            if delta.components is not None:
+                by_project.setdefault(project, delta.components)
+        found = [by_project[p] for p in sorted(by_project, key=lambda p: (p is not None, p or ""))]
+        first = given[0][1]
+        return cls(
+            first.since,
+            first.commit,
+            first.signed_by,
+            SbomDiff(
+                tuple(a for d in found for a in d.added),
+                tuple(r for d in found for r in d.removed),
+                tuple(c for d in found for c in d.changed),
+            )
+            if found
+            else None,
+            None if found else first.reason,
+            sum(d.introduced for _, d in given),
+            sum(d.disclosed for _, d in given),
         )

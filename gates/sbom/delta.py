@@ -33,7 +33,7 @@ from gates.model import (
     Severity,
     fingerprint,
 )
-from gates.sbom.changes import DOWNGRADE, Changed, Listed, SbomDiff
+from gates.sbom.changes import DOWNGRADE, Changed, Delta, Listed, SbomDiff
 from gates.sbom.diff import diff, ecosystem_of, identity
 from gates.sbom.read import Component
 
@@ -125,15 +125,17 @@ class ReleaseDelta:
         same = version in shipped or any(versions.compare(ecosystem, v, version) == 0 for v in shipped)
         return DISCLOSED if same else INTRODUCED
 
-    def to_json(self, counts: Mapping[str, int]) -> dict[str, JSON]:
-        return {
-            "since": self.since,
-            "commit": self.commit,
-            "signed_by": self.signed_by,
-            "components": self.components.to_json() if self.components is not None else None,
-            "reason": self.reason,
-            "vulnerabilities": dict(counts),
-        }
+    def recorded(self, counts: Mapping[str, int]) -> Delta:
+        """The delta as the verdict records it, with the advisories `annotate` counted."""
+        return Delta(
+            self.since,
+            self.commit,
+            self.signed_by,
+            self.components,
+            self.reason,
+            counts[INTRODUCED],
+            counts[DISCLOSED],
+        )
 
 
 def release_delta(since: Since, current: tuple[Component, ...] | None, project: str | None) -> ReleaseDelta:
@@ -155,33 +157,6 @@ def release_delta(since: Since, current: tuple[Component, ...] | None, project: 
         diff(baseline, current) if baseline is not None and current is not None else None,
         reason,
     )
-
-
-def merge_json(parts: Sequence[tuple[str | None, Mapping[str, Any] | None]]) -> dict[str, JSON] | None:
-    """One verdict's delta from its parts' (project, delta): CI jobs of one gate each see the same
-    component changes, monorepo projects each their own; advisories are judged in one job each."""
-    given = [(project, delta) for project, delta in parts if delta is not None]
-    if not given:
-        return None
-    by_project: dict[str | None, SbomDiff] = {}
-    for project, delta in given:
-        if delta["components"] is not None:
-            by_project.setdefault(project, SbomDiff.from_json(delta["components"]))
-    found = [by_project[p] for p in sorted(by_project, key=lambda p: (p is not None, p or ""))]
-    components = SbomDiff(
-        tuple(a for d in found for a in d.added),
-        tuple(r for d in found for r in d.removed),
-        tuple(c for d in found for c in d.changed),
-    )
-    first = given[0][1]
-    return {
-        **{k: first[k] for k in ("since", "commit", "signed_by")},
-        "components": components.to_json() if found else None,
-        "reason": None if found else first["reason"],
-        "vulnerabilities": {
-            k: sum(d["vulnerabilities"][k] for _, d in given) for k in (INTRODUCED, DISCLOSED)
-        },
-    }
 
 
 def _record(gate: str, rule: str, what: Listed | Changed, message: str, props: dict[str, JSON]) -> Finding:
