@@ -126,9 +126,8 @@ def decide(
     if since is not None:
         collections, delta = _release_delta(since, collections, project, scope)
         if baseline is None:
-            released = Verdict.from_json(since.verdict)
-            fingerprints = verdicts.baseline_fingerprints(released)
-            baseline_ref = BaselineRef(since.label, since.commit, released.started)
+            fingerprints = dict(since.fingerprints)
+            baseline_ref = BaselineRef(since.label, since.commit, since.started_at)
     assessment = evaluate(policy, collections, registry, started_at.date(), fingerprints, scope)
     return Verdict.decide(
         assessment.gates,

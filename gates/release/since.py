@@ -18,8 +18,9 @@ from gates.policy.model import Policy
 from gates.release import envelope as dsse
 from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, read_verdict_file
 from gates.release.tag import NOTES_REF, git
-from gates.sbom.delta import Since
+from gates.sbom.delta import Since, recorded_inventories
 from gates.util.git import git_output
+from gates.verdict import baseline_fingerprints
 
 AUTO = "auto"
 _MAX_TAGS_WITHOUT_NOTE = 100
@@ -45,6 +46,18 @@ def _signed_by(given: VerdictFile, policy: Policy, label: str) -> str | None:
     return signed_by
 
 
+def _since(label: str, commit: str | None, signed_by: str | None, given: VerdictFile) -> Since:
+    verdict = given.verdict
+    return Since(
+        label,
+        commit,
+        signed_by,
+        verdict.started,
+        baseline_fingerprints(verdict),
+        recorded_inventories((g.project, g.stats) for g in verdict.gates if g.name == "sbom"),
+    )
+
+
 def _noted(root: Path, commit: str) -> str | None:
     return git_output(root, "notes", f"--ref={NOTES_REF}", "show", commit)
 
@@ -67,7 +80,7 @@ def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
     """The baseline REF names; None for `auto` when no release precedes HEAD."""
     if ref.endswith(".json"):
         given = read_verdict_file(Path(ref))
-        return Since(ref, given.verdict.subject.commit, _signed_by(given, policy, ref), given.document)
+        return _since(ref, given.verdict.subject.commit, _signed_by(given, policy, ref), given)
     if ref == AUTO:
         found = _last_release(root)
         if found is None:
@@ -87,4 +100,4 @@ def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
             f"{label}: the noted verdict is for commit {str(given.verdict.subject.commit)[:12]}, "
             f"not {commit[:12]}: it is not this release's verdict"
         )
-    return Since(ref, commit, _signed_by(given, policy, label), given.document)
+    return _since(ref, commit, _signed_by(given, policy, label), given)

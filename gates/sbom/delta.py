@@ -70,18 +70,17 @@ def _components(stat: Any) -> tuple[Component, ...] | None:
     return tuple(found)
 
 
-def verdict_inventory(verdict: Mapping[str, Any], project: str | None) -> tuple[Component, ...] | None:
-    """What a verdict's sbom gate recorded for a monorepo project (None: the top level); None when
-    it has no sbom gate with an inventory."""
-    found: list[Component] = []
-    recorded = False
-    for gate in verdict["gates"]:
-        if gate["name"] == "sbom" and gate.get("project") == project:
-            components = _components(gate.get("stats", {}).get(INVENTORY_STAT))
-            if components is not None:
-                recorded = True
-                found += components
-    return tuple(found) if recorded else None
+def recorded_inventories(
+    sbom_stats: Iterable[tuple[str | None, Mapping[str, JSON]]],
+) -> dict[str | None, tuple[Component, ...]]:
+    """Per monorepo project (None: the top level), the components a verdict's sbom gates recorded
+    in their stats, given as (project, stats); a project whose gate recorded none is absent."""
+    found: dict[str | None, tuple[Component, ...]] = {}
+    for project, stats in sbom_stats:
+        components = _components(stats.get(INVENTORY_STAT))
+        if components is not None:
+            found[project] = found.get(project, ()) + components
+    return found
 
 
 def collected_inventory(collections: Sequence[Collection]) -> tuple[Component, ...] | None:
@@ -93,13 +92,18 @@ def collected_inventory(collections: Sequence[Collection]) -> tuple[Component, .
 
 @dataclass(frozen=True)
 class Since:
-    """The baseline a run is compared with: a previous release's verdict."""
+    """The baseline a run is compared with: what a previous release's verdict knew."""
 
     label: str
     """The tag (`v1.2.0`) or verdict file it came from."""
     commit: str | None
     signed_by: str | None
-    verdict: Mapping[str, Any]
+    started_at: str
+    """When the release's verdict was made."""
+    fingerprints: Mapping[str, frozenset[str]]
+    """Per gate, the findings the release's verdict knew (the baseline of new findings)."""
+    inventories: Mapping[str | None, tuple[Component, ...]]
+    """What the release shipped, per monorepo project (see `recorded_inventories`)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ class ReleaseDelta:
 
 def release_delta(since: Since, current: tuple[Component, ...] | None, project: str | None) -> ReleaseDelta:
     """The delta of a run (of one monorepo project, or the top level) against `since`."""
-    baseline = verdict_inventory(since.verdict, project)
+    baseline = since.inventories.get(project)
     versions: dict[str, set[str]] = {}
     for component in baseline or ():
         versions.setdefault(identity(component), set()).add(component.version or "")
