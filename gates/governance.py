@@ -26,7 +26,8 @@ class LedgerEntry:
     waiver: Waiver
     status: str
     """One of LEDGER_STATUSES."""
-    matched: int
+    matched: int | None
+    """How many findings it matched; None in a policy's ledger, where nothing ran (`gates waivers`)."""
 
     def to_json(self) -> dict[str, JSON]:
         return {**self.waiver.to_json(), "status": self.status, "matched": self.matched}

@@ -624,7 +624,7 @@ def merge_ledgers(ledgers: Sequence[Sequence[LedgerEntry]]) -> list[LedgerEntry]
             if known is None:
                 merged[entry.waiver] = entry
                 continue
-            matched = known.matched + entry.matched
+            matched = (known.matched or 0) + (entry.matched or 0)
             statuses = [known.status, entry.status]
             if matched:
                 # A top-level waiver one project used is not unused because another had no match.

@@ -8,7 +8,7 @@ findings each waiver matched and `unused` for those that matched none.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import click
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
 from gates.engine.pipeline import now
-from gates.governance import waiver_date_status
+from gates.governance import LedgerEntry, waiver_date_status
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import Governance, PolicyContext
@@ -28,29 +28,27 @@ _COLUMNS = ("status", "gate", "rule", "path", "expires", "owner", "matched", "so
 
 def _ledger(
     policy_file: Path | None, verdict_file: Path | None, branch: str | None, environment: str | None
-) -> tuple[list[dict[str, Any]], Governance]:
+) -> tuple[list[LedgerEntry], Governance]:
     if verdict_file is not None:
         verdict = verdicts.load(verdict_file)
-        return [e.to_json() for e in verdict.waivers], verdict.policy.governance or Governance()
+        return list(verdict.waivers), verdict.policy.governance or Governance()
     root = Path.cwd()
     context = PolicyContext(branch=branch or current_branch(root), environment=environment)
     policy = load_policy(policy_file, load_registry(), context, root=root)
     today = now().date()
-    ledger = [
-        {**w.to_json(), "status": waiver_date_status(w, policy.governance, today), "matched": None}
-        for w in policy.waivers
-    ]
+    ledger = [LedgerEntry(w, waiver_date_status(w, policy.governance, today), None) for w in policy.waivers]
     return ledger, policy.governance
 
 
-def problems(ledger: Sequence[Mapping[str, Any]], governance: Governance) -> list[Mapping[str, Any]]:
+def problems(ledger: Sequence[LedgerEntry], governance: Governance) -> list[LedgerEntry]:
     """The entries `check` fails on: expired, too long, and unused unless the policy ignores them."""
     bad = {"expired", "too_long", *(("unused",) if governance.unused_waivers != "ignore" else ())}
-    return [entry for entry in ledger if entry["status"] in bad]
+    return [entry for entry in ledger if entry.status in bad]
 
 
-def _table(ledger: Sequence[Mapping[str, Any]]) -> list[str]:
-    rows = [[str(entry.get(c) if entry.get(c) is not None else "-") for c in _COLUMNS] for entry in ledger]
+def _table(ledger: Sequence[LedgerEntry]) -> list[str]:
+    documents = [entry.to_json() for entry in ledger]  # the columns as the ledger records them
+    rows = [[str(d.get(c) if d.get(c) is not None else "-") for c in _COLUMNS] for d in documents]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -95,7 +93,7 @@ def list_waivers(
     """Print the ledger."""
     ledger, _ = _ledger(policy_file, verdict_file, branch, environment)
     if as_json:
-        click.echo(json.dumps(ledger, indent=2, sort_keys=True))
+        click.echo(json.dumps([entry.to_json() for entry in ledger], indent=2, sort_keys=True))
     elif ledger:
         for line in _table(ledger):
             click.echo(line)
@@ -113,11 +111,12 @@ def check(
     ledger, governance = _ledger(policy_file, verdict_file, branch, environment)
     bad = problems(ledger, governance)
     for entry in bad:
+        w = entry.waiver
         click.echo(
-            f"{entry['status']}: {entry['gate']} {entry['rule']} (owner {entry['owner']}, "
-            f"expires {entry['expires']}, {entry['source'] or 'no source'})"
+            f"{entry.status}: {w.gate} {w.rule} (owner {w.owner}, "
+            f"expires {w.expires.isoformat()}, {w.source or 'no source'})"
         )
-    expiring = sum(1 for e in ledger if e["status"] == "expiring")
+    expiring = sum(1 for e in ledger if e.status == "expiring")
     click.echo(
         f"{len(ledger)} waiver(s): {len(bad)} to fix, {expiring} expiring within "
         f"{governance.expiring_within_days} days"
