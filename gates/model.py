@@ -128,6 +128,17 @@ class Decides(str, enum.Enum):
     FAIL = "fail"
 
 
+class DeltaMark(str, enum.Enum):
+    """With `gates run --since`, where an advisory comes from: this change brought its component or
+    version (introduced), or it was disclosed since on a component the release shipped unchanged."""
+
+    INTRODUCED = "introduced"
+    DISCLOSED = "disclosed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 DETAILS: Mapping[str, str] = {
     "fix": "Fix",
     "category": "Licence category",
@@ -150,6 +161,7 @@ _HELP_URI_READ = (_HELP_URI, "help_uri")  # the sarif gate's verdicts recorded `
 _FIXED_VERSIONS = "fixed_versions"
 _MANIFEST = "manifest"
 _DECIDES = "decides"
+_DELTA_MARK = DELTA_PROPERTY
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,8 @@ class Finding:
     in clear text: gates mask them before they build the finding.
 
     `properties` are the gate's own data, recorded and shown as they are; what every report needs
-    to understand is typed (`help_uri`, `remediation`, `manifest`, `decides`, `suppression`)."""
+    to understand is typed (`help_uri`, `remediation`, `manifest`, `decides`, `delta_mark`,
+    `suppression`)."""
 
     gate: str
     rule: str
@@ -177,6 +190,8 @@ class Finding:
     is about (a lock file, requirements.txt), where reports that need a file show it."""
     decides: Decides | None = None
     """Set by the gate's `evaluate` when its policy says what this finding does (see Decides)."""
+    delta_mark: DeltaMark | None = None
+    """Set on an advisory when a run is compared with a release (`--since`)."""
     suppression: Suppression | None = None
     """Set by the gate's pure `evaluate` only, never by collect (so never in findings.json): the
     engine takes it off the finding and records it in the verdict as the finding's waiver."""
@@ -192,6 +207,8 @@ class Finding:
             recorded[_MANIFEST] = self.manifest
         if self.decides is not None:
             recorded[_DECIDES] = self.decides.value
+        if self.delta_mark is not None:
+            recorded[_DELTA_MARK] = self.delta_mark.value
         return recorded
 
     def details(self) -> tuple[tuple[str, str], ...]:
@@ -224,6 +241,7 @@ class Finding:
         fixed = rest.pop(_FIXED_VERSIONS) if isinstance(rest.get(_FIXED_VERSIONS), list) else None
         manifest = rest.pop(_MANIFEST) if isinstance(rest.get(_MANIFEST), str) else None
         decides = rest.pop(_DECIDES) if rest.get(_DECIDES) in {d.value for d in Decides} else None
+        mark = rest.pop(_DELTA_MARK) if rest.get(_DELTA_MARK) in {m.value for m in DeltaMark} else None
         return cls(
             gate=data["gate"],
             rule=data["rule"],
@@ -237,6 +255,7 @@ class Finding:
             remediation=Remediation(tuple(str(v) for v in fixed)) if fixed is not None else None,
             manifest=manifest,
             decides=Decides(decides) if decides is not None else None,
+            delta_mark=DeltaMark(mark) if mark is not None else None,
         )
 
     def sort_key(self) -> tuple[int, str, str, int, str, str]:

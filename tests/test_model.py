@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gates.model import Decides, Finding, Location, Remediation, Severity
+from gates.model import Decides, DeltaMark, Finding, Location, Remediation, Severity
 
 
 def _advisory() -> Finding:
@@ -18,6 +18,7 @@ def _advisory() -> Finding:
         remediation=Remediation(("2.10.1",)),
         manifest="requirements.txt",
         decides=Decides.WARN,
+        delta_mark=DeltaMark.INTRODUCED,
     )
 
 
@@ -31,6 +32,7 @@ def test_typed_fields_are_recorded_where_verdicts_always_recorded_them() -> None
         "fixed_versions": ["2.10.1"],
         "manifest": "requirements.txt",
         "decides": "warn",
+        "delta": "introduced",
     }
     assert Finding.from_json(finding.to_json()) == finding
     assert finding.details() == (("CVSS score", "7.5"),)

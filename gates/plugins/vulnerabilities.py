@@ -65,7 +65,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gates.model import (
-    DELTA_PROPERTY,
     SEVERITIES,
     Decides,
     Finding,
@@ -454,9 +453,9 @@ class VulnerabilitiesGate:
                 finding = dataclasses.replace(finding, properties=rest, suppression=suppression)
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
-            kind = props.get(DELTA_PROPERTY)
+            kind = finding.delta_mark
             if kind is not None:
-                choice = str(settings.get(kind, "fail"))
+                choice = str(settings.get(kind.value, "fail"))
                 severity = delta.choice_severity(choice, settings, finding.severity)
                 if severity is None:
                     continue

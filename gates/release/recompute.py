@@ -38,7 +38,7 @@ _BLOCKS = (Status.FAIL, Status.ERROR)
 def _relaxed_advisories(recorded: GateResult, settings: Mapping[str, Any]) -> dict[str, int]:
     """Advisories the release delta marked introduced or disclosed (in the findings, or counted in
     the gate's stats where `ignore` left them out) under a policy choice other than `fail`."""
-    marked = Counter(str(j.finding.properties.get(DELTA_PROPERTY)) for j in recorded.findings)
+    marked = Counter(str(j.finding.delta_mark) for j in recorded.findings)
     stats = recorded.stats.get(DELTA_PROPERTY)
     counted = stats if isinstance(stats, Mapping) else {}
     relaxed = {}

@@ -11,7 +11,7 @@ gate evaluates them under its policy keys:
   (`category_changes`: ignore | warn | fail);
 - vulnerabilities: every advisory finding is `introduced` (its component is new or its version
   changed) or `disclosed` (same component and version as at the baseline: the advisory is what is
-  new) in its `delta` property (`introduced`, `disclosed`: ignore | warn | fail).
+  new), marked as `Finding.delta_mark` (`introduced`, `disclosed`: ignore | warn | fail).
 
 Pure: no I/O. Without a baseline inventory nothing is annotated and every finding is judged in full.
 """
@@ -28,6 +28,7 @@ from gates.model import (
     JSON,
     Collection,
     Decides,
+    DeltaMark,
     Finding,
     Location,
     Severity,
@@ -40,7 +41,7 @@ from gates.sbom.read import Component
 INVENTORY_STAT = "inventory"
 """The sbom gate's stats key holding its components."""
 ADDED, DOWNGRADED, CATEGORY_CHANGED = "component-added", "component-downgraded", "licence-category-changed"
-INTRODUCED, DISCLOSED = "introduced", "disclosed"
+INTRODUCED, DISCLOSED = DeltaMark.INTRODUCED.value, DeltaMark.DISCLOSED.value
 CHOICES = ("ignore", "warn", "fail")
 
 
@@ -265,7 +266,7 @@ def _marked(finding: Finding, delta: ReleaseDelta, counts: dict[str, int]) -> Fi
     return replace(
         finding,
         message=f"{finding.message} [{kind} since {delta.since}]",
-        properties={**finding.properties, DELTA_PROPERTY: kind},
+        delta_mark=DeltaMark(kind),
     )
 
 
