@@ -162,6 +162,7 @@ _FIXED_VERSIONS = "fixed_versions"
 _MANIFEST = "manifest"
 _DECIDES = "decides"
 _DELTA_MARK = DELTA_PROPERTY
+_RECORDED_NAMES = frozenset({*_HELP_URI_READ, _FIXED_VERSIONS, _MANIFEST, _DECIDES, _DELTA_MARK})
 
 
 @dataclass(frozen=True)
@@ -234,14 +235,31 @@ class Finding:
             "properties": self.recorded_properties(),
         }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, JSON]) -> Finding:
-        rest = dict(data.get("properties", {}))
+    def __post_init__(self) -> None:
+        # A finding built with the recorded names in its properties (read from a document, or made
+        # by a gate written against the document) gets them as its typed fields: one representation.
+        if _RECORDED_NAMES.isdisjoint(self.properties):
+            return
+        rest = dict(self.properties)
         help_uri = next((rest.pop(k) for k in _HELP_URI_READ if isinstance(rest.get(k), str)), None)
         fixed = rest.pop(_FIXED_VERSIONS) if isinstance(rest.get(_FIXED_VERSIONS), list) else None
         manifest = rest.pop(_MANIFEST) if isinstance(rest.get(_MANIFEST), str) else None
         decides = rest.pop(_DECIDES) if rest.get(_DECIDES) in {d.value for d in Decides} else None
         mark = rest.pop(_DELTA_MARK) if rest.get(_DELTA_MARK) in {m.value for m in DeltaMark} else None
+        typed = {
+            "help_uri": help_uri,
+            "remediation": Remediation(tuple(str(v) for v in fixed)) if fixed is not None else None,
+            "manifest": manifest,
+            "decides": Decides(decides) if decides is not None else None,
+            "delta_mark": DeltaMark(mark) if mark is not None else None,
+        }
+        for name, value in typed.items():
+            if value is not None and getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "properties", rest)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSON]) -> Finding:
         return cls(
             gate=data["gate"],
             rule=data["rule"],
@@ -250,12 +268,7 @@ class Finding:
             location=Location.from_json(data["location"]),
             fingerprint=data["fingerprint"],
             aliases=tuple(data.get("aliases", ())),
-            properties=rest,
-            help_uri=help_uri,
-            remediation=Remediation(tuple(str(v) for v in fixed)) if fixed is not None else None,
-            manifest=manifest,
-            decides=Decides(decides) if decides is not None else None,
-            delta_mark=DeltaMark(mark) if mark is not None else None,
+            properties=dict(data.get("properties", {})),  # typed fields taken out by __post_init__
         )
 
     def sort_key(self) -> tuple[int, str, str, int, str, str]:

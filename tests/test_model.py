@@ -45,3 +45,9 @@ def test_a_verdict_of_the_sarif_gate_read_back_keeps_its_help_uri() -> None:
     finding = Finding.from_json(data)
     assert finding.help_uri == "https://example.org/R1"
     assert finding.decides is None and finding.properties == {"decides": "maybe"}  # not ours: kept as is
+
+
+def test_a_gate_that_writes_the_recorded_names_gets_the_typed_fields() -> None:
+    # e.g. a third-party gate written against the document: properties={"decides": "fail"}
+    written = Finding(**{**_advisory().__dict__, "decides": None, "properties": {"decides": "fail", "x": 1}})
+    assert written.decides is Decides.FAIL and written.properties == {"x": 1}
