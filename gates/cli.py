@@ -53,7 +53,6 @@ Exit codes:
   3  error: a gate could not run (crash, timeout, missing tool); never a pass"""
 
 
-
 class FormatName(click.ParamType):  # type: ignore[type-arg]
     """A report format installed in the `gates.reports` entry-point group (checked when used, so
     that `gates --help` loads no format)."""

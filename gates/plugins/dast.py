@@ -134,9 +134,7 @@ class DastGate:
     def cache_key(self, ctx: CollectContext) -> str | None:
         if _url(ctx) is not None:
             return None  # a live application can change between two runs
-        digest = hashlib.sha256(
-            f"dast-import\0{ctx.inline_suppressions}\0".encode()
-        )
+        digest = hashlib.sha256(f"dast-import\0{ctx.inline_suppressions}\0".encode())
         for kind, path in _imports(ctx).items():
             try:
                 content = path.read_bytes()

@@ -46,6 +46,8 @@ _PRINT_SCRIPT = (
     "let o=[];addEventListener('beforeprint',()=>{o=[...document.querySelectorAll('details:not([open])')];"
     "o.forEach(d=>d.open=true)});addEventListener('afterprint',()=>o.forEach(d=>d.open=false));"
 )
+
+
 @dataclass(frozen=True)
 class History:
     runs: tuple[Verdict, ...]
