@@ -126,7 +126,7 @@ def test_deeply_nested_components_are_read_without_recursion() -> None:
 
 def test_a_url_that_is_no_iri_makes_the_sbom_invalid() -> None:
     problem = parse_sbom(_json_bom(BAD_URL).encode(), "bom.json").problem
-    assert problem is not None and problem.startswith("components/0/externalReferences/0/url:")
+    assert problem is not None and problem.startswith("line 1: components/0/externalReferences/0/url:")
     assert parse_sbom(_json_bom("https://example.com/a?b#c").encode(), "bom.json").problem is None
 
 

@@ -3,39 +3,21 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from gates.errors import InputError
 from gates.util.atomic import dump_json, write_text
 
 if TYPE_CHECKING:
     from gates.sbom.read import Sbom
 
 
-MAX_SBOM_BYTES = 256 * 1024 * 1024
-
-
 def read_sbom(path: Path, validate: bool) -> Sbom:
-    """A regular file of at most MAX_SBOM_BYTES (never a FIFO or a device: bounded time and memory)."""
-    from gates.sbom.read import parse_sbom  # the supply-chain extra: imported when used
+    from gates.sbom.read import parse_sbom, read_sbom_bytes  # the supply-chain extra: imported when used
 
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise InputError(f"{path}: not a regular file")
-            raw = fh.read(MAX_SBOM_BYTES + 1)
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
-    if len(raw) > MAX_SBOM_BYTES:
-        raise InputError(f"{path}: larger than {MAX_SBOM_BYTES} bytes, too large for an SBOM")
-    return parse_sbom(raw, str(path), validate=validate)
+    return parse_sbom(read_sbom_bytes(path), str(path), validate=validate)
 
 
 @click.group()

@@ -18,7 +18,7 @@ from typing import Any
 from gates.errors import InputError
 from gates.model import CollectContext, Finding
 from gates.sbom.generate import KINDS, LOCK_FILES, SbomSource, generate, input_digest, resolve_source
-from gates.sbom.read import Sbom, parse_sbom
+from gates.sbom.read import Sbom, parse_sbom, read_sbom_bytes
 from gates.util.proc import distribution_version
 
 
@@ -79,7 +79,7 @@ def source_and_key(ctx: CollectContext) -> tuple[SbomSource, str]:
     if source.kind == "file":
         if not source.path.is_file():
             raise InputError(f"policy sbom.file: {source.path}: no such file")
-        return source, "file\0" + hashlib.sha256(source.path.read_bytes()).hexdigest()
+        return source, "file\0" + hashlib.sha256(read_sbom_bytes(source.path)).hexdigest()
     key = input_digest(source, ctx.remaining())
     return source, f"{key}\0cyclonedx-bom {distribution_version('cyclonedx-bom')}"
 
@@ -93,7 +93,7 @@ def provide(ctx: CollectContext) -> ProvidedSbom:
         sbom = _memo.get(key)
         if sbom is None:
             if source.kind == "file":
-                sbom = parse_sbom(source.path.read_bytes(), str(source.path))
+                sbom = parse_sbom(read_sbom_bytes(source.path), str(source.path))
             else:
                 raw = generate(source, ctx.remaining())
                 sbom = parse_sbom(raw, f"cyclonedx-py {source.describe(ctx.root.resolve())}")

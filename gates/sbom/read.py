@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from xml.etree.ElementTree import Element
 
@@ -20,7 +23,8 @@ import defusedxml
 import defusedxml.ElementTree
 
 from gates.errors import InputError
-from gates.sbom.validate import schema_problem
+from gates.sbom.validate import json_schema_problem, xml_schema_problem
+from gates.util.jsonfile import line_at
 
 Format = Literal["json", "xml"]
 
@@ -123,6 +127,17 @@ def _json_children(data: Any) -> list[Any]:
     return nested if isinstance(nested, list) else []
 
 
+def _json_problem(data: Any, text: str, spec: str) -> str | None:
+    """`line N: path: what` of the first schema violation (the line only on this error path)."""
+    found = json_schema_problem(data, spec)
+    if found is None:
+        return None
+    message, path = found
+    where = f"{'/'.join(str(p) for p in path) or '(document)'}: {message}"
+    line = line_at(text, path)
+    return f"line {line}: {where}"[:500] if line is not None else where[:500]
+
+
 def _parse_json(raw: bytes, source: str, validate: bool) -> Sbom:
     try:
         text = raw.decode("utf-8")
@@ -150,7 +165,7 @@ def _parse_json(raw: bytes, source: str, validate: bool) -> Sbom:
         spec_version=spec,
         components=tuple(_walk(_json_children(data), _json_component, _json_children)),
         root=_json_component(metadata.get("component")) if isinstance(metadata, Mapping) else None,
-        problem=schema_problem(text, "json", spec) if validate else None,
+        problem=_json_problem(data, text, spec) if validate else None,
         digest=hashlib.sha256(raw).hexdigest(),
         raw=raw,
     )
@@ -239,10 +254,30 @@ def _parse_xml(raw: bytes, source: str, validate: bool) -> Sbom:
         spec_version=spec,
         components=tuple(_walk(reader.nested(root), reader.component, reader.nested)),
         root=None if described is None else reader.component(described),
-        problem=schema_problem(text, "xml", spec) if validate else None,
+        problem=xml_schema_problem(text, spec) if validate else None,
         digest=hashlib.sha256(raw).hexdigest(),
         raw=raw,
     )
+
+
+MAX_SBOM_BYTES = 256 * 1024 * 1024
+"""Larger than any real SBOM; parsing and validating this much takes minutes and a few GiB."""
+
+
+def read_sbom_bytes(path: Path) -> bytes:
+    """A regular file of at most MAX_SBOM_BYTES (never a FIFO or a device: bounded time and memory)."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(f"{path}: not a regular file")
+            raw = fh.read(MAX_SBOM_BYTES + 1)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    if len(raw) > MAX_SBOM_BYTES:
+        raise InputError(f"{path}: larger than {MAX_SBOM_BYTES} bytes, too large for an SBOM")
+    return raw
 
 
 def parse_sbom(raw: bytes, source: str, validate: bool = True) -> Sbom:

@@ -8,6 +8,8 @@ is re-read with line tracking only when an error has to name the line of a value
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -78,3 +80,43 @@ def read_json(path: Path, limit: int = MAX_INPUT_BYTES) -> LoadedJson:
     """Parse a JSON file the user gave; any problem is an InputError naming the file and line."""
     text = read_input_text(path, limit)
     return LoadedJson(data=parse_json(text, str(path)), source=str(path), text=text)
+
+
+_BLANK = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _step(text: str, at: int, step: str | int) -> int:
+    """Offset of the member `step` of the object or array starting at `at`; siblings are skipped
+    with the json module's C scanner, so finding a path is linear in the text."""
+    opener, found = text[at], -1
+    at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]  # always matches
+    index = 0
+    while text[at] not in "}]":
+        if opener == "{":
+            key, at = _DECODER.raw_decode(text, at)
+            at = _BLANK.match(text, at).end() + 1  # type: ignore[union-attr]  # past the colon
+            at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
+            if key == step:
+                found = at  # the last of duplicate keys is the one json.loads keeps
+        elif index == step:
+            return at
+        _, at = _DECODER.raw_decode(text, at)
+        at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
+        if text[at] == ",":
+            at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+        index += 1
+    if found < 0:
+        raise ValueError(f"no member {step!r}")
+    return found
+
+
+def line_at(text: str, path: Sequence[str | int]) -> int | None:
+    """The 1-based line where the value at `path` starts in the JSON `text`, None if it has none."""
+    try:
+        at = _BLANK.match(text).end()  # type: ignore[union-attr]
+        for step in path:
+            at = _step(text, at, step)
+    except (ValueError, IndexError, RecursionError):
+        return None
+    return text.count("\n", 0, at) + 1
