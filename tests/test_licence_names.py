@@ -47,6 +47,12 @@ REAL_NAMES = [
     ("GPL v2 or later", "GPL-2.0-or-later"),
     ("GNU Lesser General Public License, version 2.1 or any later version", "LGPL-2.1-or-later"),
     ("GNU Lesser General Public License v3 or later (LGPLv3+)", "LGPL-3.0-or-later"),
+    # POMs in a Maven local repository (tests/data/sboms/SOURCE)
+    ("Eclipse Distribution License (New BSD License)", "BSD-3-Clause"),
+    ("3-Clause BSD License", "BSD-3-Clause"),
+    ("The BSD3 License", "BSD-3-Clause"),
+    ("BSD License 3", "BSD-3-Clause"),
+    ("Go License", "BSD-3-Clause"),
 ]
 
 CLASSIFIERS = [
@@ -170,6 +176,21 @@ def test_real_sboms_reach_the_coverage_target(path: Path) -> None:
     sbom = parse_sbom(path.read_bytes(), path.name)
     coverage = licences.coverage([c.licences for c in sbom.components])
     assert coverage.declaring > 40
+    assert coverage.share >= 0.95, coverage
+
+
+COMMITTED_BOMS = sorted((Path(__file__).parent / "data" / "sboms").glob("*.cdx.*"))
+
+
+@pytest.mark.parametrize("path", COMMITTED_BOMS, ids=[p.name for p in COMMITTED_BOMS])
+def test_real_maven_sboms_reach_the_coverage_target(path: Path) -> None:
+    """Issue 17 on Maven: cdxgen's SBOM of a Maven local repository, JSON and XML
+    (tests/data/sboms/SOURCE), licences from the artefacts' own POMs."""
+    sbom = parse_sbom(path.read_bytes(), path.name)
+    assert sbom.problem is None
+    assert {c.purl.split("/")[0] for c in sbom.components if c.purl} == {"pkg:maven"}
+    coverage = licences.coverage([c.licences for c in sbom.components])
+    assert coverage.declaring > 150
     assert coverage.share >= 0.95, coverage
 
 

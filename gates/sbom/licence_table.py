@@ -36,12 +36,16 @@ NAMES: dict[str, str] = {
     "Modified BSD": "BSD-3-Clause",
     "Revised BSD": "BSD-3-Clause",
     "BSD 3-clause New License": "BSD-3-Clause",
+    "3-Clause BSD License": "BSD-3-Clause",  # protobuf-parent 3.19
+    "BSD 3": "BSD-3-Clause",  # hamcrest 2.2: "BSD License 3"; functionaljava 5.0: "The BSD3 License"
+    "Go License": "BSD-3-Clause",  # re2j's POM: Go's own LICENSE, the 3-clause BSD text
     "Simplified BSD": "BSD-2-Clause",
     "FreeBSD": "BSD-2-Clause",
     # Eclipse Distribution License 1.0 is the 3-clause BSD licence (SPDX lists it as BSD-3-Clause).
     "Eclipse Distribution License 1.0": "BSD-3-Clause",
     "EDL 1.0": "BSD-3-Clause",
     "EDL": "BSD-3-Clause",
+    "Eclipse Distribution License": "BSD-3-Clause",  # jgit-parent 6.7: "... (New BSD License)"
     "Eclipse Public License": "EPL-1.0",
     "EPL": "EPL-1.0",
     # GNU families without a version (any version; bare GPL is an alias in the licence database).
