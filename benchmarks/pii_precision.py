@@ -1,6 +1,6 @@
 """PII gate precision on real trees and recall on a planted customer export, per precision setting.
 
-    python benchmarks/pii_precision.py TREE [TREE...] [--plant-into TREE] [--customers N]
+    python benchmarks/pii_precision.py [TREE...] [--plant-into TREE] [--customers N]
 
 For each real tree (a checkout, an unpacked sdist or wheel, a copy of an installed package: a
 folder inside another repository's ignored files would select nothing, so copy it out first): its
@@ -11,8 +11,9 @@ what the repository rules dropped, by rule.
 
 Then the planted set (tests/pii_corpus.py: customer records as CSV, JSON, YAML and a notebook)
 is written into a copy of `--plant-into` (default: the first tree), scanned under both settings,
-and recall is printed per entity and, for phone numbers, per country, with the findings in the
-planted files that are no planted value.
+and recall is printed per entity, per file format (CSV, JSON, YAML, notebook) and per form (a
+phone number's country and format, a card's brand), with the findings in the planted files that
+are no planted value.
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ def _covers(hit: Hit, p: Planted) -> bool:
     return hit.path == p.path and hit.entity == p.entity and hit.start < p.end and hit.end > p.start
 
 
-def trees(roots: list[Path]) -> None:
+def trees(roots: list[Path], precisions: list[str]) -> None:
     print("findings per real tree (one process; CPU seconds and MB/s of the scan, analyzer ready):")
     for root in roots:
         row = []
-        for precision in PRECISIONS:
+        for precision in precisions:
             result, seconds = _scan(root, precision)
             mb = result.bytes / 1e6
             entities = dict(Counter(h.entity for h in result.hits).most_common())
@@ -70,6 +71,14 @@ def trees(roots: list[Path]) -> None:
         print(f"    dropped by rule: {dict(result.not_personal.most_common())}")
 
 
+def _share(found: int, total: int) -> str:
+    return f"{found}/{total} ({found / total:.1%})"
+
+
+def _shares(groups: dict[str, list[bool]]) -> str:
+    return ", ".join(f"{key} {_share(sum(found), len(found))}" for key, found in sorted(groups.items()))
+
+
 def planted(tree: Path, customers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / tree.name
@@ -80,32 +89,44 @@ def planted(tree: Path, customers: int) -> None:
         for precision in PRECISIONS:
             result, _ = _scan(root, precision)
             hits = [h for h in result.hits if h.path in files]
-            total: Counter[str] = Counter(p.entity for p in values)
-            found: Counter[str] = Counter(p.entity for p in values if any(_covers(h, p) for h in hits))
-            phones = [p for p in values if p.entity == "PHONE_NUMBER"]
-            by_country: Counter[str] = Counter(p.form.split()[0] for p in phones)
-            found_by_country: Counter[str] = Counter(
-                p.form.split()[0] for p in phones if any(_covers(h, p) for h in hits)
-            )
+            found = {p: any(_covers(h, p) for h in hits) for p in values}
+            print(f"  {precision}:")
+            for entity in sorted({p.entity for p in values}):
+                of = [p for p in values if p.entity == entity]
+                by_form: dict[str, list[bool]] = {}
+                by_format: dict[str, list[bool]] = {}
+                for p in of:
+                    # phones: country and form (`DE slash`); cards: brand (`Mastercard-2`)
+                    form = p.form if entity == "PHONE_NUMBER" else p.form.split()[0]
+                    by_form.setdefault(form, []).append(found[p])
+                    by_format.setdefault(p.path.rsplit(".", 1)[1], []).append(found[p])
+                total = sum(found[p] for p in of)
+                print(f"    {entity}: recall {_share(total, len(of))}")
+                print(
+                    "      by file format: "
+                    + ", ".join(f"{k} {_share(sum(v), len(v))}" for k, v in sorted(by_format.items()))
+                )
+                if len(by_form) > 1:
+                    print(
+                        "      by form: "
+                        + ", ".join(f"{k} {_share(sum(v), len(v))}" for k, v in sorted(by_form.items()))
+                    )
             extra = [h for h in hits if not any(_covers(h, p) for p in values)]
-            recall = ", ".join(
-                f"{e} {found[e]}/{total[e]} ({found[e] / total[e]:.1%})" for e in sorted(total)
-            )
-            countries = ", ".join(f"{c} {found_by_country[c]}/{by_country[c]}" for c in sorted(by_country))
-            print(f"  {precision}: recall {recall}")
-            print(f"    phones by country: {countries}")
             print(f"    findings in planted files that are no planted value: {len(extra)}")
             print(f"    findings elsewhere in the tree: {len(result.hits) - len(hits)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("trees", type=Path, nargs="+")
+    parser.add_argument("trees", type=Path, nargs="*")
     parser.add_argument("--plant-into", type=Path)
     parser.add_argument("--customers", type=int, default=250)
+    parser.add_argument("--precision", choices=PRECISIONS, help="only this one on the trees (default: both)")
     args = parser.parse_args()
-    trees(args.trees)
-    planted(args.plant_into or args.trees[0], args.customers)
+    if args.trees:
+        trees(args.trees, [args.precision] if args.precision else list(PRECISIONS))
+    if args.plant_into or args.trees:
+        planted(args.plant_into or args.trees[0], args.customers)
 
 
 if __name__ == "__main__":

@@ -146,23 +146,41 @@ def _luhn_complete(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-_CARD_BRANDS = (("4", 16), ("51", 16), ("53", 16), ("55", 16), ("34", 15), ("37", 15), ("6011", 16))
-"""Mastercard's 2-series (2221-2720) is left out: Presidio's card pattern never matches it."""
+_CARD_BRANDS = (
+    ("Visa-16", "4", 16), ("Visa-13", "4", 13), ("Visa-19", "4", 19), ("Mastercard-5", "5", 16),
+    ("Mastercard-2", "2", 16), ("Amex", "3", 15), ("Discover", "6011", 16),
+)  # fmt: skip
+"""Visa 13, 16 and 19 digits, Mastercard's 51-55 and 2221-2720 series, Amex, Discover."""
+
+
+def _card_prefix(rng: random.Random, prefix: str) -> str:
+    if prefix == "2":
+        return str(rng.randint(2221, 2720))
+    if prefix == "5":
+        return str(rng.randint(51, 55))
+    if prefix == "3":
+        return rng.choice(("34", "37"))
+    return prefix
 
 
 def card_number(rng: random.Random) -> tuple[str, str]:
+    """A card number and its form, `<brand> <compact|spaced|dashed>`."""
     while True:
-        prefix, length = rng.choice(_CARD_BRANDS)
+        brand, prefix, length = rng.choice(_CARD_BRANDS)
+        prefix = _card_prefix(rng, prefix)
         body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
         number = _luhn_complete(body)
         if not _ALLOW.allows("CREDIT_CARD", number):
             break
-    form = rng.choice(("compact", "spaced", "dashed"))
-    if form == "compact":
+    layout = rng.choice(("compact", "spaced", "dashed"))
+    form = f"{brand} {layout}"
+    if layout == "compact":
         return number, form
-    sep = " " if form == "spaced" else "-"
+    sep = " " if layout == "spaced" else "-"
     if length == 15:  # Amex: 4-6-5
         return sep.join((number[:4], number[4:10], number[10:])), form
+    if length == 13:  # Visa's old 13 digits: 4-3-3-3
+        return sep.join((number[:4], number[4:7], number[7:10], number[10:])), form
     return sep.join(number[i : i + 4] for i in range(0, length, 4)), form
 
 
@@ -291,11 +309,11 @@ def customer(rng: random.Random) -> Customer:
     )
 
 
-def _record(c: Customer) -> dict[str, str]:
+def _record(c: Customer, phone_key: str = "phone") -> dict[str, str]:
     return {
         "name": f"{c.first} {c.last}",
         "email": c.email,
-        "phone": c.phone,
+        phone_key: c.phone,
         "card_number": c.card,
         "iban": c.iban,
         "ssn": c.ssn,
@@ -391,7 +409,10 @@ def _files(customers: Sequence[Customer]) -> dict[str, tuple[str, Sequence[Custo
     return {
         "exports/customers.csv": (_csv(parts[0], ",", header), parts[0]),
         "exports/kunden.csv": (_csv(parts[1], ";", german), parts[1]),
-        "fixtures/customers.json": (json.dumps([_record(c) for c in parts[2]], indent=2) + "\n", parts[2]),
+        "fixtures/customers.json": (
+            json.dumps([_record(c, "mobile") for c in parts[2]], indent=2) + "\n",
+            parts[2],
+        ),
         "config/customers.yaml": (
             yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=200),
             parts[3],
