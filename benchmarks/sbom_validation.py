@@ -61,7 +61,8 @@ def main() -> None:
         (path.name, json.loads(path.read_bytes()))
         for path in sorted(SHARED_BOMS.glob("*.cdx.json")) + list(args.sboms)
     ]
-    documents += [(f"synthetic {n:,} components", _synthetic(int(n))) for n in args.sizes.split(",")]
+    sizes = [int(n) for n in args.sizes.split(",")]
+    documents += [(f"synthetic {n:,} components", _synthetic(n)) for n in sizes]
     json_schema_problem(documents[0][1], "1.6")  # builds the validators and registers the IRI checks
     print(f"{'SBOM':<36} {'comps':>7} {'by hand':>9} {'gates':>8} {'ratio':>7}  valid")
     for name, document in documents:
