@@ -216,6 +216,71 @@ CASES = [
         "lennon@thebeatles.com",
         "test_code",
     ),
+    # real trees' false positives (jupyterlab's and ansible-core's published files)
+    (
+        "442.js",
+        "bezierCurveTo(A-.448084975506*x,p,A,p+.448084975506*x,A,p+x)",
+        "PHONE_NUMBER",
+        "+.448084975506",
+        "decimal",
+    ),
+    (
+        "fonts.css",
+        "unicode-range: U+9810-9814,U+9817-9818,U+981e;",
+        "PHONE_NUMBER",
+        "+9817-9818",
+        "code_point",
+    ),
+    (
+        "4324.js",
+        'NE(ndQ,"StripContainerCell/lambda$0$Type",1691),ncm(1692,1,{},ny)',
+        "PHONE_NUMBER",
+        "1691",
+        "phone_format",
+    ),
+    (
+        "4324.js",
+        "function HU(n,t){T4.call(this,t.zd(),-16449&t.yd())}",
+        "PHONE_NUMBER",
+        "16449",
+        "phone_format",
+    ),
+    (
+        "app.js",
+        'customer.cellPhone = "4158675309"',
+        "PHONE_NUMBER",
+        "4158675309",
+        "",
+    ),  # pragma: allowlist pii
+    ("dict.py", "    telephone: 123-456-7890", "PHONE_NUMBER", "123-456-7890", "sample_number"),
+    (
+        "to_uuid.yml",
+        "to_uuid(namespace='11111111-2222-3333-4444-555555555555')",
+        "CREDIT_CARD",
+        "4444-555555555555",
+        "blob",
+    ),
+    (
+        "urlsplit.py",
+        '"http://user:password@www.acme.com:9000/dir/index.html"',
+        "EMAIL_ADDRESS",
+        "password@www.acme.com",
+        "not_an_email",
+    ),
+    (
+        "netbsd.json",
+        '"version": "NetBSD 8.2 mkrepro@mkrepro.NetBSD.org:/usr/src/sys"',
+        "EMAIL_ADDRESS",
+        "mkrepro@mkrepro.NetBSD.org",
+        "not_an_email",
+    ),
+    (
+        "_ssh_agent.py",
+        'SKED25519 = "sk-ssh-ed25519@openssh.com"',
+        "EMAIL_ADDRESS",
+        "sk-ssh-ed25519@openssh.com",
+        "not_an_email",
+    ),
     (
         "tests/fixtures/users.json",
         '{"email": "lennon@thebeatles.com"}',
@@ -265,6 +330,7 @@ def test_attribution_blocks_and_lists(repository: Scanner) -> None:
         'msgid ""\nmsgstr ""\n"Last-Translator: Rafael Fontenelle "\n"<rffontenelle@gmail.com>, 2022\\n"\n'
     )
     pyproject = '[project]\nauthors = [\n    {name = "Jane Roe", email = "jane@roe.dev"},\n]\n'
+    module = 'DOCUMENTATION = """\nauthor:\n  - Jane Roe (@janeroe) <jane@roe.dev>\n"""\n'
     records = '[\n  {\n    "name": "Jane Roe",\n    "email": "jane.roe@gmail.com"\n  }\n]\n'
     assert {v: r for _, v, r in judged(repository, "django.po", po)} == {
         "jannis@leidel.info": "attribution",
@@ -275,6 +341,7 @@ def test_attribution_blocks_and_lists(repository: Scanner) -> None:
         ("EMAIL_ADDRESS", "jane@roe.dev", "attribution")
     ]
     assert judged(repository, "customers.json", records) == [("EMAIL_ADDRESS", "jane.roe@gmail.com", "")]
+    assert judged(repository, "modules/dnf.py", module) == [("EMAIL_ADDRESS", "jane@roe.dev", "attribution")]
 
 
 def test_phone_words_in_csv_headers_and_printed_tables(repository: Scanner) -> None:

@@ -10,18 +10,23 @@ rule by rule below (each names the `stats.not_personal` counter it adds to); wit
   `points=`, `viewBox=`, `transform=`) are blanked before any recognizer runs, in SVG files and
   wherever such a string is quoted (JavaScript bundles, JSON icon sets). Not counted per value.
 - `decimal`: a number that is the fraction or integer part of a decimal number (`29.6631265631655126`,
-  `1573677174.105`) is no card, SSN, phone number or address.
-- `blob`: digits inside a longer token of hash, base64 or hex characters (`sha512-...`, ids) are no
-  card, SSN, phone number or address.
+  `1573677174.105`, `+.448084975506` in a minified bundle) is no card, SSN, phone number or address.
+- `blob`: digits inside a longer token of hash, base64 or hex characters (`sha512-...`, ids) or inside
+  a UUID (`11111111-2222-3333-4444-555555555555`) are no card, SSN, phone number or address.
 - `card_brand`: a Luhn-valid number no issuer gives out: a card number has its brand's prefix and
   length (Visa 13, 16 or 19 digits; Mastercard 16; Amex 15...), not a company id's (`48146308100036`);
   and digits of an international phone number (`+4915123451655`) or of an IBAN are not a card.
-- `sample_number`: SSNs of repeated or running digits (`111-22-3333`, `987-65-4321`).
+- `sample_number`: SSNs of repeated or running digits (`111-22-3333`, `987-65-4321`), phone numbers
+  of running digits (`123-456-7890`, `987-654-3210`).
+- `code_point`: Unicode code points and ranges (`U+9838-9839` in a CSS `unicode-range`) are no phone
+  number.
 - `phone_format`: a phone number needs a phone-like form or a word saying it is one: a `+` or an
   international prefix, a `tel:` link, digits grouped the way the number's country writes it
   (national or international format, the national prefix optional), or a phone word (`phone`,
   `tel`, `mobile`, `fax`, `call`, ...) before it on its line, as the key of its CSV column, or as
-  the header of its column in an aligned text table (a notebook's printed data frame).
+  the header of its column in an aligned text table (a notebook's printed data frame). In code, a
+  short word (`call`, `cell`, `tel`, `contact`...) counts only on its own or first in a camelCase
+  name, and not after a dot: `fn.call(`, `StripContainerCell` are no phone words, `cellPhone` is.
 - `ip_scope`: addresses that name no one: private, link-local, shared, reserved, multicast and
   other not globally routable ranges, and the public resolvers (8.8.8.8, 1.1.1.1, 9.9.9.9...).
 - `not_an_address`: dotted numbers that are versions, section or OID numbers: part of a longer
@@ -36,7 +41,9 @@ rule by rule below (each names the `stats.not_personal` counter it adds to); wit
   (AUTHORS, CONTRIBUTORS, MAINTAINERS, CREDITS, THANKS, CODEOWNERS, .mailmap); after `by Name` (`Silk
   icons by Mark James <address>`) and in a quoted message's `<address> wrote:`.
 - `not_an_email`: a package and version in a URL (`cdn.jsdelivr.net/npm/ol@v7.2.2`), a fediverse
-  handle (`@user@instance.social`).
+  handle (`@user@instance.social`), the user information of a URL (`http://user:password@host`,
+  which is the secrets gate's), a user at a host before a path (`root@host:/usr/src`, scp and
+  build-host strings), SSH protocol names (`sk-ssh-ed25519@openssh.com`).
 - `placeholder`: made-up addresses: at a placeholder domain (`test.com`, `email.com`, `domain.com`,
   `foo.com`, one-letter names like `a.com`) or with a placeholder local part (`test`, `user`, `foo`,
   `to`, `from`, `john.doe`, `firstname.lastname`...).
@@ -173,6 +180,9 @@ class Found:
 
 def _decimal(found: Found) -> bool:
     text, start, end = found.text, found.start, found.end
+    lead = found.value.lstrip("+-(\uff0b\u2212 ")
+    if lead[:1] == "." and lead[1:2].isdigit():  # `+.448084975506`, `(.8707-.131979`
+        return True
     while start > 0 and text[start - 1].isdigit():  # a match may start inside a run of digits
         start -= 1
     fraction = start > 0 and text[start - 1] == "." and not (start > 1 and text[start - 2].isalpha())
@@ -182,6 +192,7 @@ def _decimal(found: Found) -> bool:
 
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
 _BLOB_CHARS = 20
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
 def _blob(found: Found) -> bool:
@@ -193,7 +204,9 @@ def _blob(found: Found) -> bool:
     if (lo, hi) == (found.start, found.end) or hi - lo < _BLOB_CHARS:
         return False
     token = text[lo:hi]
-    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    return (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)) or (
+        _UUID.fullmatch(token) is not None
+    )
 
 
 # --- card_brand, sample_number -----------------------------------------------------------------
@@ -235,11 +248,28 @@ def _card_brand(found: Found) -> bool:
 _DIGITS = "0123456789"
 
 
+def _running(digits: str) -> bool:
+    return digits in _DIGITS * 2 or digits in _DIGITS[::-1] * 2
+
+
 def _sample_number(found: Found) -> bool:
-    """SSNs made of repeated or running digits (`111-22-3333`, `987-65-4321`)."""
+    """SSNs made of repeated or running digits (`111-22-3333`, `987-65-4321`); phone numbers of
+    running digits (`123-456-7890`)."""
     digits = "".join(c for c in found.value if c.isdigit())
+    if found.entity == "PHONE_NUMBER":  # the placeholders 123-456-7890 and 987-654-3210
+        return len(digits) >= 10 and digits[0] in "19" and _running(digits)
     groups = (digits[:3], digits[3:5], digits[5:])
-    return all(len(set(g)) == 1 for g in groups) or digits in _DIGITS * 2 or digits in _DIGITS[::-1] * 2
+    return all(len(set(g)) == 1 for g in groups) or _running(digits)
+
+
+def _code_point(found: Found) -> bool:
+    """`U+9838-9839`: the recognizer reads the `+` and the hex digits after a `U` as a phone number."""
+    text, start = found.text, found.start
+    if not found.value.startswith("+"):
+        start -= 1  # the match may start after the `+`
+        if text[start : start + 1] != "+":
+            return False
+    return text[start - 1 : start] in ("U", "u") and not text[start - 2 : start - 1].isalnum()
 
 
 # --- phone_format -------------------------------------------------------------------------------
@@ -295,10 +325,15 @@ _INTERNATIONAL = re.compile(r"^(?:\+|\uff0b|00|011)")
 
 
 def _phone_word(words: str) -> bool:
-    for word in _WORD.findall(_CAMEL.sub(" ", words)):
-        word = word.lower()
-        if word in _PHONE_WORDS or word.startswith(_PHONE_STEMS):
-            return True
+    """A phone word in `words`: a stem (`phone`, `fax`...) anywhere, even inside a camelCase name;
+    a short word (`call`, `cell`, `tel`) only on its own or first in a name, and not after a dot
+    (`fn.call(this)`, `StripContainerCell`)."""
+    for match in _WORD.finditer(words):
+        after_dot = words[match.start() - 1 : match.start()] == "."
+        for i, part in enumerate(_CAMEL.sub(" ", match.group()).split()):
+            word = part.lower()
+            if word.startswith(_PHONE_STEMS) or (word in _PHONE_WORDS and i == 0 and not after_dot):
+                return True
     return False
 
 
@@ -515,9 +550,10 @@ _WROTE = re.compile(r"[>)\]]?\s*(?:wrote|writes|schrieb|a écrit)\b", re.IGNOREC
 """`Jane Roe <address> wrote:`: a quoted message's attribution line."""
 _LIST_HEADER = re.compile(
     r"(?i)^[\W_]*(?:authors|maintainers|contributors|developers|translators|credits|committers|"
-    r"thanks|acknowledg(?:e)?ments)\b"
+    r"thanks|acknowledg(?:e)?ments|author(?=\s*:\s*$))\b"
 )
-"""A line opening a list of people credited (`"authors": [`, `<developers>`, `# Translators:`)."""
+"""A line opening a list of people credited (`"authors": [`, `<developers>`, `# Translators:`, a
+YAML `author:` key over a list, as Ansible modules document theirs)."""
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--|;|%|<!--|\.\.|\||')")
 _COMMENT_LINES = 80
 _LIST_LINES = 8
@@ -631,7 +667,21 @@ def _attribution(found: Found) -> bool:
 
 
 def _not_an_email(found: Found) -> bool:
-    return "/" in found.value or found.text[found.start - 1 : found.start] == "@"
+    text, start, end = found.text, found.start, found.end
+    local, _, domain = found.value.lower().rpartition("@")
+    return (
+        "/" in found.value
+        or text[start - 1 : start] == "@"
+        or _URL_USER.search(text, max(found.line_start, start - _URL_USER_CHARS), start) is not None
+        or text[end : end + 2] in (":/", ":~")
+        or (domain == "openssh.com" and "-" in local)
+    )
+
+
+_URL_USER = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@]*$")
+"""`http://user:` right before the match: what the recognizer read as an address is a URL's
+user information and host."""
+_URL_USER_CHARS = 200
 
 
 _PLACEHOLDER_LOCAL = re.compile(
@@ -775,10 +825,12 @@ def rules(phone_regions: Sequence[str]) -> list[tuple[str, frozenset[str], Rule]
         ("decimal", _DIGIT_ENTITIES, _decimal),
         ("card_brand", frozenset({"CREDIT_CARD"}), _card_brand),
         ("sample_number", frozenset({"US_SSN"}), _sample_number),
+        ("code_point", frozenset({"PHONE_NUMBER"}), _code_point),
         ("blob", _DIGIT_ENTITIES, _blob),
         ("ip_scope", frozenset({"IP_ADDRESS"}), _ip_scope),
         ("not_an_address", frozenset({"IP_ADDRESS"}), _not_an_address),
         ("phone_format", frozenset({"PHONE_NUMBER"}), phone_format),
+        ("sample_number", frozenset({"PHONE_NUMBER"}), _sample_number),  # formatted, yet running digits
         ("not_an_email", frozenset({"EMAIL_ADDRESS"}), _not_an_email),
         ("role_address", frozenset({"EMAIL_ADDRESS"}), _role_address),
         ("placeholder", frozenset({"EMAIL_ADDRESS"}), _placeholder),
