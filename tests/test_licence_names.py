@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +209,26 @@ def test_this_environment_reaches_the_coverage_target(tmp_path: Path) -> None:
     coverage = licences.coverage([c.licences for c in sbom.components])
     assert coverage.declaring > 50
     assert coverage.share >= 0.95, coverage
+
+
+def test_gates_parsing_licences_at_once_in_threads_share_one_built_licensing() -> None:
+    """The sbom and licence gates collect in threads of one run: both parsing before the licence
+    database's tokenizer was built crashed one of them (AttributeError inside license-expression)."""
+    crashed: list[BaseException] = []
+
+    def parse(start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            licence_names.licensing().parse("Apache-2.0 OR (MIT AND GPL-2.0-only)")
+        except BaseException as e:
+            crashed.append(e)
+
+    for _ in range(30):
+        licence_names._built_licensing.cache_clear()
+        start = threading.Barrier(6)
+        threads = [threading.Thread(target=parse, args=(start,)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert crashed == []

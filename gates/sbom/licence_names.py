@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -66,8 +67,20 @@ def _license_index() -> list[dict[str, Any]]:
 
 
 @cache
+def _built_licensing() -> le.Licensing:
+    built = le.get_spdx_licensing()
+    # license-expression publishes its tokenizer before filling it: a gate thread parsing while
+    # another builds it crashed. Build it here, once, under the lock.
+    built.get_advanced_tokenizer()
+    return built
+
+
+_licensing_lock = threading.Lock()
+
+
 def licensing() -> le.Licensing:
-    return le.get_spdx_licensing()
+    with _licensing_lock:
+        return _built_licensing()
 
 
 @cache
