@@ -436,6 +436,8 @@ def test_hostile_records_in_a_repository_osv_database_are_input_errors(
     for name, text, error in (
         ("BOMB-1.yaml", "id: BOMB-1\n" + BILLION_LAUGHS, "osv/BOMB-1.yaml:7: aliases expand this value"),
         ("DEEP-1.json", "[" * 100_000 + "]" * 100_000, "osv/DEEP-1.json: nested deeper than 200 levels"),
+        # 200 KB of compact block sequences: the C loader overflowed its stack (a segfault)
+        ("DEEP-2.yaml", "id: DEEP-2\na:\n" + "- " * 100_000 + "x\n", "osv/DEEP-2.yaml: invalid YAML: nested"),
     ):
         repo.write(f"osv/{name}", text)
         repo.commit(f"a hostile record {name}")

@@ -141,16 +141,24 @@ def _check_flow_nesting(text: str, source: str) -> None:
 
 
 _ANCHOR_OR_ALIAS = re.compile(r"[&*][^\s,\[\]{}]")
+# Indentation and compact `- `/`? ` indicators at the start of a line: what block nesting costs.
+_BLOCK_PREFIX = re.compile(r"^[ \-?]*", re.MULTILINE)
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """Whether block indentation or `- - - ...` could nest deeper than MAX_NESTING levels (the
+    C loader overflows its stack on 10^5 of them instead of raising)."""
+    return max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0) > 2 * MAX_NESTING
 
 
 def check_hostile_yaml(text: str, source: str) -> None:
     """InputError for YAML too large, nested too deeply or expanding past its limits by aliases,
     before a loader is let loose on it (a fast loader, for many small trusted-shape files: only
-    a document with anchors or aliases is composed here first)."""
+    a document with anchors or aliases, or deep block nesting, is composed here first)."""
     if len(text) > MAX_YAML_BYTES:
         raise InputError(f"{source}: too large for YAML ({len(text)} characters, limit {MAX_YAML_BYTES})")
     _check_flow_nesting(text, source)
-    if _ANCHOR_OR_ALIAS.search(text):
+    if _ANCHOR_OR_ALIAS.search(text) or _may_nest_deeply(text):
         try:
             node = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError:
