@@ -4,6 +4,7 @@ repositories (docs/security.md lists them with the cases)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -490,3 +491,16 @@ def test_the_release_not_the_verdict_says_which_environment_it_is_for(
     refused = run_cli("verify", verdict, "--repo", repo.root)
     assert refused.code == 1 and "the verdict was made for environment 'sandbox'" in refused.err
     assert run_cli("verify", verdict, "--repo", repo.root, "--env", "sandbox").code == 0
+
+
+def test_a_signed_envelope_around_deep_json_is_an_input_error(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    repo = make_repo({"app.py": "VALUE = 1\n"})
+    payload = base64.b64encode(("[" * 100_000 + "]" * 100_000).encode()).decode()
+    signature = {"keyid": "k", "sig": base64.b64encode(b"x").decode()}
+    envelope = {"payloadType": "application/vnd.in-toto+json", "payload": payload, "signatures": [signature]}
+    path = tmp_path / "verdict.dsse.json"
+    path.write_text(json.dumps(envelope), encoding="utf-8")
+    result = run_cli("verify", path, "--repo", repo.root)
+    assert result.code == 2 and f"{path}: envelope payload: nested deeper than 200 levels" in result.err

@@ -9,20 +9,19 @@ than `release.max_age_hours`, and signed when `release.require_signature` (docs/
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gates import verdict as verdicts
-from gates.errors import InputError
 from gates.model import Status
 from gates.policy.model import Policy
 from gates.release import envelope as dsse
 from gates.release import recompute
 from gates.release.tag import git
 from gates.util.git import is_dirty
+from gates.util.jsonfile import parse_json
 from gates.verdict import Verdict
 
 # Ledger states of a waiver that was applied when the verdict was made.
@@ -57,11 +56,7 @@ def read_verdict_file(path: Path) -> VerdictFile:
 
 def parse_verdict_text(text: str, source: Path) -> VerdictFile:
     """A verdict file's text from elsewhere (a git note); `source` names it in errors."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{source}:{e.lineno}: invalid JSON: {e.msg}") from e
-    return _verdict_file(source, text, data)
+    return _verdict_file(source, text, parse_json(text, str(source)))  # nesting bounded
 
 
 def _verdict_file(path: Path, text: str, data: Any) -> VerdictFile:

@@ -35,6 +35,7 @@ from typing import Any
 from gates import verdict as verdicts
 from gates.errors import GatesError, InputError
 from gates.model import JSON
+from gates.util.jsonfile import parse_json
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -237,9 +238,10 @@ class Envelope:
     def statement(self, source: str) -> dict[str, Any]:
         """The in-toto Statement carried, with its predicate validated as a verdict."""
         try:
-            document = json.loads(self.payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            text = self.payload.decode("utf-8")
+        except UnicodeDecodeError as e:
             raise InputError(f"{source}: envelope payload is not JSON: {e}") from e
+        document = parse_json(text, f"{source}: envelope payload")  # nesting bounded, like any input
         if not isinstance(document, dict) or document.get("_type") != STATEMENT_TYPE:
             raise InputError(f"{source}: envelope payload is not an in-toto Statement v1")
         if document.get("predicateType") != PREDICATE_TYPE:
