@@ -164,7 +164,7 @@ def test_key_sources_and_their_errors(tmp_path: Path, monkeypatch: pytest.Monkey
         (lambda e: e.pop("payload"), "corrupt DSSE envelope"),
         (lambda e: e.update(payload="@@not base64@@"), "corrupt DSSE envelope"),
         (lambda e: e.update(payloadType="text/plain"), "payloadType"),
-        (lambda e: e.update(payload=base64.b64encode(b"{").decode()), "not JSON"),
+        (lambda e: e.update(payload=base64.b64encode(b"{").decode()), "envelope payload:1: invalid JSON"),
         (lambda e: e.update(payload=base64.b64encode(b'{"_type": "x"}').decode()), "in-toto Statement"),
     ],
 )
