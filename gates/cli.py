@@ -43,7 +43,7 @@ from gates.util.mask import mask_message, redact_urls, visible
 from gates.verdict import Verdict
 
 if TYPE_CHECKING:
-    from gates.sbom.delta import Since
+    from gates.sbom.delta import NoRelease, Since
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -93,14 +93,16 @@ def _names(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(name for value in values for name in value.split(",") if name)
 
 
-def _since(root: Path, ref: str | None, policy: Policy) -> Since | None:
-    """The release `--since` names, if given (None also for `auto` before the first release)."""
+def _since(root: Path, ref: str | None, policy: Policy) -> Since | NoRelease | None:
+    """The release `--since` names, if given, or why `auto` found none."""
     if ref is None:
         return None
     from gates.release.since import load_since  # the supply-chain extra, needed only here
+    from gates.sbom import delta
 
     release = load_since(root, ref, policy)
-    click.echo(f"gates: changes since {release.label}" if release else "gates: no earlier release", err=True)
+    said = release.reason if isinstance(release, delta.NoRelease) else f"changes since {release.label}"
+    click.echo(f"gates: {said}", err=True)
     return release
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,6 +161,46 @@ CLEAN_CODE = """\
 def add(a, b):
     return a + b
 """
+
+
+# --- two releases through a CI template --------------------------------------------------------
+
+V1_TAG = "v1.0.0"
+
+
+def next_release_requirements() -> str:
+    """The dependency a project's second release adds in the CI template tests: gates' own click,
+    at the version installed here, so its licence is known offline (installed metadata) and none of
+    the tests' OSV records names it: the release passes, and its verdict records the change."""
+    return f"click=={importlib.metadata.version('click')}\n"
+
+
+def assert_first_release(verdict: Mapping[str, Any]) -> None:
+    """A template's first release (`--since auto` with nothing before it) says so in its verdict."""
+    delta = verdict["delta"]
+    assert delta["since"] is None and delta["components"] is None, delta
+    assert delta["reason"].startswith("no earlier release"), delta
+
+
+def assert_changed_since_v1(verdict: Mapping[str, Any], report: str) -> None:
+    """The verdict (merged from the template's jobs) and its Markdown report carry the delta of the
+    second release: click is new since v1.0.0, no advisory either way."""
+    delta = verdict["delta"]
+    assert delta["since"] == V1_TAG, delta
+    assert [(a["name"], a["version"]) for a in delta["components"]["added"]] == [
+        ("click", importlib.metadata.version("click"))
+    ], delta
+    assert delta["components"]["removed"] == delta["components"]["changed"] == []
+    assert delta["vulnerabilities"] == {"introduced": 0, "disclosed": 0}
+    sbom = next(g for g in verdict["gates"] if g["name"] == "sbom")
+    assert sbom["stats"]["delta"] == {
+        "since": V1_TAG,
+        "added": 1,
+        "removed": 0,
+        "changed": 0,
+        "downgraded": 0,
+    }
+    assert f"### What changed since {V1_TAG}" in report and "| click |" in report
 
 
 # --- supply chain: a local OSV mirror on loopback -------------------------------------------------

@@ -13,9 +13,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo
+from tests.conftest import (
+    CLEAN_CODE,
+    GIT_ENV,
+    REPO_ROOT,
+    V1_TAG,
+    VULNERABLE_CODE,
+    Repo,
+    assert_changed_since_v1,
+    assert_first_release,
+    git,
+    next_release_requirements,
+)
 
 ACTION = yaml.safe_load((REPO_ROOT / "action.yml").read_text())
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -126,7 +138,7 @@ def test_an_earlier_verdict_is_never_reported_again(make_repo: Callable[..., Rep
     is error, no SARIF is offered, the summary says error, and the step fails even in report mode."""
     repo = make_repo({"app.py": CLEAN_CODE})
     first = run_action(repo.root, tmp_path, gates="sast")
-    assert first.outputs["status"] == "pass", first.log
+    assert first.failed_step is None and first.outputs["status"] == "pass", first.log
     repo.write("gates.yaml", "version: 1\ngates:\n  sast: {fail_on: sometimes}\n")
 
     outputs_file = tmp_path / "outputs"
@@ -139,3 +151,44 @@ def test_an_earlier_verdict_is_never_reported_again(make_repo: Callable[..., Rep
     assert "gates: ERROR" in second.summary
     assert "gates.yaml:3" in second.log
     assert not (repo.root / ".gates/out/verdict.json").exists()
+
+
+def test_a_second_release_is_judged_on_what_changed_since_the_first(
+    make_repo: Callable[..., Repo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, osv_fixture_mirror: str
+) -> None:
+    """Two releases, each job in a shallow checkout as actions/checkout makes by default: the action
+    (default inputs: `since: auto`) fetches the history, tags and notes itself. The first run has no
+    earlier release and says so; v1.0.0 is released (tag + note, pushed); a dependency is added;
+    the second run's verdict and job summary say what changed since v1.0.0."""
+    monkeypatch.setenv("GATES_OSV_URL", osv_fixture_mirror)  # the runner's way to OSV, offline here
+    repo = make_repo({"app.py": CLEAN_CODE})
+    remote = repo.root.parent / "remote.git"
+    git(repo.root.parent, "clone", "-q", "--bare", str(repo.root), str(remote))
+
+    def checkout(name: str) -> Path:
+        workspace = tmp_path / name
+        git(tmp_path, "clone", "-q", "--depth", "1", "--no-tags", f"file://{remote}", str(workspace))
+        return workspace
+
+    first_ws = checkout("first")
+    (tmp_path / "run1").mkdir()
+    first = run_action(first_ws, tmp_path / "run1")
+    assert first.failed_step is None and first.outputs["status"] == "pass", first.log
+    verdict = first_ws / first.outputs["verdict"]
+    assert_first_release(json.loads(verdict.read_text()))
+    released = subprocess.run(
+        [sys.executable, "-m", "gates", "release", str(verdict), "--tag", V1_TAG], cwd=first_ws,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert released.returncode == 0, released.stderr
+    git(first_ws, "push", "-q", "origin", f"refs/tags/{V1_TAG}", "refs/notes/gates")
+
+    repo.write("requirements.txt", next_release_requirements())
+    repo.commit("a dependency for the next release")
+    git(repo.root, "push", "-q", str(remote), "main")
+    second_ws = checkout("second")
+    (tmp_path / "run2").mkdir()
+    second = run_action(second_ws, tmp_path / "run2")
+
+    assert second.outputs["status"] == "pass", second.log
+    assert_changed_since_v1(json.loads((second_ws / second.outputs["verdict"]).read_text()), second.summary)

@@ -16,7 +16,17 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo, git
+from tests.conftest import (
+    CLEAN_CODE,
+    GIT_ENV,
+    REPO_ROOT,
+    VULNERABLE_CODE,
+    Repo,
+    assert_changed_since_v1,
+    assert_first_release,
+    git,
+    next_release_requirements,
+)
 from tests.github_runner import EXPRESSION, Expressions, run_step
 
 WORKFLOW = yaml.safe_load((REPO_ROOT / "pipelines/github/gates.yml").read_text())
@@ -28,6 +38,7 @@ class WorkflowRun:
     remote: Path
     tmp: Path
     contexts: dict[str, Any]
+    runner_env: Mapping[str, str] = field(default_factory=dict)
     jobs: dict[str, str] = field(default_factory=dict)  # job -> success, failure, skipped
     summary: str = ""
     log: str = ""
@@ -42,6 +53,7 @@ class WorkflowRun:
             for k, v in {**os.environ, **GIT_ENV}.items()
             if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_", "GATES_"))  # a fresh runner
         }
+        env.update(self.runner_env)
         summary = self.tmp / "summary.md"
         summary.touch()
         return {
@@ -56,7 +68,10 @@ class WorkflowRun:
     def uses(self, action: str, given: Mapping[str, str], workspace: Path) -> None:
         name = action.split("@")[0]
         if name == "actions/checkout":
-            git(self.tmp, "clone", "-q", str(self.remote), str(workspace))
+            # fetch-depth 1 (the default): that commit alone, no tags; 0: all history and tags.
+            depth = given.get("fetch-depth", "1")
+            shallow = [] if depth == "0" else ["--depth", depth, "--no-tags"]
+            git(self.tmp, "clone", "-q", *shallow, f"file://{self.remote}", str(workspace))
         elif name == "actions/setup-python":
             assert given["python-version"]
         elif name == "actions/upload-artifact":
@@ -120,19 +135,27 @@ def run_workflow(
     repo = make_repo({"app.py": code})
     remote = repo.root.parent / "remote.git"
     git(repo.root.parent, "clone", "-q", "--bare", str(repo.root), str(remote))
+    return run_on(remote, tmp, inputs), remote
+
+
+def run_on(
+    remote: Path, tmp: Path, inputs: Mapping[str, str], runner_env: Mapping[str, str] = {}
+) -> WorkflowRun:
     declared = WORKFLOW[True]["workflow_call"]["inputs"]  # YAML 1.1 reads the key `on` as true
     assert set(inputs) - {"secret"} <= set(declared)
     contexts: dict[str, Any] = {f"inputs.{k}": v.get("default", "") for k, v in declared.items()}
     contexts.update({f"inputs.{k}": v for k, v in inputs.items() if k != "secret"})
     contexts.update({"github.ref": "refs/heads/main", "github.ref_name": "main"})
     contexts["secrets.signing-key"] = inputs.get("secret", "")
-    run = WorkflowRun(remote, tmp, contexts)
-    run.artifacts.mkdir()
+    run = WorkflowRun(remote, tmp, contexts, runner_env or {})
+    run.artifacts.mkdir(parents=True)
     run.run()
-    return run, remote
+    return run
 
 
-def test_clean_project_is_released_signed_and_pushed(make_repo: Callable[..., Repo], tmp_path: Path) -> None:
+def test_clean_project_is_released_signed_and_pushed(
+    make_repo: Callable[..., Repo], tmp_path: Path, osv_fixture_mirror: str
+) -> None:
     run, remote = run_workflow(
         make_repo, tmp_path, CLEAN_CODE, install="", **{"release-tag": "v1.0.0", "secret": SIGNING_KEY}
     )
@@ -147,6 +170,30 @@ def test_clean_project_is_released_signed_and_pushed(make_repo: Callable[..., Re
     assert git(remote, "rev-parse", "v1.0.0^{commit}") == commit
     note = json.loads(git(remote, "notes", "--ref", "gates", "show", commit))
     assert note["payloadType"] == "application/vnd.in-toto+json"
+    assert_first_release(json.loads((run.artifacts / "gates-verdict/verdict.json").read_text()))
+
+    # The next release adds a dependency: each gate job (`since: auto`, the default) judges what
+    # changed since v1.0.0, the signed note on its tag; the merged verdict and summary say so.
+    clone = tmp_path / "next"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    (clone / "requirements.txt").write_text(next_release_requirements())
+    git(clone, "add", "requirements.txt")
+    git(clone, "commit", "-q", "-m", "a dependency for the next release")
+    git(clone, "push", "-q", "origin", "main")
+    inputs = {"install": "", "release-tag": "v1.1.0", "secret": SIGNING_KEY}
+    second = run_on(remote, tmp_path / "second", inputs, {"GATES_OSV_URL": osv_fixture_mirror})
+    assert second.jobs == {
+        "plan": "success",
+        "gate": "success",
+        "verdict": "success",
+        "release": "success",
+    }, second.log[-3000:]
+    verdict = json.loads((second.artifacts / "gates-verdict/verdict.json").read_text())
+    assert_changed_since_v1(verdict, second.summary)
+    # The gate jobs hold no signing secret (they run the repository's tools): the signed note is
+    # taken as unsigned, which a policy without `require_signature` accepts.
+    assert verdict["delta"]["signed_by"] is None
+    assert git(remote, "rev-parse", "v1.1.0^{commit}") == git(remote, "rev-parse", "main")
 
 
 def test_shell_true_fails_the_verdict_and_nothing_is_released(

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo, git
+from tests.conftest import (
+    CLEAN_CODE,
+    GIT_ENV,
+    REPO_ROOT,
+    V1_TAG,
+    VULNERABLE_CODE,
+    Repo,
+    assert_changed_since_v1,
+    assert_first_release,
+    git,
+    next_release_requirements,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,8 +90,10 @@ def job_lines(result: subprocess.CompletedProcess[str], status: str) -> list[str
     return [m[1] for m in map(summary.match, result.stdout.splitlines()) if m]
 
 
-def test_clean_project_is_released_signed_and_pushed(make_repo: Callable[..., Repo]) -> None:
-    repo, remote = project(make_repo, CLEAN_CODE, "v1.0.0")
+def test_clean_project_is_released_signed_and_pushed(
+    make_repo: Callable[..., Repo], osv_fixture_mirror: str
+) -> None:
+    repo, remote = project(make_repo, CLEAN_CODE, V1_TAG)
     # A masked CI/CD variable in GitLab; gitlab-ci-local reads it from this file.
     (repo.root / ".gitlab-ci-local-variables.yml").write_text(f"GATES_SIGNING_KEY: {SIGNING_KEY}\n")
     result = run_local(repo)
@@ -100,6 +113,25 @@ def test_clean_project_is_released_signed_and_pushed(make_repo: Callable[..., Re
     assert json.loads((verdict_dir / "verdict.json").read_text())["status"] == "pass"
     assert (repo.root / ".gates/parts/sbom/sbom.cdx.json").is_file()  # the cyclonedx report
     assert "gates verdict: **PASS**" in result.stdout  # the Markdown report in the job log
+    assert_first_release(json.loads((verdict_dir / "verdict.json").read_text()))
+
+    # The next release adds a dependency. The gate jobs (GATES_SINCE: auto, the default) fetch the
+    # tags and notes the first pipeline pushed and judge what changed since v1.0.0.
+    repo.write("requirements.txt", next_release_requirements())
+    repo.write(".gitlab-ci.yml", pipeline_file(remote, "v1.1.0"))
+    # (the first pipeline's artefacts, copied back by gitlab-ci-local, are not committed)
+    repo.git("add", "requirements.txt", ".gitlab-ci.yml")
+    repo.git("commit", "-q", "-m", "a dependency for the next release")
+    git(repo.root, "push", "-q", "origin", "main")
+    (repo.root / ".gitlab-ci-local-variables.yml").write_text(
+        f"GATES_SIGNING_KEY: {SIGNING_KEY}\nGATES_OSV_URL: {osv_fixture_mirror}\n"
+    )
+    second = run_local(repo)
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    verdict = json.loads((verdict_dir / "verdict.json").read_text())
+    assert_changed_since_v1(verdict, second.stdout)
+    assert verdict["delta"]["signed_by"].startswith("hmac-sha256:")  # the signed note, verified
+    assert git(remote, "rev-parse", "v1.1.0^{commit}") == repo.git("rev-parse", "HEAD")
 
 
 def test_shell_true_fails_the_verdict_and_nothing_is_tagged(make_repo: Callable[..., Repo]) -> None:

@@ -344,7 +344,8 @@ def test_plan_splits_by_project_and_gate(monorepo: Repo, run_cli: Callable[..., 
     child = yaml.safe_load(run_cli("plan", monorepo.root, "--format", "gitlab").out)
     job = child["gates:run"]
     assert [m["GATES_PROJECT"] for m in job["parallel"]["matrix"]] == [".", "api", "services-web"]
-    assert '--project "$GATES_PROJECT" --only "$GATES_GATE"' in job["script"][1]
+    assert "refs/notes/gates" in job["script"][1]  # fetched for --since auto
+    assert '--project "$GATES_PROJECT" --only "$GATES_GATE"' in job["script"][2]
 
 
 def test_plan_jobs_run_end_to_end_and_merge(

@@ -5,6 +5,7 @@ artefacts, conditions) is done here by plain code, kept as small as the files ne
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import os
@@ -20,7 +21,17 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import CLEAN_CODE, GIT_ENV, REPO_ROOT, VULNERABLE_CODE, Repo, git
+from tests.conftest import (
+    CLEAN_CODE,
+    GIT_ENV,
+    REPO_ROOT,
+    VULNERABLE_CODE,
+    Repo,
+    assert_changed_since_v1,
+    assert_first_release,
+    git,
+    next_release_requirements,
+)
 
 SIGNING_KEY = "a-shared-secret-for-the-tests-0123456789"  # pragma: allowlist secret
 
@@ -46,9 +57,18 @@ def project(make_repo: Callable[..., Repo], code: str) -> Path:
     return remote
 
 
-def checkout(remote: Path, into: Path) -> Path:
-    git(into.parent, "clone", "-q", str(remote), str(into))
+def checkout(remote: Path, into: Path, *options: str) -> Path:
+    git(into.parent, "clone", "-q", *options, f"file://{remote}", str(into))
     return into
+
+
+def push_next_release(remote: Path, tmp: Path) -> None:
+    """The project's next commit, pushed: it adds a dependency."""
+    clone = checkout(remote, tmp / "next")
+    (clone / "requirements.txt").write_text(next_release_requirements())
+    git(clone, "add", "requirements.txt")
+    git(clone, "commit", "-q", "-m", "a dependency for the next release")
+    git(clone, "push", "-q", "origin", "HEAD")
 
 
 # --- Azure Pipelines -------------------------------------------------------------------------------
@@ -86,7 +106,11 @@ class AzureRun:
             if not ok and step.get("condition") != "succeededOrFailed()":
                 continue
             if "checkout" in step:
-                checkout(remote, sources)
+                # fetchDepth 1 and no tags are the defaults of a new pipeline; 0: all history.
+                depth = str(step.get("fetchDepth", "1"))
+                shallow = [] if depth == "0" else ["--depth", depth]
+                tags = [] if str(step.get("fetchTags", "false")) == "true" else ["--no-tags"]
+                checkout(remote, sources, *shallow, *tags)
             elif "script" in step:
                 ok = self._script(step, sources, workspace, variables) and ok
             elif "publish" in step:
@@ -127,11 +151,13 @@ class AzureRun:
         return done.returncode == 0
 
 
-def run_azure(remote: Path, tmp: Path, **parameters: str) -> tuple[AzureRun, dict[str, bool]]:
+def run_azure(
+    remote: Path, tmp: Path, agent_env: Mapping[str, str] | None = None, **parameters: str
+) -> tuple[AzureRun, dict[str, bool]]:
     defaults = {p["name"]: p.get("default", "") for p in AZURE["parameters"]}
     assert set(parameters) <= set(defaults)
-    run = AzureRun({**defaults, **parameters}, {}, tmp / "artifacts", base_env(tmp))
-    run.artifacts.mkdir()
+    run = AzureRun({**defaults, **parameters}, {}, tmp / "artifacts", {**base_env(tmp), **(agent_env or {})})
+    run.artifacts.mkdir(parents=True)
     stages = {s["stage"]: s for s in AZURE["stages"]}
     passed: dict[str, bool] = {}
     plan, gate = stages["gate"]["jobs"]
@@ -148,7 +174,9 @@ def run_azure(remote: Path, tmp: Path, **parameters: str) -> tuple[AzureRun, dic
     return run, passed
 
 
-def test_azure_clean_project_is_released_and_pushed(make_repo: Callable[..., Repo], tmp_path: Path) -> None:
+def test_azure_clean_project_is_released_and_pushed(
+    make_repo: Callable[..., Repo], tmp_path: Path, osv_fixture_mirror: str
+) -> None:
     remote = project(make_repo, CLEAN_CODE)
     run, passed = run_azure(remote, tmp_path, install="", releaseTag="v1.0.0")
     assert passed == {"gate": True, "verdict": True, "release": True}, run.log[-3000:]
@@ -161,6 +189,18 @@ def test_azure_clean_project_is_released_and_pushed(make_repo: Callable[..., Rep
     # No secret variable is defined: the macro stays as text, and nothing is signed.
     note = json.loads(git(remote, "notes", "--ref", "gates", "show", commit))
     assert note["status"] == "pass"
+    assert_first_release(note)
+
+    # The next release: each gate job (parameter since: auto, the default) judges what changed
+    # since v1.0.0 on a full clone with tags, and fetches the notes.
+    push_next_release(remote, tmp_path)
+    (tmp_path / "second").mkdir()
+    second, passed = run_azure(
+        remote, tmp_path / "second", {"GATES_OSV_URL": osv_fixture_mirror}, install="", releaseTag="v1.1.0"
+    )
+    assert passed == {"gate": True, "verdict": True, "release": True}, second.log[-3000:]
+    verdict = json.loads(git(remote, "notes", "--ref", "gates", "show", "v1.1.0^{commit}"))
+    assert_changed_since_v1(verdict, second.summaries[0])
 
 
 def test_azure_shell_true_fails_the_verdict_and_nothing_is_released(
@@ -188,10 +228,18 @@ def jenkins_sh(script: str, cwd: Path, env: Mapping[str, str]) -> subprocess.Com
     )  # fmt: skip
 
 
-def run_jenkins(remote: Path, tmp: Path, params: Mapping[str, str]) -> tuple[dict[str, bool], str]:
+JENKINS_PARAMETERS = dict(re.findall(r"string\(name: '(\w+)', defaultValue: '([^']*)'", JENKINSFILE))
+
+
+def run_jenkins(
+    remote: Path, tmp: Path, params: Mapping[str, str], agent_env: Mapping[str, str] | None = None
+) -> tuple[dict[str, bool], str]:
     setup, plan, gate, verdict, release = SH_BLOCKS
-    workspace = checkout(remote, tmp / "workspace")
-    env = {**base_env(tmp), "GATES_INSTALL": "", **params}  # parameters are environment variables
+    # A shallow checkout (the git plugin's "shallow clone" option): the setup step fetches the
+    # history, tags and notes `--since auto` needs.
+    workspace = checkout(remote, tmp / "workspace", "--depth", "1", "--no-tags")
+    # Build parameters are environment variables, their defaults where the build gives none.
+    env = {**base_env(tmp), **(agent_env or {}), "GATES_INSTALL": "", **JENKINS_PARAMETERS, **params}
     log, passed = "", {}
     done = jenkins_sh(setup, workspace, env)
     planned = jenkins_sh(plan, workspace, env)
@@ -222,7 +270,7 @@ def test_jenkins_steps_are_the_five_this_test_runs() -> None:
 
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 def test_jenkins_clean_project_is_released_and_pushed(
-    signed: bool, make_repo: Callable[..., Repo], tmp_path: Path
+    signed: bool, make_repo: Callable[..., Repo], tmp_path: Path, osv_fixture_mirror: str
 ) -> None:
     remote = project(make_repo, CLEAN_CODE)
     params = {"RELEASE_TAG": "v1.0.0", "GATES_POLICY": "", "PUBLISH_COMMAND": "", "GATES_PUSH_URL": ""}
@@ -233,10 +281,24 @@ def test_jenkins_clean_project_is_released_and_pushed(
     commit = git(remote, "rev-parse", "main")
     assert git(remote, "rev-parse", "v1.0.0^{commit}") == commit
     note = json.loads(git(remote, "notes", "--ref", "gates", "show", commit))
-    if signed:
-        assert note["payloadType"] == "application/vnd.in-toto+json"
-    else:
+    if not signed:
         assert note["status"] == "pass"
+        return
+    assert note["payloadType"] == "application/vnd.in-toto+json"
+    assert_first_release(json.loads(base64.b64decode(note["payload"]))["predicate"])
+
+    # The next release: each gate branch (GATES_SINCE: auto, the default) judges what changed since
+    # v1.0.0, whose signed note the bound credential verifies.
+    push_next_release(remote, tmp_path)
+    second = tmp_path / "second"
+    second.mkdir()
+    passed, log = run_jenkins(
+        remote, second, {**params, "RELEASE_TAG": "v1.1.0"}, {"GATES_OSV_URL": osv_fixture_mirror}
+    )
+    assert passed == {"gate": True, "verdict": True, "release": True}, log[-3000:]
+    verdict = json.loads((second / "workspace/.gates/verdict/verdict.json").read_text())
+    assert_changed_since_v1(verdict, (second / "workspace/.gates/verdict/report.md").read_text())
+    assert verdict["delta"]["signed_by"].startswith("hmac-sha256:")
 
 
 def test_jenkins_shell_true_fails_the_verdict_and_nothing_is_released(

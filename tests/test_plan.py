@@ -54,7 +54,14 @@ def test_gitlab_child_pipeline_has_a_job_per_gate_then_verdict_and_release(
     assert jobs == ["gates:release", "gates:sast", "gates:verdict"]
     # Each job starts from nothing: an earlier run's part never counts.
     assert child["gates:sast"]["script"][0] == 'rm -rf ".gates/parts/sast"'
-    assert "--only sast --out .gates/parts/sast" in child["gates:sast"]["script"][1]
+    # On the whole history with tags and notes, judged on what changed since the last release.
+    assert child["variables"]["GIT_DEPTH"] == "0" and child["variables"]["GATES_SINCE"] == "auto"
+    assert "git fetch -q origin refs/notes/gates:refs/notes/gates" in child["gates:sast"]["script"][1]
+    assert child["gates:sast"]["script"][2].startswith("gates run")
+    assert (
+        '--only sast --out .gates/parts/sast --format json ${GATES_SINCE:+--since "$GATES_SINCE"}'
+        in (child["gates:sast"]["script"][2])
+    )
     assert child["gates:sast"]["allow_failure"] == {"exit_codes": [1]}
     assert "gates merge .gates/parts/*/verdict.json" in child["gates:verdict"]["script"][0]
     reports = child["gates:verdict"]["artifacts"]["reports"]
@@ -90,7 +97,10 @@ def test_hook_as_a_subprocess_on_a_file_in_a_package(make_repo: Callable[..., Re
     repo = make_repo({"gates.yaml": POLICY, "pkg/bad.py": VULNERABLE_CODE})
     result = subprocess.run(
         [sys.executable, "-m", "gates", "hook", "--only", "sast", "pkg/bad.py"],
-        cwd=repo.root, capture_output=True, text=True, check=False,
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("pkg/bad.py:5: sast B602 (high)")

@@ -170,10 +170,17 @@ def test_auto_finds_the_last_release_and_a_first_release_has_none(
     # No warn_on: `warn` still warns (the finding decides).
     policy = "version: 1\ngates:\n  sbom: {new_components: warn}\n"
     repo = make_repo({"requirements.txt": V1, "gates.yaml": policy})
-    first = run_cli("run", repo.root, "--only", "sbom", "--since", "auto")
+    first = run_cli("run", repo.root, "--only", "sbom", "--since", "auto", "--format", "md")
     assert first.code == 0, first.err
     assert "no earlier release" in first.err
-    assert "delta" not in json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    # A first release: nothing to compare with, said in the verdict and the report, nothing judged.
+    said = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert said["since"] is None and said["components"] is None
+    assert said["reason"] == "no earlier release: no annotated tag before HEAD carries a gates verdict note"
+    report = (repo.root / ".gates" / "report.md").read_text(encoding="utf-8")
+    assert (
+        "### What changed since the last release\n\n- Nothing to compare with: no earlier release" in report
+    )
     assert (
         run_cli("release", repo.root / ".gates" / "verdict.json", "--repo", repo.root, "--tag", "v1.0.0").code
         == 0

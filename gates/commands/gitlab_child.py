@@ -22,12 +22,24 @@ VERDICT_DIR = ".gates/verdict"
 VARIABLES = {
     "GATES_IMAGE": "python:3.12",
     "GATES_INSTALL": "pip install 'governance-gates[all]'",
+    "GATES_SINCE": "auto",
     "GATES_RELEASE_TAG": "",
     "GATES_PUBLISH_COMMAND": "",
     "GATES_PUSH_URL": "",
 }
 # Every job runs in a fresh clone: it installs gates the way the parent says.
 _INSTALL = 'if [ -n "$GATES_INSTALL" ]; then sh -c "$GATES_INSTALL"; fi'
+# `--since`: the last release is a tag whose verdict is a git note. GIT_DEPTH 0 clones the whole
+# history, but a runner fetches neither every tag nor the notes: the gate jobs fetch them (without
+# them the verdict says the delta is unknown, never that nothing changed).
+_FETCH_RELEASES = """\
+if [ -n "$GATES_SINCE" ]; then
+  if [ "$(git rev-parse --is-shallow-repository)" = true ]; then git fetch -q --unshallow origin || true; fi
+  git fetch -q --tags origin || true
+  git fetch -q origin refs/notes/gates:refs/notes/gates || true
+fi
+"""
+_SINCE = '${GATES_SINCE:+--since "$GATES_SINCE"}'
 # GitLab reads these from the verdict job (gates merge --format NAME writes them).
 _REPORTS = {
     "junit": "junit.xml",
@@ -80,7 +92,7 @@ def _gate_job(script: str, out: str, **extra: Any) -> dict[str, Any]:
     return {
         "stage": "gate",
         **extra,
-        "script": [f'rm -rf "{out}"', script],
+        "script": [f'rm -rf "{out}"', _FETCH_RELEASES, script],
         "allow_failure": {"exit_codes": [1]},
         "artifacts": {"when": "always", "paths": [f"{out}/"]},
     }
@@ -95,18 +107,18 @@ def child_pipeline(
     target = shlex.quote(path)
     jobs: dict[str, Any] = {
         "stages": ["gate", "verdict", "release"],
-        "variables": dict(VARIABLES),
+        "variables": {**VARIABLES, "GIT_DEPTH": "0"},
         "default": {"image": "$GATES_IMAGE", "before_script": [_INSTALL]},
     }
     for name in gates or ():
         out = f"{PARTS_DIR}/{name}"
-        run = f"gates run {target}{policy} --only {name} --out {out} --format json"
+        run = f"gates run {target}{policy} --only {name} --out {out} --format json {_SINCE}"
         jobs[f"gates:{name}"] = _gate_job(run, out)
     if gates is None:
         out = f"{PARTS_DIR}/$GATES_ID"
         run = (
             f'gates run {target}{policy} --project "$GATES_PROJECT" --only "$GATES_GATE" '
-            f'--out "{out}" --format json'
+            f'--out "{out}" --format json {_SINCE}'
         )
         matrix = [{f"GATES_{k.upper()}": v for k, v in entry.items()} for entry in entries]
         jobs["gates:run"] = _gate_job(run, out, parallel={"matrix": matrix})

@@ -29,7 +29,7 @@ from gates.verdict import BaselineRef, PolicySummary, Subject, Verdict
 
 if TYPE_CHECKING:
     from gates.sbom.changes import Delta
-    from gates.sbom.delta import Since
+    from gates.sbom.delta import NoRelease, Since
 
 FINDINGS_FILE = "findings.json"
 
@@ -56,8 +56,9 @@ class RunRequest:
     only_paths: tuple[str, ...] | None = None
     projects: tuple[str, ...] = ()
     """`--project` names (ROOT_SCOPE for the files outside every project); empty: every scope."""
-    since: Since | None = None
-    """`--since`: the previous release's verdict, the baseline of the release delta."""
+    since: Since | NoRelease | None = None
+    """`--since`: the previous release's verdict, the baseline of the release delta (or why there
+    is none)."""
 
 
 ROOT_SCOPE = "."
@@ -97,7 +98,10 @@ def _baseline(path: Path | None) -> tuple[dict[str, frozenset[str]] | None, Base
 
 
 def _release_delta(
-    since: Since, collections: Sequence[Collection], project: str | None, scope: Sequence[str] | None
+    since: Since | NoRelease,
+    collections: Sequence[Collection],
+    project: str | None,
+    scope: Sequence[str] | None,
 ) -> tuple[list[Collection], Delta]:
     """The collections annotated with what changed since the release, and that delta."""
     from gates.sbom import delta  # the supply-chain extra, needed only with --since
@@ -116,7 +120,7 @@ def decide(
     baseline: Path | None,
     started_at: dt.datetime,
     duration_s: float,
-    since: Since | None = None,
+    since: Since | NoRelease | None = None,
 ) -> Verdict:
     """`since` (a previous release's verdict) is also the baseline of new findings, unless a
     `baseline` file is given."""
@@ -125,7 +129,9 @@ def decide(
     delta = None
     if since is not None:
         collections, delta = _release_delta(since, collections, project, scope)
-        if baseline is None:
+        from gates.sbom import delta as release  # loaded by _release_delta already
+
+        if baseline is None and isinstance(since, release.Since):
             fingerprints = dict(since.fingerprints)
             baseline_ref = BaselineRef(since.label, since.commit, since.started_at)
     assessment = evaluate(policy, collections, registry, started_at.date(), fingerprints, scope)
@@ -291,7 +297,7 @@ def decide_scopes(
     subject: Subject,
     only: Sequence[str],
     baseline: Path | None,
-    since: Since | None = None,
+    since: Since | NoRelease | None = None,
 ) -> Verdict:
     """`gates evaluate`: each scope's collections (None: the top level) judged by its section of
     the policy, without scanning, and merged as a monorepo run is."""

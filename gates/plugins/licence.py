@@ -259,6 +259,7 @@ class LicenceGate:
         stats = {
             "source": source,
             **{k: coverage.properties[k] for k in ("components", "known", "looked_up")},
+            delta.INVENTORY_STAT: delta.inventory_stat(sbom.components),
         }
         unavailable = lookup is not None and any(
             why.startswith(licence_lookup.UNAVAILABLE) for why in lookup.missing.values()

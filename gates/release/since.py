@@ -2,7 +2,9 @@
 
 REF is a git revision, usually the release tag: its verdict is the note `gates release` stored on
 the tag's commit (`refs/notes/gates`). `auto` is the nearest annotated tag before HEAD that carries
-a note (none: a first release, no delta). A REF ending in `.json` is a verdict file instead.
+a note, what the CI templates pass. None is a first release: no delta, and the verdict says so. A
+history that cannot tell (a shallow clone, not a git repository) makes the delta unknown, which the
+gates judge as unknown rather than as "nothing changed". A REF ending in `.json` is a verdict file.
 
 The baseline decides what counts as already shipped, so it must be the release's own: a note
 copied onto another commit is refused, and when the policy requires signed verdicts
@@ -18,7 +20,7 @@ from gates.policy.model import Policy
 from gates.release import envelope as dsse
 from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, read_verdict_file
 from gates.release.tag import NOTES_REF, git
-from gates.sbom.delta import Since, recorded_inventories
+from gates.sbom.delta import NoRelease, Since, recorded_inventories
 from gates.util.git import git_output
 from gates.verdict import baseline_fingerprints
 
@@ -54,7 +56,7 @@ def _since(label: str, commit: str | None, signed_by: str | None, given: Verdict
         signed_by,
         verdict.started,
         baseline_fingerprints(verdict),
-        recorded_inventories((g.project, g.stats) for g in verdict.gates if g.name == "sbom"),
+        recorded_inventories((g.name, g.project, g.stats) for g in verdict.gates),
     )
 
 
@@ -62,29 +64,52 @@ def _noted(root: Path, commit: str) -> str | None:
     return git_output(root, "notes", f"--ref={NOTES_REF}", "show", commit)
 
 
-def _last_release(root: Path) -> str | None:
-    """The nearest annotated tag reachable from HEAD, not on HEAD itself, whose commit has a note."""
+def _last_release(root: Path) -> str | NoRelease:
+    """The nearest annotated tag reachable from HEAD, not on HEAD itself, whose commit has a note;
+    or why there is none."""
+    if git_output(root, "rev-parse", "--verify", "-q", "HEAD") is None:
+        return NoRelease(f"--since {AUTO}: {root} is not a git repository with a commit", known=False)
     excluded = (git_output(root, "tag", "--points-at", "HEAD") or "").split()
+    skipped = []
     for _ in range(_MAX_TAGS_WITHOUT_NOTE):
         tag = git_output(root, "describe", "--abbrev=0", *(f"--exclude={t}" for t in excluded), "HEAD")
         if tag is None:  # no annotated tag left
-            return None
+            break
         commit = git(root, "rev-parse", "--verify", "-q", f"{tag}^{{commit}}", what=f"tag {tag}")
         if _noted(root, commit) is not None:
             return tag
         excluded.append(tag)
-    return None
+        skipped.append(tag)
+    else:
+        return NoRelease(
+            f"--since {AUTO}: none of the {_MAX_TAGS_WITHOUT_NOTE} nearest tags before HEAD carries a "
+            f"gates verdict note; {_FETCH_HINT}",
+            known=False,
+        )
+    if git_output(root, "rev-parse", "--is-shallow-repository") == "true":
+        return NoRelease(
+            f"--since {AUTO}: the clone is shallow, so the releases before HEAD cannot be seen; clone "
+            f"the whole history (fetch-depth: 0, GIT_DEPTH: 0) and {_FETCH_HINT}",
+            known=False,
+        )
+    without = ""
+    if skipped:
+        without = f" ({len(skipped)} tag(s) without one: {', '.join(skipped[:3])}; {_FETCH_HINT})"
+    return NoRelease(
+        f"no earlier release: no annotated tag before HEAD carries a gates verdict note{without}",
+        known=True,
+    )
 
 
-def load_since(root: Path, ref: str, policy: Policy) -> Since | None:
-    """The baseline REF names; None for `auto` when no release precedes HEAD."""
+def load_since(root: Path, ref: str, policy: Policy) -> Since | NoRelease:
+    """The baseline REF names; for `auto`, why there is none when no release can be found."""
     if ref.endswith(".json"):
         given = read_verdict_file(Path(ref))
         return _since(ref, given.verdict.subject.commit, _signed_by(given, policy, ref), given)
     if ref == AUTO:
         found = _last_release(root)
-        if found is None:
-            return None
+        if isinstance(found, NoRelease):
+            return found
         ref = found
     commit = git(root, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", what=f"--since {ref}")
     text = _noted(root, commit)

@@ -29,7 +29,8 @@ class DeltaView:
         return cls(verdict.delta) if verdict.delta is not None else None
 
     @property
-    def since(self) -> str:
+    def since(self) -> str | None:
+        """None: no release to compare with (`reason` says why)."""
         return self.delta.since
 
     @property

@@ -64,6 +64,9 @@ def delta_section(verdict: Verdict) -> list[str]:
     view = delta.DeltaView.of(verdict)
     if view is None:
         return []
+    if view.since is None:
+        reason = cell(view.reason)
+        return ["### What changed since the last release", "", f"- Nothing to compare with: {reason}", ""]
     lines = [
         f"### What changed since {cell(view.since)}",
         "",

@@ -124,8 +124,9 @@ class Delta:
     `reason` says which) and how many advisories the change introduced or the release had all along
     (disclosed since)."""
 
-    since: str
-    """The tag (`v1.2.0`) or verdict file compared with."""
+    since: str | None
+    """The tag (`v1.2.0`) or verdict file compared with; None: no release to compare with (`--since
+    auto` found none: `reason` says why)."""
     commit: str | None
     signed_by: str | None
     components: SbomDiff | None

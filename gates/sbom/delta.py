@@ -13,7 +13,10 @@ gate evaluates them under its policy keys:
   changed) or `disclosed` (same component and version as at the baseline: the advisory is what is
   new), marked as `Finding.delta_mark` (`introduced`, `disclosed`: ignore | warn | fail).
 
-Pure: no I/O. Without a baseline inventory nothing is annotated and every finding is judged in full.
+Without a baseline inventory nothing is annotated and every finding is judged in full. A first
+release (nothing to compare with) records only why.
+
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -71,23 +74,36 @@ def _components(stat: Any) -> tuple[Component, ...] | None:
     return tuple(found)
 
 
+_INVENTORY_GATES = ("licence", "sbom")
+"""The gates that record the inventory, the sbom gate's preferred (last wins): a CI job of the
+licence gate alone (`gates run --only licence`) still knows what it ships."""
+
+
 def recorded_inventories(
-    sbom_stats: Iterable[tuple[str | None, Mapping[str, JSON]]],
+    gate_stats: Iterable[tuple[str, str | None, Mapping[str, JSON]]],
 ) -> dict[str | None, tuple[Component, ...]]:
-    """Per monorepo project (None: the top level), the components a verdict's sbom gates recorded
-    in their stats, given as (project, stats); a project whose gate recorded none is absent."""
+    """Per monorepo project (None: the top level), the components a verdict's sbom gates (else its
+    licence gates) recorded in their stats, given as (gate, project, stats); a project whose gates
+    recorded none is absent."""
+    given = list(gate_stats)
     found: dict[str | None, tuple[Component, ...]] = {}
-    for project, stats in sbom_stats:
-        components = _components(stats.get(INVENTORY_STAT))
-        if components is not None:
-            found[project] = found.get(project, ()) + components
+    for name in _INVENTORY_GATES:
+        of_gate: dict[str | None, tuple[Component, ...]] = {}
+        for gate, project, stats in given:
+            components = _components(stats.get(INVENTORY_STAT)) if gate == name else None
+            if components is not None:
+                of_gate[project] = of_gate.get(project, ()) + components
+        found |= of_gate
     return found
 
 
 def collected_inventory(collections: Sequence[Collection]) -> tuple[Component, ...] | None:
-    for collection in collections:
-        if collection.gate == "sbom" and collection.error is None:
-            return _components(collection.stats.get(INVENTORY_STAT))
+    for name in reversed(_INVENTORY_GATES):
+        for collection in collections:
+            if collection.gate == name and collection.error is None:
+                components = _components(collection.stats.get(INVENTORY_STAT))
+                if components is not None:
+                    return components
     return None
 
 
@@ -108,8 +124,19 @@ class Since:
 
 
 @dataclass(frozen=True)
+class NoRelease:
+    """`--since auto` found no release to compare with."""
+
+    reason: str
+    known: bool
+    """True: no release precedes HEAD (a first release, nothing to judge as a change); False: the
+    history cannot tell (a shallow clone), so the delta is unknown."""
+
+
+@dataclass(frozen=True)
 class ReleaseDelta:
-    since: str
+    since: str | None
+    """None: no release to compare with (`reason` says why)."""
     commit: str | None
     signed_by: str | None
     baseline_versions: Mapping[str, frozenset[str]] | None
@@ -117,6 +144,8 @@ class ReleaseDelta:
     components: SbomDiff | None
     """None when the baseline or this run has no inventory (`reason` says which)."""
     reason: str | None
+    unknown: bool
+    """No component delta although one is asked for: judged as unknown, never as no change."""
 
     def classify(self, finding: Finding) -> str | None:
         """introduced or disclosed, for a finding about a component (None: nothing to compare)."""
@@ -143,8 +172,12 @@ class ReleaseDelta:
         )
 
 
-def release_delta(since: Since, current: tuple[Component, ...] | None, project: str | None) -> ReleaseDelta:
+def release_delta(
+    since: Since | NoRelease, current: tuple[Component, ...] | None, project: str | None
+) -> ReleaseDelta:
     """The delta of a run (of one monorepo project, or the top level) against `since`."""
+    if isinstance(since, NoRelease):
+        return ReleaseDelta(None, None, None, None, None, since.reason, unknown=not since.known)
     baseline = since.inventories.get(project)
     versions: dict[str, set[str]] = {}
     for component in baseline or ():
@@ -161,6 +194,7 @@ def release_delta(since: Since, current: tuple[Component, ...] | None, project: 
         {k: frozenset(v) for k, v in versions.items()} if baseline is not None else None,
         diff(baseline, current) if baseline is not None and current is not None else None,
         reason,
+        unknown=reason is not None,
     )
 
 
@@ -226,7 +260,7 @@ def annotate(
                 counts = marks
         elif delta.components is not None:
             findings += (_sbom_records if collection.gate == "sbom" else _licence_records)(
-                delta.components, delta.since
+                delta.components, str(delta.since)
             )
         stats = {**collection.stats, DELTA_PROPERTY: summary}
         annotated.append(replace(collection, findings=tuple(findings), stats=stats))
