@@ -146,6 +146,29 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
     assert rejudged["status"] == "warn" and rejudged["delta"]["vulnerabilities"] == delta["vulnerabilities"]
     assert all(f["waived"] for f in _gate(rejudged, "vulnerabilities")["findings"])
 
+    # Without the release's inventory no advisory can be called disclosed: each is judged in full,
+    # even under `disclosed: ignore`, which drops it when the inventory is known.
+    stripped = json.loads((tmp_path / "v1.json").read_text(encoding="utf-8"))
+    for gate in stripped["gates"]:
+        gate["stats"].pop("inventory", None)
+    (tmp_path / "v1-old.json").write_text(json.dumps(stripped), encoding="utf-8")
+    ignoring = tmp_path / "ignoring.yaml"
+    ignoring.write_text(POLICY.replace("disclosed: warn", "disclosed: ignore"), encoding="utf-8")
+    for since, kept in (("v1.json", False), ("v1-old.json", True)):
+        out = tmp_path / f"ignoring-{since}"
+        judged = run_cli(
+            "evaluate", repo.root / ".gates" / "findings.json", "--policy", ignoring, "--out", out,
+            "--since", tmp_path / since,
+        )  # fmt: skip
+        assert judged.code == 1, judged.err
+        advisories = _by_rule(
+            _gate(json.loads((out / "verdict.json").read_text(encoding="utf-8")), "vulnerabilities")
+        )
+        jinja2 = advisories.get(f"{LATER_ADVISORY} pkg:pypi/jinja2@2.11.2")
+        assert (jinja2 is not None) == kept, since
+        if jinja2 is not None:
+            assert jinja2["severity"] == "high" and jinja2["counted"] and "delta" not in jinja2["properties"]
+
     # One CI job per gate: each part records what it can see, the merged verdict all of it.
     parts = []
     for gate in ("sbom", "vulnerabilities"):
@@ -199,6 +222,42 @@ def test_auto_finds_the_last_release_and_a_first_release_has_none(
     assert _gate(verdict, "sbom")["reason"] == "1 finding(s) the gate's policy makes warn"
 
 
+def test_auto_in_a_shallow_clone_is_an_unknown_delta(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    """CI's default shallow checkout cannot see the last release: `auto` must not take that for a
+    first release (nothing new), but for an unknown delta, which `new_components: fail` blocks."""
+    policy = "version: 1\ngates:\n  sbom: {new_components: fail}\n"
+    repo = make_repo({"requirements.txt": V1, "gates.yaml": policy})
+    assert run_cli("run", repo.root, "--only", "sbom", "--format", "json").code == 0
+    verdict = repo.root / ".gates" / "verdict.json"
+    assert run_cli("release", verdict, "--repo", repo.root, "--tag", "v1.0.0").code == 0
+    repo.write("requirements.txt", V2)
+    repo.commit("next")
+    shallow = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "1", f"file://{repo.root}", str(shallow))
+
+    result = run_cli("run", shallow, "--only", "sbom", "--format", "json", "--since", "auto")
+
+    assert result.code == 1, result.err
+    delta = json.loads((shallow / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert delta["since"] is None and delta["reason"].startswith("--since auto: the clone is shallow")
+    assert "fetch-depth: 0" in delta["reason"]
+    [unknown] = _gate(json.loads((shallow / ".gates" / "verdict.json").read_text(encoding="utf-8")), "sbom")[
+        "findings"
+    ]
+    assert unknown["rule"] == "delta-unknown" and unknown["message"].startswith(
+        "what changed since the last release is unknown: --since auto: the clone is shallow"
+    )
+    # The whole history, tags and notes fetched (what the CI templates do): v1.0.0 is found.
+    repo.git("-C", str(shallow), "fetch", "-q", "--unshallow", "--tags", "origin")
+    repo.git("-C", str(shallow), "fetch", "-q", "origin", "refs/notes/gates:refs/notes/gates")
+    again = run_cli("run", shallow, "--only", "sbom", "--format", "json", "--since", "auto")
+    assert again.code == 1, again.err  # pyyaml is new, and the policy fails new components
+    delta = json.loads((shallow / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
+    assert delta["since"] == "v1.0.0" and [a["name"] for a in delta["components"]["added"]] == ["pyyaml"]
+
+
 def test_a_baseline_note_that_is_not_the_releases_own_is_refused(
     tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
 ) -> None:
@@ -224,25 +283,65 @@ def test_a_baseline_note_that_is_not_the_releases_own_is_refused(
     assert unsigned.code == 2 and "not signed, and the policy requires it" in unsigned.err
 
 
-def test_a_baseline_without_a_readable_inventory_judges_everything_in_full(
+def test_a_baseline_without_an_inventory_is_an_unknown_delta_that_blocks_where_the_policy_would(
     tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
 ) -> None:
+    """A release verdict from before the inventory was recorded (or one whose inventory is not
+    readable): which components are new cannot be said, so `new_components: fail` must not pass by
+    seeing no new component; it fails on `delta-unknown`, warn warns, ignore lets it be."""
     repo = make_repo(
-        {"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {new_components: fail}\n"}
+        {"requirements.txt": V1, "gates.yaml": "version: 1\ngates:\n  sbom: {}\n  licence: {}\n"}
     )
-    assert run_cli("run", repo.root, "--only", "sbom", "--format", "json").code == 0
+    assert run_cli("run", repo.root, "--only", "sbom", "--only", "licence", "--format", "json").code == 0
     baseline = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    for gate in baseline["gates"]:
+        del gate["stats"]["inventory"]  # as an older gates wrote it
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(baseline), encoding="utf-8")
     baseline["gates"][0]["stats"]["inventory"] = [{"name": 7}]  # hand-edited: not an inventory
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(baseline), encoding="utf-8")
+    repo.write("requirements.txt", V2)
+    repo.commit("next")
 
-    result = run_cli("run", repo.root, "--only", "sbom", "--format", "md", "--since", tampered)
+    def judged(since: Path, sbom: str, licence: str = "{}") -> tuple[int, dict[str, Any]]:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(f"version: 1\ngates:\n  sbom: {sbom}\n  licence: {licence}\n", encoding="utf-8")
+        result = run_cli(
+            "run", repo.root, "--only", "sbom", "--only", "licence", "--policy", policy, "--format", "md",
+            "--since", since,
+        )  # fmt: skip
+        assert result.code in (0, 1), result.err
+        return result.code, json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
 
-    assert result.code == 0, result.err  # nothing is called new without knowing what was shipped
-    delta = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["delta"]
-    assert delta["components"] is None and "records no SBOM inventory" in delta["reason"]
+    code, verdict = judged(old, "{new_components: fail}")
+    assert code == 1
+    sbom = _gate(verdict, "sbom")
+    assert sbom["status"] == "fail" and "1 finding(s) the gate's policy makes fail" in sbom["reason"]
+    [unknown] = sbom["findings"]
+    assert unknown["rule"] == "delta-unknown" and unknown["counted"]
+    assert unknown["message"] == (
+        f"what changed since {old} is unknown: {old}'s verdict records no SBOM inventory (no sbom gate in "
+        "it); which components are new or downgraded cannot be said (new_components: fail)"
+    )
+    assert (
+        verdict["delta"]["components"] is None and "records no SBOM inventory" in verdict["delta"]["reason"]
+    )
+    # category_changes: ignore (the default): the licence gate judges no delta
+    assert not [f for f in _gate(verdict, "licence")["findings"] if f["rule"] == "delta-unknown"]
     report = (repo.root / ".gates" / "report.md").read_text(encoding="utf-8")
     assert "- Components: unknown (" in report
+
+    # The strictest delta key decides: downgrades fail although new_components only warns.
+    code, verdict = judged(tampered, "{new_components: warn, downgrades: fail}")
+    assert code == 1 and _gate(verdict, "sbom")["findings"][0]["message"].endswith("(downgrades: fail)")
+    code, verdict = judged(old, "{new_components: warn}", "{category_changes: fail}")
+    assert code == 1
+    assert (_gate(verdict, "sbom")["status"], _gate(verdict, "licence")["status"]) == ("warn", "fail")
+    assert "(category_changes: fail)" in _by_rule(_gate(verdict, "licence"))["delta-unknown None"]["message"]
+    code, verdict = judged(old, "{}")
+    assert code == 0 and _gate(verdict, "sbom")["status"] == "pass"
+    assert not [f for g in verdict["gates"] for f in g["findings"] if f["rule"] == "delta-unknown"]
 
 
 BOMS = OSV_SHARED_SAMPLE.parent / "boms"

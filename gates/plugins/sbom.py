@@ -24,7 +24,9 @@ timeout_s)::
         min_licence_share: 0.9      # `licence-coverage` (medium) when fewer components name a licence
         new_components: ignore      # with `gates run --since`: `component-added` for each component
                                     # new since that release: ignore | warn | fail
-        downgrades: ignore          # `component-downgraded` for a version lower than the release's
+        downgrades: ignore          # `component-downgraded` for a version lower than the release's;
+                                    # `delta-unknown` when what changed cannot be known: the
+                                    # stricter of the two decides
         notices_file: THIRD_PARTY_NOTICES.md   # opt-in: `notices-outdated` (high, fails the gate) when this
                                     # committed file differs from the notices made from the SBOM
 

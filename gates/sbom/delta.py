@@ -13,8 +13,11 @@ gate evaluates them under its policy keys:
   changed) or `disclosed` (same component and version as at the baseline: the advisory is what is
   new), marked as `Finding.delta_mark` (`introduced`, `disclosed`: ignore | warn | fail).
 
-Without a baseline inventory nothing is annotated and every finding is judged in full. A first
-release (nothing to compare with) records only why.
+When the delta cannot be known (the baseline verdict records no inventory, the clone is too
+shallow to find the release, this run has no inventory of its own) the sbom and licence gates get a
+`delta-unknown` record that their delta keys judge as they would judge a change, so `fail` blocks
+(fail closed), and advisories are judged in full. A first release (nothing to compare with) is no
+change: only its reason is recorded.
 
 Pure: no I/O.
 """
@@ -44,6 +47,7 @@ from gates.sbom.read import Component
 INVENTORY_STAT = "inventory"
 """The sbom gate's stats key holding its components."""
 ADDED, DOWNGRADED, CATEGORY_CHANGED = "component-added", "component-downgraded", "licence-category-changed"
+UNKNOWN = "delta-unknown"
 INTRODUCED, DISCLOSED = DeltaMark.INTRODUCED.value, DeltaMark.DISCLOSED.value
 CHOICES = ("ignore", "warn", "fail")
 
@@ -238,6 +242,25 @@ def _licence_records(changes: SbomDiff, since: str) -> list[Finding]:
     ]
 
 
+_UNKNOWN_WHAT = {
+    "sbom": "which components are new or downgraded cannot be said",
+    "licence": "which licences changed category cannot be said",
+}
+
+
+def _unknown_record(gate: str, delta: ReleaseDelta) -> Finding:
+    since = delta.since or "the last release"
+    return Finding(
+        gate=gate,
+        rule=UNKNOWN,
+        severity=Severity.INFO,
+        message=f"what changed since {since} is unknown: {delta.reason}; {_UNKNOWN_WHAT[gate]}",
+        location=Location(),
+        fingerprint=fingerprint(gate, UNKNOWN, since),
+        properties={"since": delta.since, "reason": delta.reason},
+    )
+
+
 def annotate(
     collections: Sequence[Collection], delta: ReleaseDelta, scope: Sequence[str] | None
 ) -> tuple[list[Collection], dict[str, int]]:
@@ -262,6 +285,8 @@ def annotate(
             findings += (_sbom_records if collection.gate == "sbom" else _licence_records)(
                 delta.components, str(delta.since)
             )
+        elif delta.unknown:
+            findings.append(_unknown_record(collection.gate, delta))
         stats = {**collection.stats, DELTA_PROPERTY: summary}
         annotated.append(replace(collection, findings=tuple(findings), stats=stats))
     return annotated, counts
@@ -308,20 +333,25 @@ def judge_records(
     findings: Sequence[Finding], settings: Mapping[str, Any], choices: Mapping[str, str]
 ) -> tuple[list[Finding], list[Finding]]:
     """The findings that are no delta record, and the delta records (rule -> the policy key that
-    decides for it, default ignore) that count: they warn or fail the gate as their key says."""
+    decides for it, default ignore) that count: they warn or fail the gate as their key says. A
+    `delta-unknown` record is judged by the strictest of the keys: it could be any such change."""
+    keys = {UNKNOWN: tuple(choices.values()), **{rule: (key,) for rule, key in choices.items()}}
     rest, judged = [], []
     for finding in findings:
-        if finding.rule not in choices:
+        if finding.rule not in keys:
             rest.append(finding)
             continue
-        choice = str(settings.get(choices[finding.rule], "ignore"))
+        key, choice = max(
+            ((k, str(settings.get(k, "ignore"))) for k in keys[finding.rule]),
+            key=lambda decided: CHOICES.index(decided[1]),
+        )
         severity = choice_severity(choice, settings)
         if severity is not None:
             judged.append(
                 replace(
                     finding,
                     severity=severity,
-                    message=f"{finding.message} ({choices[finding.rule]}: {choice})",
+                    message=f"{finding.message} ({key}: {choice})",
                     decides=Decides(choice),
                 )
             )
