@@ -106,8 +106,9 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
     assert vulnerabilities["PYSEC-2021-142 pkg:pypi/pyyaml@5.3.1"]["properties"]["delta"] == "introduced"
     disclosed = vulnerabilities[f"{LATER_ADVISORY} pkg:pypi/jinja2@2.11.2"]
     assert disclosed["properties"]["delta"] == "disclosed"
-    assert disclosed["severity"] == "medium"  # disclosed: warn caps it below fail_on (high)
-    assert disclosed["properties"]["advisory_severity"] == "high"
+    # disclosed: warn: the advisory keeps its severity, and its decision makes it only warn
+    assert disclosed["severity"] == "high" and disclosed["properties"]["decides"] == "warn"
+    assert disclosed["message"].endswith("[disclosed since v1.0.0] (disclosed: warn)")
     assert disclosed["new"]  # not in v1.0.0's verdict
     assert _gate(verdict, "vulnerabilities")["status"] == "fail"
 

@@ -7,13 +7,13 @@ re-evaluated without re-scanning.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gates.decision import status as decided_status
 from gates.governance import GovernanceResult, LedgerEntry, assess, in_force, waiver_ledger
-from gates.model import Collection, Decides, Finding, Severity, Status
+from gates.model import Collection, Finding, Status
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy, Waiver
@@ -28,36 +28,6 @@ class Assessment:
     gates: tuple[GateResult, ...]
     ledger: tuple[LedgerEntry, ...]
     governance: GovernanceResult
-
-
-def _threshold(value: str) -> Severity | None:
-    return None if value == "none" else Severity(value)
-
-
-def _decide(counted: Sequence[Finding], settings: Mapping[str, Any]) -> tuple[Status, str]:
-    reasons: list[str] = []
-    fail_on = _threshold(settings["fail_on"])
-    if fail_on is not None:
-        at_or_above = [f for f in counted if f.severity.at_least(fail_on)]
-        if at_or_above:
-            reasons.append(f"{len(at_or_above)} finding(s) at or above {fail_on.value}")
-    by_severity = Counter(f.severity.value for f in counted)
-    for severity, limit in sorted(settings["max_findings"].items()):
-        if by_severity[severity] > limit:
-            reasons.append(f"{by_severity[severity]} {severity} finding(s), at most {limit} allowed")
-    decided = Counter(f.decides for f in counted)
-    if decided[Decides.FAIL]:
-        reasons.append(f"{decided[Decides.FAIL]} finding(s) the gate's policy makes fail")
-    if reasons:
-        return Status.FAIL, "; ".join(reasons)
-    warn_on = _threshold(settings["warn_on"])
-    if warn_on is not None:
-        warned = [f for f in counted if f.severity.at_least(warn_on)]
-        if warned:
-            return Status.WARN, f"{len(warned)} finding(s) at or above {warn_on.value}"
-    if decided[Decides.WARN]:
-        return Status.WARN, f"{decided[Decides.WARN]} finding(s) the gate's policy makes warn"
-    return Status.PASS, f"{len(counted)} finding(s) counted, none over the thresholds"
 
 
 def in_policy_paths(findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
@@ -170,7 +140,7 @@ def judge_gate(
         new = known is None or finding.fingerprint not in known
         counted = waiver is None and suppression is None and (new or not settings["new_only"])
         judged.append(JudgedFinding(finding, new, counted, waiver, suppression if waiver is None else None))
-    status, reason = _decide([j.finding for j in judged if j.counted], settings)
+    status, reason = decided_status([j.finding for j in judged if j.counted], settings)
     if stats is None:
         stats = collection.stats if collection is not None else {}
     status, reason = _with_unread(status, reason, stats, settings["skipped_files"])

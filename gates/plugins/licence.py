@@ -44,7 +44,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.model import Decides, Finding, Location, Severity, fingerprint
+from gates import decision
+from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, licence_lookup, licences
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
@@ -132,7 +133,6 @@ def _coverage_finding(record: Finding) -> Finding | None:
         fingerprint=fingerprint("licence", "licence-coverage", record.location.logical),
         properties={**props, "share": round(share, 4)},
         manifest=record.manifest,
-        decides=Decides.WARN,
     )
 
 
@@ -174,9 +174,7 @@ def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> li
     return judge_key
 
 
-def _finding(
-    record: Finding, judgement: licences.Judgement, severity: Severity, decides: Decides | None = None
-) -> Finding:
+def _finding(record: Finding, judgement: licences.Judgement, severity: Severity) -> Finding:
     what = "the project's licence" if record.rule == _PROJECT else record.location.logical
     properties = {k: record.properties.get(k) for k in _KEPT}
     origin = record.properties.get("licence_source")
@@ -189,7 +187,6 @@ def _finding(
         location=record.location,
         fingerprint=fingerprint("licence", judgement.rule, record.location.logical),
         properties=properties,
-        decides=decides,
     )
 
 
@@ -219,7 +216,7 @@ class LicenceGate:
         "unknown": {"enum": ["fail", "warn", "ignore"]},
         "check_project": {"type": "boolean"},
         "project_license": {"type": "string", "minLength": 1},
-        "category_changes": {"enum": list(delta.CHOICES)},
+        "category_changes": {"enum": list(decision.CHOICES)},
         "lookup": {
             "type": "object",
             "additionalProperties": False,
@@ -279,7 +276,8 @@ class LicenceGate:
         for record in records:
             if record.rule == _COVERAGE:
                 coverage = _coverage_finding(record)
-                kept += [coverage] if coverage is not None else []
+                warned = decision.decide(coverage, "warn") if coverage is not None else None  # never fails
+                kept += [warned] if warned is not None else []
                 continue
             if record.rule == _PROJECT and not check_project:
                 continue
@@ -291,5 +289,6 @@ class LicenceGate:
             if judgement.outcome == "deny":
                 kept.append(_finding(record, judgement, Severity.HIGH))
             elif judgement.outcome == "unknown" and unknown_severity is not None:
-                kept.append(_finding(record, judgement, unknown_severity, Decides(unknown)))
+                decided = decision.decide(_finding(record, judgement, unknown_severity), unknown)
+                kept += [decided] if decided is not None else []
         return kept

@@ -44,7 +44,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gates import decision
 from gates.errors import InputError
-from gates.model import Decides, Finding, Location, Severity, fingerprint
+from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom import delta, notices
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, artefact_name, provide, source_and_key
@@ -208,8 +208,8 @@ class SbomGate:
             },
         },
         "min_licence_share": {"type": "number", "minimum": 0, "maximum": 1},
-        "new_components": {"enum": list(delta.CHOICES)},
-        "downgrades": {"enum": list(delta.CHOICES)},
+        "new_components": {"enum": list(decision.CHOICES)},
+        "downgrades": {"enum": list(decision.CHOICES)},
         "notices_file": {"type": "string", "minLength": 1},
     }
 
@@ -268,7 +268,7 @@ class SbomGate:
         inventory = [f for f in findings if f.rule == _INVENTORY]
         for finding in findings:
             if finding.rule == "notices-outdated":  # opted in: it fails the gate, whatever fail_on says
-                finding = replace(finding, decides=Decides.FAIL)
+                finding = decision.decide(finding, "fail") or finding
             if finding.rule != _INVENTORY:
                 kept.append(finding)
         for item in inventory:

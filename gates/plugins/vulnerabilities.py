@@ -65,9 +65,9 @@ from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gates import decision
 from gates.model import (
     SEVERITIES,
-    Decides,
     Finding,
     Location,
     Remediation,
@@ -79,7 +79,6 @@ from gates.osv.client import OsvUnavailable, fetch_records, query_batch
 from gates.osv.match import fixed_versions, osv_package
 from gates.osv.mirror import OsvDatabase, serving
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
-from gates.sbom import delta
 from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
 from gates.sbom.read import Component
 from gates.util.files import repo_file
@@ -373,8 +372,8 @@ class VulnerabilitiesGate:
         "default_severity": {"enum": list(SEVERITIES)},
         "ignore_unfixed": {"type": "boolean"},
         "vex": {"type": "array", "items": {"type": "string", "minLength": 1, "format": "glob"}},
-        "introduced": {"enum": list(delta.CHOICES)},
-        "disclosed": {"enum": list(delta.CHOICES)},
+        "introduced": {"enum": list(decision.CHOICES)},
+        "disclosed": {"enum": list(decision.CHOICES)},
     }
 
     def tool_versions(self) -> Mapping[str, str]:
@@ -471,23 +470,10 @@ class VulnerabilitiesGate:
             if props.get("severity_source") == "default" and finding.severity is not default:
                 finding = dataclasses.replace(finding, severity=default)
             kind = finding.delta_mark
-            if kind is not None:
-                choice = str(settings.get(kind.value, "fail"))
-                severity = delta.choice_severity(choice, settings, finding.severity)
-                if severity is None:
-                    continue
-                if choice == "warn":  # warns, whatever its severity and the thresholds, never fails
-                    capped = (
-                        {"advisory_severity": finding.severity.value}
-                        if severity is not finding.severity
-                        else {}
-                    )
-                    finding = dataclasses.replace(
-                        finding,
-                        severity=severity,
-                        message=f"{finding.message} ({finding.severity.value}, {kind}: warn)",
-                        properties={**finding.properties, **capped},
-                        decides=Decides.WARN,
-                    )
-            kept.append(finding)
+            choice = str(settings.get(kind.value, "fail")) if kind is not None else "fail"
+            if choice == "fail":  # judged in full, by its severity and the thresholds
+                kept.append(finding)
+                continue
+            decided = decision.decide(finding, choice, key=str(kind))  # warns (keeping its severity) or drops
+            kept += [decided] if decided is not None else []
         return kept

@@ -28,12 +28,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gates import versions
+from gates import decision, versions
 from gates.model import (
     DELTA_PROPERTY,
     JSON,
     Collection,
-    Decides,
     DeltaMark,
     Finding,
     Location,
@@ -49,7 +48,6 @@ INVENTORY_STAT = "inventory"
 ADDED, DOWNGRADED, CATEGORY_CHANGED = "component-added", "component-downgraded", "licence-category-changed"
 UNKNOWN = "delta-unknown"
 INTRODUCED, DISCLOSED = DeltaMark.INTRODUCED.value, DeltaMark.DISCLOSED.value
-CHOICES = ("ignore", "warn", "fail")
 
 
 def inventory_stat(components: Iterable[Component]) -> list[dict[str, JSON]]:
@@ -333,48 +331,16 @@ def judge_records(
     findings: Sequence[Finding], settings: Mapping[str, Any], choices: Mapping[str, str]
 ) -> tuple[list[Finding], list[Finding]]:
     """The findings that are no delta record, and the delta records (rule -> the policy key that
-    decides for it, default ignore) that count: they warn or fail the gate as their key says. A
-    `delta-unknown` record is judged by the strictest of the keys: it could be any such change."""
+    decides for it, default ignore) as their keys decide them (gates.decision). A `delta-unknown`
+    record is decided by the strictest of the keys: it could be any such change."""
     keys = {UNKNOWN: tuple(choices.values()), **{rule: (key,) for rule, key in choices.items()}}
     rest, judged = [], []
     for finding in findings:
         if finding.rule not in keys:
             rest.append(finding)
             continue
-        key, choice = max(
-            ((k, str(settings.get(k, "ignore"))) for k in keys[finding.rule]),
-            key=lambda decided: CHOICES.index(decided[1]),
-        )
-        severity = choice_severity(choice, settings)
-        if severity is not None:
-            judged.append(
-                replace(
-                    finding,
-                    severity=severity,
-                    message=f"{finding.message} ({key}: {choice})",
-                    decides=Decides(choice),
-                )
-            )
+        choice = decision.strictest(str(settings.get(k, "ignore")) for k in keys[finding.rule])
+        key = next(k for k in keys[finding.rule] if str(settings.get(k, "ignore")) == choice)
+        decided = decision.decide(finding, choice, key=key, shown_at=settings)
+        judged += [decided] if decided is not None else []
     return rest, judged
-
-
-def choice_severity(
-    choice: str, settings: Mapping[str, Any], severity: Severity | None = None
-) -> Severity | None:
-    """The severity a delta record (or, given `severity`, a finding) gets under a policy choice:
-    `fail` at `fail_on`, `warn` at `warn_on` but below `fail_on` (so that it cannot fail the gate);
-    None for `ignore` (the finding does not count). `Finding.decides` makes it warn or fail."""
-    if choice == "ignore":
-        return None
-    fail_on = None if settings["fail_on"] == "none" else Severity(settings["fail_on"])
-    if choice == "fail":
-        return severity or fail_on or Severity.CRITICAL
-    warn_on = None if settings["warn_on"] == "none" else Severity(settings["warn_on"])
-    ordered = list(Severity)
-    below_fail = ordered[: fail_on.rank] if fail_on is not None else ordered
-    if not below_fail:  # fail_on: info leaves no room to warn: stricter rather than laxer
-        return Severity.INFO
-    cap = below_fail[-1] if warn_on is None or warn_on not in below_fail else warn_on
-    if severity is None:
-        return cap
-    return severity if severity.rank <= below_fail[-1].rank else below_fail[-1]
