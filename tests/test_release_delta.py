@@ -10,10 +10,14 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 
 from tests.conftest import OSV_SHARED_SAMPLE, CliResult, Repo
+
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
 pytestmark = pytest.mark.skipif(
     not OSV_SHARED_SAMPLE.is_dir(), reason="../shared/data/osv-pypi-sample is absent (real PyPA advisories)"
@@ -127,6 +131,8 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
     assert page.index("What changed since v1.0.0") < page.index('<section id="gates">')
     assert "[disclosed since v1.0.0]" in page and "[introduced since v1.0.0]" in page
 
+    _machine_reports_show_the_delta(repo.root / ".gates", run_cli, tmp_path)
+
     # Waivers work on both: the introduced advisories waived, the release only warns.
     waived = repo.root / "waived.yaml"
     waived.write_text(
@@ -186,6 +192,47 @@ def test_a_second_release_is_judged_on_what_changed_since_the_first(
     assert run_cli("merge", *parts, "-o", tmp_path / "merged.json").code == 1
     merged = json.loads((tmp_path / "merged.json").read_text(encoding="utf-8"))["delta"]
     assert merged == {**delta, "since": str(tmp_path / "v1.json")}  # the file, this time
+
+
+def _machine_reports_show_the_delta(out: Path, run_cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """SARIF, JUnit and GitLab's reports of the second release: each advisory's change since v1.0.0
+    and its decision, and what changed."""
+    sarif = json.loads((out / "gates.sarif").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))).validate(sarif)
+    results = {
+        f"{r['ruleId']} {r['locations'][0]['logicalLocations'][0]['fullyQualifiedName']}": r
+        for run in sarif["runs"]
+        for r in run["results"]
+    }
+    introduced = results["PYSEC-2023-74 pkg:pypi/requests@2.30.0"]
+    assert (introduced["level"], introduced["properties"]["tags"]) == ("error", ["introduced"])
+    disclosed = results[f"{LATER_ADVISORY} pkg:pypi/jinja2@2.11.2"]
+    # high, but `disclosed: warn` decides: a warning, as in the verdict
+    assert (disclosed["level"], disclosed["properties"]["tags"]) == ("warning", ["disclosed"])
+    assert disclosed["properties"]["severity"] == "high" and disclosed["properties"]["decides"] == "warn"
+    summary = sarif["properties"]["delta"]["summary"]
+    assert summary.startswith(
+        "since v1.0.0: components 1 added, 0 removed, 2 changed (1 upgraded, 1 downgraded"
+    )
+    assert "2 advisories introduced by this change" in summary and "1 disclosed since v1.0.0" in summary
+    assert sarif["properties"]["delta"]["vulnerabilities"] == {"introduced": 2, "disclosed": 1}
+
+    junit = ElementTree.parse(out / "junit.xml").getroot()
+    [suite] = junit.findall("testsuite")
+    assert suite.find("properties/property[@name='gates.delta']").get("value") == summary  # type: ignore[union-attr]
+    assert suite.find("system-out").text == f"What changed {summary}"  # type: ignore[union-attr]
+    failure = suite.find("testcase[@name='vulnerabilities']/failure").text  # type: ignore[union-attr]
+    assert "PYSEC-2023-74 pkg:pypi/requests@2.30.0" in failure and "since v1.0.0] (introduced)" in failure
+    assert "(disclosed: warn) (disclosed) (decides: warn)" in failure
+
+    for fmt in ("gitlab-sast", "codequality"):
+        assert run_cli("report", out / "verdict.json", "--format", fmt, "-o", tmp_path / fmt).code == 0
+    gitlab = json.loads((tmp_path / "gitlab-sast").read_text(encoding="utf-8"))
+    assert gitlab["scan"]["messages"] == [{"level": "info", "value": f"What changed {summary}"}]
+    details = [v["details"]["release_delta"]["value"] for v in gitlab["vulnerabilities"] if "details" in v]
+    assert sorted(details) == ["disclosed since v1.0.0"] + ["introduced since v1.0.0"] * 2
+    quality = json.loads((tmp_path / "codequality").read_text(encoding="utf-8"))
+    assert any("[disclosed since v1.0.0]" in issue["description"] for issue in quality)
 
 
 def test_auto_finds_the_last_release_and_a_first_release_has_none(

@@ -1,5 +1,7 @@
 """GitLab Code Quality report (a Code Climate issue list): findings shown in merge requests, with
-new and fixed ones compared against the target branch. Declared as `artifacts:reports:codequality`."""
+new and fixed ones compared against the target branch. Declared as `artifacts:reports:codequality`.
+With `--since`, an advisory's description says its change since the release (`[introduced since
+v1.0.0]`: its message), as Code Climate issues have no field of their own for it."""
 
 from __future__ import annotations
 

@@ -53,3 +53,11 @@ class DeltaView:
         commit = f" at {self.delta.commit[:12]}" if self.delta.commit else ""
         signed = f", signed by {self.delta.signed_by}" if self.delta.signed_by else ", unsigned"
         return f"the verdict of {self.since}{commit}{signed}"
+
+    @property
+    def summary(self) -> str:
+        """One line for the formats with room for no more (JUnit, SARIF, GitLab)."""
+        if self.since is None:
+            return f"nothing to compare with: {self.reason}"
+        components = counts(self.components) if self.components is not None else f"unknown ({self.reason})"
+        return f"since {self.since}: components {components}; {self.vulnerabilities}"

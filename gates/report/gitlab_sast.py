@@ -1,5 +1,7 @@
 """GitLab SAST report (`gl-sast-report.json`, security report schema 15): findings in merge-request
-widgets and the vulnerability report of GitLab Ultimate. Declared as `artifacts:reports:sast`."""
+widgets and the vulnerability report of GitLab Ultimate. Declared as `artifacts:reports:sast`.
+With `--since`, an advisory's change since the release is one of its `details`, and what changed
+is the scan's first message."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 
 from gates.model import JSON, Finding, Status
 from gates.report.anchor import file_of
+from gates.report.delta import DeltaView
 from gates.verdict import Verdict
 
 SCHEMA_VERSION = "15.0.7"
@@ -21,7 +24,7 @@ def _vulnerability(gate: str, finding: Finding, verdict: Verdict) -> dict[str, J
     identifiers += [
         {"type": alias.split("-", 1)[0].lower(), "name": alias, "value": alias} for alias in finding.aliases
     ]
-    return {
+    vulnerability: dict[str, JSON] = {
         "id": finding.fingerprint,
         "name": f"{gate}: {finding.rule}",
         "description": finding.message,
@@ -29,6 +32,16 @@ def _vulnerability(gate: str, finding: Finding, verdict: Verdict) -> dict[str, J
         "identifiers": identifiers,
         "location": location,
     }
+    if finding.delta_mark is not None and verdict.delta is not None:
+        value = f"{finding.delta_mark.value} since {verdict.delta.since}"
+        detail: dict[str, JSON] = {"type": "text", "name": "Release delta", "value": value}
+        vulnerability["details"] = {"release_delta": detail}
+    return vulnerability
+
+
+def _messages(verdict: Verdict) -> dict[str, JSON]:
+    changes = DeltaView.of(verdict)
+    return {"messages": [{"level": "info", "value": f"What changed {changes.summary}"}]} if changes else {}
 
 
 def render(verdict: Verdict) -> str:
@@ -44,6 +57,7 @@ def render(verdict: Verdict) -> str:
             "start_time": time,
             "end_time": time,
             "status": "failure" if verdict.status is Status.ERROR else "success",
+            **_messages(verdict),
         },
         # Waived findings are reviewed exceptions: GitLab has no suppression field, so they stay out.
         "vulnerabilities": [

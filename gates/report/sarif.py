@@ -3,6 +3,10 @@ and any SARIF viewer.
 
 Waived findings carry an external suppression with the reason of the waiver (or VEX statement);
 findings compared with a baseline carry `baselineState`; `security-severity` lets GitHub rank them.
+A finding a policy key decides is at the level of its decision (`warn`: warning, even for a high
+advisory under `disclosed: warn`); with `--since`, an advisory's change since the release
+(`introduced`, `disclosed`) is a tag of its result, and the log's `properties.delta` holds what
+changed (`summary`, and the verdict's `delta`).
 
 GitHub code scanning rejects an upload with more than 20 runs or more than 25,000 results in a run.
 A run keeps the findings that count first, most severe first, and says in a notification and in
@@ -19,10 +23,12 @@ from dataclasses import dataclass
 
 from gates.model import JSON, Status
 from gates.report.anchor import file_of
+from gates.report.delta import DeltaView
 from gates.verdict import JudgedFinding, Verdict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+_DECIDED_LEVELS = {"warn": "warning", "fail": "error"}
 # GitHub code scanning ranks results by this number (critical >= 9.0, high >= 7.0, medium >= 4.0).
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
 MAX_RUNS = 20
@@ -64,17 +70,21 @@ def _location(judged: JudgedFinding, verdict: Verdict) -> dict[str, JSON]:
 
 def _result(placed: Placed, verdict: Verdict) -> dict[str, JSON]:
     judged, finding = placed.judged, placed.judged.finding
+    properties: dict[str, JSON] = {
+        "gate": placed.gate,
+        "severity": finding.severity.value,
+        "counted": judged.counted,
+        **{k: v for k, v in finding.recorded_properties().items() if v not in (None, "", [], {})},
+    }
+    if finding.delta_mark is not None:
+        properties["tags"] = [finding.delta_mark.value]
+    level = _DECIDED_LEVELS[finding.decides.value] if finding.decides else _LEVELS[finding.severity.value]
     result: dict[str, JSON] = {
         "ruleId": placed.rule_id,
-        "level": _LEVELS[finding.severity.value],
+        "level": level,
         "message": {"text": finding.message or finding.rule},
         "partialFingerprints": {"gatesFingerprint/v1": finding.fingerprint},
-        "properties": {
-            "gate": placed.gate,
-            "severity": finding.severity.value,
-            "counted": judged.counted,
-            **{k: v for k, v in finding.recorded_properties().items() if v not in (None, "", [], {})},
-        },
+        "properties": properties,
     }
     result["locations"] = [_location(judged, verdict)]
     if verdict.baseline is not None:
@@ -169,9 +179,12 @@ def render(verdict: Verdict) -> str:
         )
         placed = [Placed(g.label, f"{g.label}/{j.finding.rule}", j) for g in rest for j in g.findings]
         runs = [*runs[: MAX_RUNS - 1], (combined, placed)]
-    document = {
+    document: dict[str, JSON] = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [_run(run, placed, verdict) for run, placed in runs],
     }
+    changes = DeltaView.of(verdict)
+    if changes is not None:
+        document["properties"] = {"delta": {"summary": changes.summary, **changes.delta.to_json()}}
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
