@@ -253,7 +253,10 @@ def check(
     policy_reasons = _policy(verdict, policy)
     reasons += policy_reasons
     if not policy_reasons:  # under another policy the findings would judge otherwise anyway
-        reasons += recompute.differences(verdict, given.document, policy, signed=signed_by is not None)
+        # A signature proves who made the verdict, not the baseline it was compared with: a note
+        # anyone could push (unsigned, or with a signature no key here verified) proves no delta.
+        proven = signed_by is not None and (verdict.delta is None or verdict.delta.signed_by is not None)
+        reasons += recompute.differences(verdict, given.document, policy, signed=proven)
     reasons += _time(verdict, policy, now)
     return Checked(given.text, verdict, given.digest, signed_by, tuple(reasons))
 

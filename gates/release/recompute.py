@@ -64,8 +64,9 @@ def _unproven(
     if relaxed:
         marks = ", ".join(f"{n} {kind}" for kind, n in sorted(relaxed.items()))
         return (
-            f"{label} relaxes advisories as the release delta marks them ({marks}); an unsigned verdict "
-            f"cannot prove that delta: sign the verdict, or judge them in full (fail)"
+            f"{label} relaxes advisories as the release delta marks them ({marks}); an unsigned verdict, "
+            f"or one compared with an unsigned baseline, cannot prove that delta: sign the verdict and "
+            f"the release it is compared with, or judge them in full (fail)"
         )
     if all(j.new for j in recorded.findings):
         return None
@@ -74,8 +75,8 @@ def _unproven(
         return None
     return (
         f"{label} is {result.status.value} only because the verdict marks findings known to its "
-        f"baseline; an unsigned verdict cannot prove that, and with every finding new it is "
-        f"{strict.status.value} ({strict.reason}): sign the verdict"
+        f"baseline; an unsigned verdict (or an unsigned baseline) cannot prove that, and with every "
+        f"finding new it is {strict.status.value} ({strict.reason}): sign the verdict and its baseline"
     )
 
 

@@ -7,7 +7,8 @@ history that cannot tell (a shallow clone, not a git repository) makes the delta
 gates judge as unknown rather than as "nothing changed". A REF ending in `.json` is a verdict file.
 
 The baseline decides what counts as already shipped, so it must be the release's own: a note
-copied onto another commit is refused, and when the policy requires signed verdicts
+copied onto another commit is refused, so is a verdict no release could have been made with
+(failing, dirty, of a subfolder), and when the policy requires signed verdicts
 (`release.require_signature`) the note must carry a signature that verifies.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gates.errors import InputError
+from gates.model import Status
 from gates.policy.model import Policy
 from gates.release import envelope as dsse
 from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, read_verdict_file
@@ -46,6 +48,21 @@ def _signed_by(given: VerdictFile, policy: Policy, label: str) -> str | None:
     if not given.bound:
         raise InputError(f"{label}: the signed statement's subject does not match its verdict (tampered)")
     return signed_by
+
+
+def _released(given: VerdictFile, label: str) -> None:
+    """Refuse a noted verdict no release could have been made with: CI signs every verdict it
+    makes, failing ones too, and anyone can note one on a tag they push. (A verdict file is the
+    caller's choice, as a `--baseline` of known findings is.)"""
+    verdict, why = given.verdict, None
+    if verdict.status not in (Status.PASS, Status.WARN):
+        why = f"its status is {verdict.status}"
+    elif verdict.subject.dirty is not False:
+        why = "it was made on a work tree with uncommitted changes"
+    elif verdict.subject.scanned != ".":
+        why = "it did not scan the whole repository"
+    if why is not None:
+        raise InputError(f"{label}: not a release's verdict ({why}): it cannot be the baseline")
 
 
 def _since(label: str, commit: str | None, signed_by: str | None, given: VerdictFile) -> Since:
@@ -125,4 +142,5 @@ def load_since(root: Path, ref: str, policy: Policy) -> Since | NoRelease:
             f"{label}: the noted verdict is for commit {str(given.verdict.subject.commit)[:12]}, "
             f"not {commit[:12]}: it is not this release's verdict"
         )
+    _released(given, label)
     return _since(ref, commit, _signed_by(given, policy, label), given)

@@ -1,0 +1,100 @@
+"""`--since` baselines a contributor can push: an annotated tag and a `refs/notes/gates` note are
+anyone's to write, and CI signs every verdict it makes. Real git, the real cyclonedx-py and
+pip-audit, real PyPA advisories (../shared) read from a local database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import OSV_SHARED_SAMPLE, CliResult, Repo
+
+pytestmark = pytest.mark.skipif(
+    not OSV_SHARED_SAMPLE.is_dir(), reason="../shared/data/osv-pypi-sample is absent (real PyPA advisories)"
+)
+
+# pyyaml 5.3.1 and requests 2.30.0 carry high advisories in the sample database.
+REQUIREMENTS = "jinja2==2.11.2\nrequests==2.30.0\npyyaml==5.3.1\n"
+POLICY = """\
+version: 1
+defaults: {fail_on: high, warn_on: medium}
+gates:
+  sbom: {}
+  vulnerabilities: {disclosed: warn}
+release: {allow_warn: true}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GATES_SIGNING_KEY", "the-ci-signing-secret-0123456789")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def _protected(tmp_path: Path, text: str = POLICY) -> Path:
+    policy = tmp_path / "protected.yaml"  # outside the repository: the contributor cannot edit it
+    policy.write_text(text, encoding="utf-8")
+    return policy
+
+
+def _ci_run(run_cli: Callable[..., CliResult], repo: Repo, policy: Path, osv: Path) -> CliResult:
+    return run_cli(
+        "run", repo.root, "--no-cache", "--policy", policy,
+        "--input", f"vulnerabilities.osv_database={osv}", "--since", "auto",
+    )  # fmt: skip
+
+
+def test_a_signed_verdict_compared_with_an_unsigned_pushed_note_cannot_release_disclosed_advisories(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    osv = tmp_path / "osv"
+    shutil.copytree(OSV_SHARED_SAMPLE, osv)
+    policy = _protected(tmp_path)
+    repo = make_repo({"requirements.txt": REQUIREMENTS})
+    # The contributor runs only the sbom gate on their own commit, tags it and notes the verdict:
+    # its inventory lists the vulnerable pins, so CI would take their advisories as disclosed.
+    assert run_cli("run", repo.root, "--no-cache", "--policy", policy, "--only", "sbom").code == 0
+    repo.git("tag", "-a", "-m", "pushed by a contributor", "v0.9.0")
+    repo.git("notes", "--ref=gates", "add", "-F", str(repo.root / ".gates" / "verdict.json"), "HEAD")
+    repo.write("README", "next\n")
+    repo.commit("next")
+
+    run = _ci_run(run_cli, repo, policy, osv)  # CI, with the signing key
+    assert run.code == 0, run.err  # the run may take the baseline's word (docs/security.md) ...
+    signed = tmp_path / "verdict.dsse.json"
+    assert run_cli("sign", repo.root / ".gates" / "verdict.json", "-o", signed).code == 0
+    released = run_cli("release", signed, "--policy", policy, "--repo", repo.root, "--tag", "v1.0.0")
+
+    assert released.code == 1, released.err  # ... but CI's signature does not prove the note
+    assert "relaxes advisories as the release delta marks them" in released.err
+    assert "unsigned baseline" in released.err
+    assert "v1.0.0" not in repo.git("tag", "--list")
+
+
+def test_a_signed_failing_verdict_noted_on_a_pushed_tag_is_no_baseline(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    osv = tmp_path / "osv"
+    shutil.copytree(OSV_SHARED_SAMPLE, osv)
+    signed_only = POLICY.replace("{allow_warn: true}", "{allow_warn: true, require_signature: true}")
+    policy = _protected(tmp_path, signed_only)
+    repo = make_repo({"requirements.txt": REQUIREMENTS})
+    # CI judged the contributor's commit, failed it and signed the failing verdict (as the
+    # templates do); the contributor tags that commit and notes the signed envelope.
+    failed = _ci_run(run_cli, repo, policy, osv)
+    assert failed.code == 1, failed.err
+    envelope = tmp_path / "failed.dsse.json"
+    assert run_cli("sign", repo.root / ".gates" / "verdict.json", "-o", envelope).code == 0
+    repo.git("tag", "-a", "-m", "pushed by a contributor", "v0.9.0")
+    repo.git("notes", "--ref=gates", "add", "-F", str(envelope), "HEAD")
+    repo.write("README", "next\n")
+    repo.commit("next")
+
+    run = _ci_run(run_cli, repo, policy, osv)
+
+    assert run.code == 2, run.out + run.err  # a verdict that could never release is no release's
+    assert "v0.9.0 (refs/notes/gates): not a release's verdict (its status is fail)" in run.err
