@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gates.util.atomic import dump_json, write_text
+from gates.util.mask import redact_urls, visible
 
 if TYPE_CHECKING:
     from gates.sbom.read import Sbom
@@ -47,6 +48,7 @@ def diff(old: Path, new: Path, fmt: str, output: Path | None) -> int:
             "\n".join([f"## SBOM changes: `{old.name}` → `{new.name}`", "", *diff_lines(changes, "###")])
             + "\n"
         )
+    text = visible(redact_urls(text))  # an SBOM is input: as every report shows it
     if output is None:
         click.echo(text, nl=False)
     else:
