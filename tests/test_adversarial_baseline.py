@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gates.sbom.changes import Delta
 from tests.conftest import OSV_SHARED_SAMPLE, CliResult, Repo
 
 pytestmark = pytest.mark.skipif(
@@ -98,3 +99,15 @@ def test_a_signed_failing_verdict_noted_on_a_pushed_tag_is_no_baseline(
 
     assert run.code == 2, run.out + run.err  # a verdict that could never release is no release's
     assert "v0.9.0 (refs/notes/gates): not a release's verdict (its status is fail)" in run.err
+
+
+def test_merged_parts_compared_with_different_releases_prove_no_baseline() -> None:
+    # A tag and note pushed between two CI jobs: one part compared with the signed release, the
+    # other with the contributor's unsigned note. The merge must not vouch for either.
+    signed = Delta("v1.0.0", "a" * 40, "hmac-sha256:5921d0756e1eedec", None, "no inventory", 0, 0)
+    pushed = Delta("v1.0.1", "b" * 40, None, None, "no inventory", 0, 3)
+    for parts in ([signed, pushed], [pushed, signed]):
+        merged = Delta.merge([(None, d) for d in parts])
+        assert merged is not None and merged.signed_by is None
+    same = Delta.merge([(None, signed), (None, signed)])
+    assert same is not None and same.signed_by == signed.signed_by
