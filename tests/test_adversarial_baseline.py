@@ -111,3 +111,27 @@ def test_merged_parts_compared_with_different_releases_prove_no_baseline() -> No
         assert merged is not None and merged.signed_by is None
     same = Delta.merge([(None, signed), (None, signed)])
     assert same is not None and same.signed_by == signed.signed_by
+
+
+@pytest.mark.parametrize(
+    ("note", "says"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "v0.9.0 (refs/notes/gates): nested deeper than 200 levels"),
+        (b'\xff\xfe{"a": 1}', "byte 0 is no UTF-8: not a verdict"),
+    ],
+    ids=["deep", "not-utf8"],  # the id is in PYTEST_CURRENT_TEST, which git inherits
+)
+def test_a_hostile_pushed_note_is_an_input_error(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], note: bytes, says: str
+) -> None:
+    repo = make_repo({"a.py": "x = 1\n", "gates.yaml": "version: 1\ngates:\n  sast: {}\n"})
+    repo.git("tag", "-a", "-m", "pushed by a contributor", "v0.9.0")
+    (tmp_path / "note").write_bytes(note)
+    repo.git("notes", "--ref=gates", "add", "-F", str(tmp_path / "note"), "HEAD")
+    repo.write("README", "next\n")
+    repo.commit("next")
+
+    result = run_cli("run", repo.root, "--since", "auto")
+
+    assert result.code == 2, result.err  # was a RecursionError or UnicodeDecodeError: exit 3
+    assert says in result.err and "Traceback" not in result.err

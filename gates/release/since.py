@@ -14,6 +14,7 @@ copied onto another commit is refused, so is a verdict no release could have bee
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from gates.errors import InputError
@@ -24,7 +25,7 @@ from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, rea
 from gates.release.tag import NOTES_REF, git
 from gates.sbom.delta import NoRelease, Since, recorded_inventories
 from gates.util.git import git_output
-from gates.verdict import baseline_fingerprints
+from gates.verdict import MAX_VERDICT_BYTES, baseline_fingerprints
 
 AUTO = "auto"
 _MAX_TAGS_WITHOUT_NOTE = 100
@@ -78,7 +79,22 @@ def _since(label: str, commit: str | None, signed_by: str | None, given: Verdict
 
 
 def _noted(root: Path, commit: str) -> str | None:
-    return git_output(root, "notes", f"--ref={NOTES_REF}", "show", commit)
+    """The note on `commit`, if any: anyone can push one, so its size is checked before it is read
+    and bytes that are no UTF-8 are an input error."""
+    blob = git_output(root, "notes", f"--ref={NOTES_REF}", "list", commit)
+    if not blob:
+        return None
+    label = f"the note on {commit[:12]} (refs/notes/{NOTES_REF})"
+    size = git_output(root, "cat-file", "-s", blob)
+    if size is None or not size.isdigit() or int(size) > MAX_VERDICT_BYTES:
+        raise InputError(f"{label}: {size} bytes, over the limit of {MAX_VERDICT_BYTES} for a verdict")
+    try:
+        read = subprocess.run(["git", "cat-file", "blob", blob], cwd=root, capture_output=True, check=True)
+        return read.stdout.decode("utf-8")
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise InputError(f"{label}: cannot read it: {e}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"{label}: byte {e.start} is no UTF-8: not a verdict") from e
 
 
 def _last_release(root: Path) -> str | NoRelease:
