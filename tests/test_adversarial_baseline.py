@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gates.release import since
 from gates.sbom.changes import Delta
 from tests.conftest import OSV_SHARED_SAMPLE, CliResult, Repo
 
@@ -135,3 +136,29 @@ def test_a_hostile_pushed_note_is_an_input_error(
 
     assert result.code == 2, result.err  # was a RecursionError or UnicodeDecodeError: exit 3
     assert says in result.err and "Traceback" not in result.err
+
+
+def test_pushed_tags_without_a_note_do_not_make_auto_forget_the_release(
+    tmp_path: Path,
+    make_repo: Callable[..., Repo],
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(since, "_MAX_TAGS_WITHOUT_NOTE", 3)  # 100 in use: the same walk, shorter
+    policy = _protected(tmp_path, "version: 1\ngates:\n  sbom: {new_components: fail}\n")
+    repo = make_repo({"requirements.txt": "requests==2.31.0\n"})
+    assert run_cli("run", repo.root, "--no-cache", "--policy", policy).code == 0
+    assert run_cli("release", repo.root / ".gates" / "verdict.json", "--policy", policy,
+                   "--repo", repo.root, "--tag", "v1.0.0").code == 0  # fmt: skip
+    repo.write("requirements.txt", "requests==2.31.0\npyyaml==6.0.1\n")
+    repo.commit("a new component")
+    repo.write("README", "next\n")
+    repo.commit("next")
+    for n in range(3):  # a contributor's tags between the release and HEAD, none with a note
+        repo.git("tag", "-a", "-m", "pushed", f"x{n}", "HEAD~1")
+
+    result = run_cli("run", repo.root, "--no-cache", "--policy", policy, "--since", "auto")
+
+    # An unknown delta, never "no earlier release" (which would judge no component as new).
+    assert result.code == 1, result.out + result.err
+    assert "none of the 3 nearest tags before HEAD carries a gates verdict note" in result.err
