@@ -4,6 +4,7 @@ pip-audit, real PyPA advisories (../shared) read from a local database."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -162,3 +163,27 @@ def test_pushed_tags_without_a_note_do_not_make_auto_forget_the_release(
     # An unknown delta, never "no earlier release" (which would judge no component as new).
     assert result.code == 1, result.out + result.err
     assert "none of the 3 nearest tags before HEAD carries a gates verdict note" in result.err
+
+
+def test_a_baselines_inventory_is_shown_masked(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # The baseline (a note anyone can push, or a release made before masking) names a component with
+    # a URL's credentials: the removed component is shown, the password is not.
+    policy = _protected(tmp_path, "version: 1\ngates:\n  sbom: {new_components: warn}\n")
+    repo = make_repo({"requirements.txt": "requests==2.31.0\n"})
+    assert run_cli("run", repo.root, "--no-cache", "--policy", policy).code == 0
+    document = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    inventory = next(g for g in document["gates"] if g["name"] == "sbom")["stats"]["inventory"]
+    evil = "evil https://admin:S3cretPw@h.example.com/x"
+    inventory.append({"name": evil, "version": "1.0", "licences": []})
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(document), encoding="utf-8")
+
+    formats = [a for f in ("md", "html", "sarif", "junit", "json") for a in ("--format", f)]
+    result = run_cli("run", repo.root, "--no-cache", "--policy", policy, "--since", baseline, *formats)
+
+    assert result.code == 0, result.err
+    outputs = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / ".gates").iterdir() if p.is_file()}
+    assert "h.example.com/x" in outputs["report.md"]  # the removed component is listed ...
+    assert [name for name, text in outputs.items() if "S3cretPw" in text] == []  # ... masked
