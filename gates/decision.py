@@ -27,6 +27,10 @@ from gates.model import Decides, Finding, Severity, Status
 CHOICES = ("ignore", "warn", "fail")
 """A key's values, from the most lenient to the strictest."""
 
+COMPONENT_KEYS = ("new_components", "downgrades", "category_changes")
+"""The keys that judge component changes since a release: only a baseline whose signature
+verified proves what that release shipped."""
+
 
 def strictest(choices: Iterable[str]) -> str:
     return max(choices, key=CHOICES.index, default="ignore")

@@ -187,3 +187,30 @@ def test_a_baselines_inventory_is_shown_masked(
     outputs = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / ".gates").iterdir() if p.is_file()}
     assert "h.example.com/x" in outputs["report.md"]  # the removed component is listed ...
     assert [name for name, text in outputs.items() if "S3cretPw" in text] == []  # ... masked
+
+
+def test_a_pushed_unsigned_note_listing_every_component_cannot_release_new_components(
+    tmp_path: Path, make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    policy = _protected(tmp_path, "version: 1\ngates:\n  sbom: {new_components: fail}\n")
+    repo = make_repo({"requirements.txt": "jinja2==2.11.2\n"})
+    # The contributor adds a component, runs the sbom gate on that commit, tags it and notes the
+    # verdict: its inventory already lists the new component, so CI's run sees nothing added.
+    repo.write("requirements.txt", "jinja2==2.11.2\npyyaml==5.3.1\n")
+    repo.commit("add pyyaml")
+    assert run_cli("run", repo.root, "--no-cache", "--policy", policy, "--only", "sbom").code == 0
+    repo.git("tag", "-a", "-m", "pushed by a contributor", "v1.0.1")
+    repo.git("notes", "--ref=gates", "add", "-F", str(repo.root / ".gates" / "verdict.json"), "HEAD")
+    repo.write("README", "next\n")
+    repo.commit("next")
+
+    run = run_cli("run", repo.root, "--no-cache", "--policy", policy, "--only", "sbom", "--since", "auto")
+    assert run.code == 0, run.err  # the run may take the baseline's word (docs/security.md) ...
+    signed = tmp_path / "verdict.dsse.json"
+    assert run_cli("sign", repo.root / ".gates" / "verdict.json", "-o", signed).code == 0
+    released = run_cli("release", signed, "--policy", policy, "--repo", repo.root, "--tag", "v1.1.0")
+
+    assert released.code == 1, released.err  # ... but nothing proves what v1.0.1 shipped
+    assert "judges the components changed since the release it was compared with" in released.err
+    assert "new_components: fail" in released.err
+    assert "v1.1.0" not in repo.git("tag", "--list")

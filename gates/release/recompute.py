@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from gates import decision
 from gates import verdict as verdicts
 from gates.engine.evaluate import judge_gate
 from gates.governance import LedgerEntry, assess, in_force, waiver_ledger
@@ -80,6 +81,23 @@ def _unproven(
     )
 
 
+def _unproven_components(label: str, settings: Mapping[str, Any]) -> str | None:
+    """Why an unproven baseline may not decide a gate that judges component changes: a pushed note
+    whose inventory already lists every component hides them all, and nothing shows it."""
+    judging = [
+        f"{key}: {settings[key]}"
+        for key in decision.COMPONENT_KEYS
+        if settings.get(key, "ignore") != "ignore"
+    ]
+    if not judging:
+        return None
+    return (
+        f"{label} judges the components changed since the release it was compared with "
+        f"({', '.join(judging)}); an unsigned verdict, or one compared with an unsigned baseline, "
+        f"cannot prove what that release shipped: sign the verdict and the release it is compared with"
+    )
+
+
 def _judged(
     recorded: GateResult,
     claimed_counts: object,
@@ -87,9 +105,11 @@ def _judged(
     today: dt.date,
     baseline: bool,
     signed: bool = True,
+    compared: bool = False,
 ) -> tuple[GateResult, str | None]:
     """The gate judged again, and why it differs from what the verdict says (None: it agrees).
-    `claimed_counts` are the counts the document records for it."""
+    `claimed_counts` are the counts the document records for it; `compared`: the run was compared
+    with a release's inventory."""
     name, label = recorded.name, recorded.label
     settings = scope.gates.get(name)
     unjudged = replace(recorded, findings=())
@@ -117,7 +137,9 @@ def _judged(
             f"the policy make it {result.status} ({result.reason}) (edited?)"
         )
     if not signed and result.status not in _BLOCKS:
-        return result, _unproven(recorded, settings, kept, waivers, result)
+        return result, _unproven(recorded, settings, kept, waivers, result) or (
+            _unproven_components(label, settings) if compared else None
+        )
     return result, None
 
 
@@ -134,6 +156,7 @@ def differences(
     top = policy.top_level()
     today = verdict.started_at.date()
     baseline = verdict.baseline is not None
+    compared = verdict.delta is not None and verdict.delta.components is not None
     by_scope: dict[str | None, list[GateResult]] = {None: [], **{p.name: [] for p in top.projects}}
     reasons = []
     for recorded, entry in zip(verdict.gates, document["gates"], strict=True):
@@ -141,7 +164,7 @@ def differences(
             reasons.append(f"the verdict's gate {recorded.label} is in no project of the policy")
             continue
         result, why = _judged(
-            recorded, entry["counts"], top.scoped(recorded.project), today, baseline, signed
+            recorded, entry["counts"], top.scoped(recorded.project), today, baseline, signed, compared
         )
         by_scope[recorded.project].append(result)
         if why is not None:
