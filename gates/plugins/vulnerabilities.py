@@ -56,7 +56,6 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,35 +165,20 @@ def _osv_base(ctx: CollectContext) -> str:
     return str(url or DEFAULT_OSV_URL).rstrip("/").removesuffix(_QUERY_PATH)
 
 
-def _load_database(ctx: CollectContext) -> OsvDatabase:
-    """The `osv_database` of the policy, or of `--input vulnerabilities.osv_database=DIR` (relative
-    to the working folder)."""
-    if "osv_database" in ctx.options:
-        return OsvDatabase.load(Path(ctx.options["osv_database"]).resolve(), ctx.root, None)
-    database = repo_file(ctx.root, ctx.settings["osv_database"], "gates.vulnerabilities.osv_database")
-    return OsvDatabase.load(database, ctx.root, ctx.root)
-
-
-def _start_loading(ctx: CollectContext) -> Future[OsvDatabase] | None:
-    """The run's `osv_database`, if it has one, loading in a thread (reading and hashing its files
-    and its index takes a few tenths of a second, which then pass while cyclonedx-py writes the
-    SBOM); what goes wrong is raised where the database is asked for, as before."""
-    if "osv_database" not in ctx.options and "osv_database" not in ctx.settings:
-        return None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="osv-database")
-    try:
-        return pool.submit(_load_database, ctx)
-    finally:
-        pool.shutdown(wait=False)
-
-
 @contextmanager
-def _database_url(ctx: CollectContext, loading: Future[OsvDatabase] | None) -> Iterator[str]:
-    """The OSV base URL to audit against: the database `loading`, served for the run, if any."""
-    if loading is None:
+def _database_url(ctx: CollectContext) -> Iterator[str]:
+    """The OSV base URL to audit against; an `osv_database` (policy, or `--input
+    vulnerabilities.osv_database=DIR` relative to the working folder) is served for the run."""
+    within = None
+    if "osv_database" in ctx.options:
+        database = Path(ctx.options["osv_database"]).resolve()
+    elif "osv_database" in ctx.settings:
+        database = repo_file(ctx.root, ctx.settings["osv_database"], "gates.vulnerabilities.osv_database")
+        within = ctx.root
+    else:
         yield _osv_base(ctx)
         return
-    with serving(loading.result()) as url:
+    with serving(OsvDatabase.load(database, ctx.root, within)) as url:
         yield url
 
 
@@ -387,7 +371,6 @@ class VulnerabilitiesGate:
 
     def collect(self, ctx: CollectContext) -> Collected:
         _start_importing_pip_audit()
-        loading = _start_loading(ctx)
         documents = vex.load(ctx.root, ctx.settings.get("vex", []))  # before auditing: exit 2 fast
         statements = [s for d in documents for s in d.statements]
         provided = provide(ctx)
@@ -430,7 +413,7 @@ class VulnerabilitiesGate:
         if not by_pin and not others:
             return Collected(provided.anchor(findings), stats)
         advised: list[Finding] = []
-        with _database_url(ctx, loading) as base:
+        with _database_url(ctx) as base:
             if others:
                 advised += _osv_findings(base, others)
             if by_pin:
