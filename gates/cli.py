@@ -39,7 +39,7 @@ from gates.util import lock
 from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
-from gates.util.mask import mask_message, redact_urls, visible
+from gates.util.mask import mask_message, redact_credentials, visible
 from gates.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -481,12 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         e.show()
         return 2
     except GatesError as e:
-        click.echo(f"gates: error: {redact_urls(str(e))}", err=True)
+        click.echo(f"gates: error: {redact_credentials(str(e))}", err=True)
         return 2
     except Exception as e:
         # A bug in gates itself: Python's own exit status (1) would read as "the gates failed".
         # It is an error, which never passes; the traceback is for the bug report.
-        click.echo(redact_urls(traceback.format_exc()), err=True, nl=False)
+        click.echo(redact_credentials(traceback.format_exc()), err=True, nl=False)
         click.echo(f"gates: internal error: {type(e).__name__}: {mask_message(str(e))}", err=True)
         return 3
     return int(result) if isinstance(result, int) else 0

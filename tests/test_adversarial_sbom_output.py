@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from gates.report.registry import load_formats
 from tests.conftest import CliResult
 
 
@@ -35,3 +36,33 @@ def test_sbom_diff_and_notices_show_no_credentials_or_terminal_escapes(
         assert result.code == 0, result.err
         assert "s3cretPassw0rd" not in result.out and "mirror.example.com" in result.out
         assert "\x1b" not in result.out and "\u202e" not in result.out
+
+
+def test_tokens_in_sbom_fields_are_masked_in_every_output(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    # Credentials no URL or quote marks, in a licence name and a component's name and copyright.
+    token, aws, password = "ghp_" + "Z1" * 18, "AKIA" + "QWERTYUIOPASDFGH", "Hunter2Hunter2"
+    bom = _bom(tmp_path / "bom.json", "1.0", f"lib password={password}")
+    document = json.loads(bom.read_text(encoding="utf-8"))
+    document["components"][0]["licenses"] = [{"license": {"name": f"GPL-3.0 token={token}"}}]
+    document["components"][0]["copyright"] = f"(c) Acme, deploy key {aws}"
+    bom.write_text(json.dumps(document), encoding="utf-8")
+    (tmp_path / "gates.yaml").write_text(
+        "version: 1\ngates:\n  sbom: {sbom: &sbom {file: bom.json}}\n  licence: {sbom: *sbom}\n",
+        encoding="utf-8",
+    )
+    formats = [arg for name in load_formats().names() for arg in ("--format", name)]
+    out = tmp_path / "out"
+    run = run_cli(
+        "run", tmp_path, "--only", "sbom", "--only", "licence", "--out", out, "--no-cache", *formats
+    )
+    assert run.code in (0, 1), run.err
+    # Every output but the released SBOM itself (sbom.cdx.json), which is the repository's as given.
+    written = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith("sbom.cdx.")]
+    outputs = [run.out, run.err] + [p.read_text(encoding="utf-8") for p in written]
+    outputs += [run_cli("sbom", "notices", bom).out, run_cli("sbom", "diff", bom, bom, "--format", "md").out]
+    assert any("GPL-3.0 token=" in text for text in outputs)  # the licence name is shown, masked
+    for text in outputs:
+        for secret in (token, aws, password):
+            assert secret not in text

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gates.util.atomic import dump_json, write_text
-from gates.util.mask import redact_urls, visible
+from gates.util.mask import redact_credentials, visible
 
 if TYPE_CHECKING:
     from gates.sbom.read import Sbom
@@ -48,7 +48,7 @@ def diff(old: Path, new: Path, fmt: str, output: Path | None) -> int:
             "\n".join([f"## SBOM changes: `{old.name}` → `{new.name}`", "", *diff_lines(changes, "###")])
             + "\n"
         )
-    text = visible(redact_urls(text))  # an SBOM is input: as every report shows it
+    text = visible(redact_credentials(text))  # an SBOM is input: as every report shows it
     if output is None:
         click.echo(text, nl=False)
     else:

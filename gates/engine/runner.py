@@ -20,7 +20,7 @@ from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.git import toplevel
-from gates.util.mask import mask_finding, mask_message, redact_urls_in
+from gates.util.mask import mask_finding, mask_message, redact_credentials_in
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
         gate_version=gate.version,
         tool_versions=dict(gate.tool_versions()),
         findings=tuple(mask_finding(f) for f in collected.findings),
-        stats=redact_urls_in(dict(collected.stats)),
+        stats=redact_credentials_in(dict(collected.stats)),
         duration_s=time.monotonic() - started,
         artefacts=dict(collected.artefacts),
     )
@@ -70,7 +70,7 @@ def masked(collection: Collection) -> Collection:
         collection,
         findings=tuple(mask_finding(f) for f in collection.findings),
         error=mask_message(collection.error) if collection.error is not None else None,
-        stats=redact_urls_in(dict(collection.stats)),
+        stats=redact_credentials_in(dict(collection.stats)),
     )
 
 

@@ -25,7 +25,7 @@ from gates.release.check import KeyOptions, VerdictFile, parse_verdict_text, rea
 from gates.release.tag import NOTES_REF, git
 from gates.sbom.delta import NoRelease, Since, recorded_inventories
 from gates.util.git import git_output
-from gates.util.mask import redact_urls_in
+from gates.util.mask import redact_credentials_in
 from gates.verdict import MAX_VERDICT_BYTES, baseline_fingerprints
 
 AUTO = "auto"
@@ -76,7 +76,7 @@ def _since(label: str, commit: str | None, signed_by: str | None, given: Verdict
         verdict.started,
         baseline_fingerprints(verdict),
         # Read back as a run's own stats are masked: the note may be older than masking, or forged.
-        recorded_inventories((g.name, g.project, redact_urls_in(g.stats)) for g in verdict.gates),
+        recorded_inventories((g.name, g.project, redact_credentials_in(g.stats)) for g in verdict.gates),
     )
 
 

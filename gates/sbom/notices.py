@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from gates.sbom import licences
 from gates.sbom.read import Component
 from gates.util.markdown import cell
-from gates.util.mask import redact_urls, visible
+from gates.util.mask import redact_credentials, visible
 
 FILE_NAME = "THIRD_PARTY_NOTICES.md"
 _SCANCODE = "LicenseRef-scancode-"
@@ -54,7 +54,9 @@ def render(components: Iterable[Component]) -> str:
         "|---|---|---|---|---|",
     ]
     # An SBOM is input: a URL's credentials and a terminal's escapes in it are shown as in reports.
-    lines += ["| " + " | ".join(cell(visible(redact_urls(value))) for value in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(cell(visible(redact_credentials(value))) for value in row) + " |" for row in rows
+    ]
     if not rows:
         lines.append("| (none) | | | | |")
     return "\n".join(lines) + "\n"

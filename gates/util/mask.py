@@ -83,21 +83,42 @@ _URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`()\[\]{}]*[^\s'
 _QUOTED = re.compile(r"""(?<![\w'"])(['"])([^'"\n]+)\1(?!\w)""")
 
 
-def redact_urls(text: str) -> str:
-    """`text` with every URL in it passed through `redact_url`."""
+# Credentials in free text that no URL or quote marks: the token formats of well-known services
+# (AWS, GitHub, GitLab, Slack, Stripe, JWTs) and `password=...`-like assignments. An SBOM field, a
+# licence name or a copyright line can hold one, and reports quote those as they are.
+_TOKEN = re.compile(
+    r"\b(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})\b"
+)
+_ASSIGNED = re.compile(
+    r"(?<![\w*.])([\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+    r"[\w-]*\s*[=:]\s*)([^\s'\"`&;,<>()*]{4,})(?!\*)",
+    re.IGNORECASE,
+)
+
+
+def redact_credentials(text: str) -> str:
+    """`text` with every URL in it passed through `redact_url`, credential-like query pairs, token
+    formats of well-known services and `password=...`-like assignments masked."""
     if "://" in text:
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-    return _SENSITIVE_PAIR.sub(lambda m: m.group(1) + mask_value(m.group(2)), text) if "=" in text else text
+    if "=" in text:
+        text = _SENSITIVE_PAIR.sub(lambda m: m.group(1) + mask_value(m.group(2)), text)
+    if "=" in text or ":" in text:
+        text = _ASSIGNED.sub(lambda m: m.group(1) + mask_value(m.group(2)), text)
+    return _TOKEN.sub(lambda m: mask_value(m.group(0)), text)
 
 
-def redact_urls_in(value: Any) -> Any:
-    """A JSON value with `redact_urls` applied to every string in it."""
+def redact_credentials_in(value: Any) -> Any:
+    """A JSON value with `redact_credentials` applied to every string in it."""
     if isinstance(value, str):
-        return redact_urls(value)
+        return redact_credentials(value)
     if isinstance(value, Mapping):
-        return {k: redact_urls_in(v) for k, v in value.items()}
+        return {k: redact_credentials_in(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_urls_in(v) for v in value]
+        return [redact_credentials_in(v) for v in value]
     return value
 
 
@@ -105,7 +126,7 @@ def mask_message(text: str) -> str:
     """A tool's message fit for a report: URLs redacted and every quoted literal masked, because
     a scanner quotes what it saw (bandit's B105 to B107 quote the hard-coded password itself).
     A gate naming something harmless in its own message (a cookie, a parameter) uses backticks."""
-    text = redact_urls(text)
+    text = redact_credentials(text)
     return _QUOTED.sub(lambda m: f"{m.group(1)}{mask_value(m.group(2))}{m.group(1)}", text)
 
 
@@ -114,13 +135,13 @@ def mask_finding(finding: Finding) -> Finding:
     or put a credential in a URL (a target given with its password), so none is trusted to mask."""
     location = finding.location
     if location.logical is not None:
-        location = replace(location, logical=redact_urls(location.logical))
+        location = replace(location, logical=redact_credentials(location.logical))
     return replace(
         finding,
         message=mask_message(finding.message),
         location=location,
-        properties=redact_urls_in(dict(finding.properties)),
-        help_uri=redact_urls(finding.help_uri) if finding.help_uri is not None else None,
+        properties=redact_credentials_in(dict(finding.properties)),
+        help_uri=redact_credentials(finding.help_uri) if finding.help_uri is not None else None,
     )
 
 
