@@ -175,7 +175,7 @@ def test_a_baselines_inventory_is_shown_masked(
     assert run_cli("run", repo.root, "--no-cache", "--policy", policy).code == 0
     document = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
     inventory = next(g for g in document["gates"] if g["name"] == "sbom")["stats"]["inventory"]
-    evil = "evil https://admin:S3cretPw@h.example.com/x"
+    evil = "evil https://admin:S3cretPw@h.example.com/x"  # pragma: allowlist secret
     inventory.append({"name": evil, "version": "1.0", "licences": []})
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps(document), encoding="utf-8")

@@ -26,6 +26,7 @@ def _bom(path: Path, version: str, name: str) -> Path:
 def test_sbom_diff_and_notices_show_no_credentials_or_terminal_escapes(
     tmp_path: Path, run_cli: Callable[..., CliResult]
 ) -> None:
+    # pragma: allowlist nextline secret
     name = "bar https://admin:s3cretPassw0rd@mirror.example.com/\x1b[31mred\u202eevil"
     old = _bom(tmp_path / "old.json", "1.0", name)
     new = _bom(tmp_path / "new.json", "2.0", name)
@@ -42,6 +43,7 @@ def test_tokens_in_sbom_fields_are_masked_in_every_output(
     tmp_path: Path, run_cli: Callable[..., CliResult]
 ) -> None:
     # Credentials no URL or quote marks, in a licence name and a component's name and copyright.
+    # pragma: allowlist nextline secret
     token, aws, password = "ghp_" + "Z1" * 18, "AKIA" + "QWERTYUIOPASDFGH", "Hunter2Hunter2"
     bom = _bom(tmp_path / "bom.json", "1.0", f"lib password={password}")
     document = json.loads(bom.read_text(encoding="utf-8"))

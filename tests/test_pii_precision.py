@@ -257,12 +257,12 @@ CASES = [
         "to_uuid.yml",
         "to_uuid(namespace='11111111-2222-3333-4444-555555555555')",
         "CREDIT_CARD",
-        "4444-555555555555",
+        "4444-555555555555",  # pragma: allowlist pii
         "blob",
     ),
     (
         "urlsplit.py",
-        '"http://user:password@www.acme.com:9000/dir/index.html"',
+        '"http://user:password@www.acme.com:9000/dir/index.html"',  # pragma: allowlist secret
         "EMAIL_ADDRESS",
         "password@www.acme.com",
         "not_an_email",

@@ -15,6 +15,7 @@ rule by rule below (each names the `stats.not_personal` counter it adds to); wit
   a UUID (`11111111-2222-3333-4444-555555555555`) are no card, SSN, phone number or address.
 - `card_brand`: a Luhn-valid number no issuer gives out: a card number has its brand's prefix and
   length (Visa 13, 16 or 19 digits; Mastercard 16; Amex 15...), not a company id's (`48146308100036`);
+  # pragma: allowlist nextline pii
   and digits of an international phone number (`+4915123451655`) or of an IBAN are not a card.
 - `sample_number`: SSNs of repeated or running digits (`111-22-3333`, `987-65-4321`), phone numbers
   of running digits (`123-456-7890`, `987-654-3210`).
@@ -41,6 +42,7 @@ rule by rule below (each names the `stats.not_personal` counter it adds to); wit
   (AUTHORS, CONTRIBUTORS, MAINTAINERS, CREDITS, THANKS, CODEOWNERS, .mailmap); after `by Name` (`Silk
   icons by Mark James <address>`) and in a quoted message's `<address> wrote:`.
 - `not_an_email`: a package and version in a URL (`cdn.jsdelivr.net/npm/ol@v7.2.2`), a fediverse
+  # pragma: allowlist nextline secret
   handle (`@user@instance.social`), the user information of a URL (`http://user:password@host`,
   which is the secrets gate's), a user at a host before a path (`root@host:/usr/src`, scp and
   build-host strings), SSH protocol names (`sk-ssh-ed25519@openssh.com`).
@@ -427,8 +429,10 @@ def phone_formatted(value: str, regions: Sequence[str]) -> bool:
     """Whether a number is written the way phone numbers are: internationally (`+`, `00`), or with
     its digits grouped as phonenumbers formats the number in a region that reads it as valid
     (nationally, with or without the national prefix, or internationally without the `+`),
+    # pragma: allowlist nextline pii
     separated as that format does or by one kind of separator throughout (`415.867.5309`,
-    `030/901820`). Two groups need a national prefix or brackets first, or ten digits
+    `030/901820`). Two groups need a national prefix or brackets first, or ten digits  # pragma: allowlist pii
+    # pragma: allowlist nextline pii
     (`030 901820`, `(11) 98765-4321`, `98765 43210`): page ranges, years and decimals (`181-201`,
     `1800-2009`, `0906.0612`) are two groups too."""
     stripped = value.strip()
