@@ -1,7 +1,8 @@
 """The collect cache: one file per gate and key, in the user's cache folder, authenticated.
 
-The key covers the gate and tool versions and the gate's own `cache_key` (input contents and
-collect-time settings), so an unchanged tree under an unchanged tool is not scanned twice. Entries
+The key covers the gate and tool versions, the masking rules the entry's findings were masked under
+and the gate's own `cache_key` (input contents and collect-time settings), so an unchanged tree under
+an unchanged tool is not scanned twice, and a hit is shown as it was stored. Entries
 are sealed (gates/util/sealed.py): one the repository supplied or someone edited is a miss, and
 any entry that cannot be read or verified is a miss: the gate runs.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,24 +18,22 @@ from gates import __version__
 from gates.model import Collection
 from gates.plugins.interface import Gate
 from gates.util.atomic import dump_json
+from gates.util.mask import rules_digest
 from gates.util.sealed import SealedFolder, folder_secret
-
-FOLDER_VARIABLE = "GATES_CACHE_DIR"
-
-
-def default_folder() -> Path:
-    """$GATES_CACHE_DIR, else $XDG_CACHE_HOME/gates, else ~/.cache/gates."""
-    if os.environ.get(FOLDER_VARIABLE):
-        return Path(os.environ[FOLDER_VARIABLE])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gates"
 
 
 @dataclass(frozen=True)
 class Cache(SealedFolder):
     def entry_path(self, gate: Gate, gate_key: str) -> Path:
         material = json.dumps(
-            [__version__, gate.name, gate.version, sorted(gate.tool_versions().items()), gate_key]
+            [
+                __version__,
+                rules_digest(),
+                gate.name,
+                gate.version,
+                sorted(gate.tool_versions().items()),
+                gate_key,
+            ]
         )
         return self.folder / f"{gate.name}-{hashlib.sha256(material.encode()).hexdigest()[:40]}.json"
 

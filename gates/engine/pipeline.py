@@ -259,7 +259,9 @@ def run_projects(
         verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
     # What every scope shares is read once: the repository's subject and, in a monorepo, the file
     # listing each scope takes its own files from.
-    subject = Subject.from_json(git_subject(request.root, check_clean=request.only_paths is None))
+    subject = Subject.from_json(
+        git_subject(request.root, check_clean=request.only_paths is None, cached=request.use_cache)
+    )
     if top.projects and request.only_paths is None:
         request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
     runs = []
@@ -272,7 +274,7 @@ def run_projects(
             replace(request, only=only), scope_policy, registry, subject, _labelled(progress, project)
         )
         runs.append(ScopeRun(project, verdict, collections))
-    changed = changed_since(request.root, subject.to_json())
+    changed = changed_since(request.root, subject.to_json(), cached=request.use_cache)
     if changed is not None:
         print(f"gates: the repository changed while the gates ran ({changed}): the verdict is "
               "marked dirty and cannot release", file=sys.stderr)  # fmt: skip

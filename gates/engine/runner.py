@@ -21,6 +21,7 @@ from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.git import toplevel
 from gates.util.mask import mask_finding, mask_message, redact_credentials_in
+from gates.util.sealed import default_folder
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,8 @@ def _collect_one(gate: Gate, ctx: CollectContext, store: cache.Cache | None) -> 
         if key is not None:
             entry = store.entry_path(gate, key)
             hit = store.load(entry)
-            if hit is not None:
-                findings = tuple(mask_finding(f) for f in hit.findings)  # also an entry older than masking
-                return replace(hit, findings=findings, cached=True, duration_s=time.monotonic() - started)
+            if hit is not None:  # masked when stored, under the rules its key names
+                return replace(hit, cached=True, duration_s=time.monotonic() - started)
     collected = gate.collect(ctx)
     collection = Collection(
         gate=gate.name,
@@ -102,7 +102,7 @@ def collect(
     threads: dict[str, tuple[threading.Thread, float, float]] = {}
     store = None
     if options.use_cache:
-        store = cache.open_cache(cache.default_folder(), toplevel(options.root) or options.root)
+        store = cache.open_cache(default_folder(), toplevel(options.root) or options.root)
     registry = registry.bind(policy.instances())
 
     def work(gate: Gate, ctx: CollectContext, started: float) -> None:

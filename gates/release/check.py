@@ -107,7 +107,7 @@ def repo_state(root: Path, commit: str | None, exclude: tuple[str, ...] = ()) ->
     spec = commit or "HEAD"
     resolved = git(root, "rev-parse", "--verify", "-q", f"{spec}^{{commit}}", what=f"commit {spec}")
     tree = git(root, "rev-parse", "--verify", "-q", f"{resolved}^{{tree}}", what="tree")
-    return RepoState(root, resolved, tree, is_dirty(root, exclude))
+    return RepoState(root, resolved, tree, is_dirty(root, exclude, cached=False))
 
 
 def inside(root: Path, path: Path) -> tuple[str, ...]:

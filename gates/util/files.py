@@ -25,6 +25,7 @@ import pathspec
 
 from gates.errors import InputError
 from gates.model import JSON
+from gates.util.digests import file_digests
 
 OUTPUT_DIR_NAME = ".gates"
 _BINARY_SNIFF_BYTES = 8192
@@ -145,7 +146,7 @@ def select_files(
     inc, exc = glob_matcher(include), glob_matcher(exclude)
     selection = FileSelection(files=[])
     if only_paths is not None:
-        candidates = sorted(set(only_paths))
+        candidates = sorted({Path(p).as_posix() for p in only_paths})
     else:
         candidates, repositories = _candidate_paths(root)
         # What no gate reads is counted, so that `skipped_files` can warn or fail: another
@@ -157,8 +158,7 @@ def select_files(
         )
         selection.skipped.update(+unread)
     base = f"{root}{os.sep}"
-    for rel in candidates:
-        rel = Path(rel).as_posix()
+    for rel in candidates:  # forward slashes: git's and the walk's paths, and only_paths above
         if rel.split("/", 1)[0] == ".git":
             continue
         if (inc is not None and not inc.match_file(rel)) or (exc is not None and exc.match_file(rel)):
@@ -270,14 +270,33 @@ def digest_selection(selection: FileSelection, *extra: object) -> str:
 def digest_files(files: Iterable[RepoFile], *extra: object) -> str:
     """A content hash of files (path and bytes) and any extra key material, for the collect cache.
 
-    Every file is read: on a warm page cache, reading and hashing 9 MB of Python costs a third of
-    asking git for verified blob ids (ls-files, diff-files, check-attr) would."""
+    Each file's own digest is read and hashed, or kept from an earlier run while the file's inode,
+    size and times are unchanged (gates/util/digests.py)."""
     h = hashlib.sha256()
     for part in extra:
         h.update(repr(part).encode("utf-8"))
         h.update(b"\0")
-    for f in sorted(files, key=lambda f: f.path):
+    ordered = sorted(files, key=lambda f: f.path)
+    for f, digest in zip(ordered, _content_digests(ordered), strict=True):
         h.update(f.path.encode("utf-8"))
         h.update(b"\0")
-        h.update(hashlib.sha256(f.abspath.read_bytes()).digest())
+        h.update(bytes.fromhex(digest) if digest is not None else b"\0unreadable")
     return h.hexdigest()
+
+
+def _content_digests(files: Sequence[RepoFile]) -> list[str | None]:
+    """The SHA-256 of each file, asked of `file_digests` by the folder the files were selected in."""
+    by_folder: dict[str, list[tuple[int, str]]] = {}
+    for i, f in enumerate(files):
+        whole = os.fspath(f.abspath)
+        if whole.endswith(f"/{f.path}"):
+            folder, name = whole[: -len(f.path) - 1], f.path
+        else:
+            folder, name = os.path.split(whole)
+        by_folder.setdefault(folder, []).append((i, name))
+    digests: list[str | None] = [None] * len(files)
+    for folder, named in by_folder.items():
+        found = file_digests(Path(folder), [name for _, name in named], "sha256")
+        for (i, _), digest in zip(named, found, strict=True):
+            digests[i] = digest
+    return digests

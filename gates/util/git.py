@@ -31,6 +31,23 @@ def git_output(root: Path, *args: str) -> str | None:
     return out.strip()
 
 
+def _start(root: Path, *args: str) -> subprocess.Popen[str] | None:
+    try:
+        return subprocess.Popen(
+            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+    except OSError:
+        return None
+
+
+def _output(process: subprocess.Popen[str] | None) -> str | None:
+    """What a process `_start` started printed (stripped), or None when it failed."""
+    if process is None:
+        return None
+    out, _ = process.communicate()
+    return out.strip() if process.returncode == 0 else None
+
+
 def toplevel(root: Path) -> Path | None:
     """The work tree's top folder of the repository `root` lies in (None: not in one)."""
     top = git_output(root, "rev-parse", "--show-toplevel")
@@ -45,14 +62,16 @@ def current_branch(root: Path) -> str | None:
     return None if branch in (None, "HEAD") else branch
 
 
-def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
+def is_dirty(root: Path, exclude: Sequence[str] = (), cached: bool = True) -> bool | None:
     """Whether the work tree below `root` differs from HEAD: any change `git status` shows, an
     untracked file outside the gates' own output folder (and the paths in `exclude`, relative to
     root), or committed content whose work-tree bytes differ though status hides it (index flags,
-    .gitattributes conversions: gates/util/committed.py)."""
+    .gitattributes conversions: gates/util/committed.py). `cached=False` reads every committed file
+    again rather than trust digests kept under unchanged file times."""
     excluded = [f":(exclude,literal){p}" for p in exclude]
-    tracked = git_output(root, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    untracked = git_output(
+    # Both listings run while the committed content is compared (git status walks the same tree).
+    tracked = _start(root, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    untracked = _start(
         root,
         "status",
         "--porcelain",
@@ -62,10 +81,11 @@ def is_dirty(root: Path, exclude: Sequence[str] = ()) -> bool | None:
         f":(exclude){OUTPUT_DIR_NAME}",
         *excluded,
     )
-    differing = differing_paths(root)
-    if tracked is None or untracked is None or differing is None:
+    differing = differing_paths(root, cached)
+    changes, new = _output(tracked), _output(untracked)
+    if changes is None or new is None or differing is None:
         return None
-    return bool(tracked or untracked or differing)
+    return bool(changes or new or differing)
 
 
 def scanned_path(root: Path) -> str | None:
@@ -74,9 +94,10 @@ def scanned_path(root: Path) -> str | None:
     return None if prefix is None else prefix.rstrip("/") or "."
 
 
-def subject(root: Path, check_clean: bool = True) -> dict[str, JSON]:
+def subject(root: Path, check_clean: bool = True, cached: bool = True) -> dict[str, JSON]:
     """`check_clean=False` leaves `dirty` unknown (None) without reading every committed file: for
-    runs that judge some files only (the pre-commit hook) and release nothing."""
+    runs that judge some files only (the pre-commit hook) and release nothing; `cached`: see
+    `is_dirty`."""
     commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
     return {
         "path": str(root),
@@ -84,18 +105,18 @@ def subject(root: Path, check_clean: bool = True) -> dict[str, JSON]:
         "commit": commit,
         "tree": git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
         "branch": current_branch(root),
-        "dirty": is_dirty(root) if commit and check_clean else None,
+        "dirty": is_dirty(root, cached=cached) if commit and check_clean else None,
     }
 
 
-def changed_since(root: Path, before: Mapping[str, JSON]) -> str | None:
+def changed_since(root: Path, before: Mapping[str, JSON], cached: bool = True) -> str | None:
     """What changed in the repository since `before` (its subject, taken before the gates ran),
     or None. A gate's tool may run the repository's code (a build backend, a benchmark), which can
     rewrite files another gate reads later or commit: then the gates judged something that is not
     the commit the verdict names. Only a subject that could release (clean) is checked again."""
     if before["dirty"] is not False:
         return None
-    after = subject(root)
+    after = subject(root, cached=cached)
     if after["commit"] != before["commit"] or after["tree"] != before["tree"]:
         return f"HEAD moved from {str(before['commit'])[:12]} to {str(after['commit'])[:12]}"
     if after["dirty"] is not False:

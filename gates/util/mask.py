@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -128,6 +131,16 @@ def mask_message(text: str) -> str:
     A gate naming something harmless in its own message (a cookie, a parameter) uses backticks."""
     text = redact_credentials(text)
     return _QUOTED.sub(lambda m: f"{m.group(1)}{mask_value(m.group(2))}{m.group(1)}", text)
+
+
+@functools.cache
+def rules_digest() -> str:
+    """A digest of this module's source: what the collect cache keeps was masked under these rules,
+    so an entry masked under others (an older gates) is no hit and need not be masked again."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:  # no source to read: nothing cached by another process is reused
+        return secrets.token_hex(32)
 
 
 def mask_finding(finding: Finding) -> Finding:

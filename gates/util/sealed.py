@@ -20,6 +20,15 @@ from gates.util.atomic import write_bytes
 
 SECRET_VARIABLE = "GATES_CACHE_KEY"  # pragma: allowlist secret
 _SECRET_FILE = "secret"  # pragma: allowlist secret
+FOLDER_VARIABLE = "GATES_CACHE_DIR"
+
+
+def default_folder() -> Path:
+    """$GATES_CACHE_DIR, else $XDG_CACHE_HOME/gates, else ~/.cache/gates."""
+    if os.environ.get(FOLDER_VARIABLE):
+        return Path(os.environ[FOLDER_VARIABLE])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gates"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""Content digests of the files of a folder, kept per machine under what `lstat` says of each file.
+
+Reading and hashing every file of a large tree is most of a warm run (the collect cache's keys, the
+committed-content check, twice). As git's index does, a digest is kept with the file's device,
+inode, size, mode, mtime and ctime, and taken again without reading the file while all of them are
+unchanged. Whoever writes a file cannot keep its ctime: every write, rename or `utime` call sets it
+to the current time, and only the clock's owner can set that back. A digest is kept only for a file
+that last changed at least `SETTLED_NS` before it was read, so a write in the same tick of the
+file system's clock as that read (git's "racily clean" entries) never leaves a stale digest under
+unchanged times.
+
+The entries live in the user's cache folder, sealed (gates/util/sealed.py): a repository can
+neither supply nor edit them, and an entry that does not verify is no entry: the file is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+
+from gates.util.sealed import SealedFolder, default_folder, open_sealed
+
+SETTLED_NS = 2_000_000_000
+"""How long before its reading a file must have last changed for its digest to be kept: more than
+the coarsest timestamp granularity of common file systems (FAT's two seconds)."""
+MAX_ENTRIES = 200_000
+"""Entries kept per folder and kind; past that, only those of the latest call (a bounded file)."""
+_FORMAT = 1
+
+Entry = tuple[int, int, int, int, int, int, str]
+"""(device, inode, size, mode, mtime ns, ctime ns, digest)."""
+
+
+def git_blob_id(algorithm: str, data: bytes) -> str:
+    """The id git gives `data` as a blob in a repository of object format `algorithm`."""
+    h = hashlib.new(algorithm)
+    h.update(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+KINDS: dict[str, Callable[[bytes], str]] = {
+    "sha256": _sha256,
+    "git-sha1": lambda data: git_blob_id("sha1", data),
+    "git-sha256": lambda data: git_blob_id("sha256", data),
+}
+"""The digests a caller may ask for: the bytes' SHA-256, or git's blob id in either object format."""
+
+
+def read_regular(path: bytes | str, size: int) -> bytes:
+    """The bytes of the regular file at `path`, through plain system calls (a tree of thousands of
+    files feels Path's overhead); a link put in its place since it was looked at is not followed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1]:  # to the end, whatever the size was a moment ago
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class _Store:
+    """One folder's entries of one kind, shared by the threads of a run."""
+
+    def __init__(self, sealed: SealedFolder | None, path: Path) -> None:
+        self._sealed, self._path = sealed, path
+        self._lock = threading.Lock()
+        self.entries: dict[str, Entry] = self._read()
+
+    def _read(self) -> dict[str, Entry]:
+        payload = self._sealed.read_sealed(self._path) if self._sealed is not None else None
+        try:
+            document = orjson.loads(payload) if payload is not None else None
+        except orjson.JSONDecodeError:
+            return {}
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            return {}
+        entries = document.get("entries")
+        return {k: tuple(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
+
+    def add(self, new: dict[str, Entry]) -> None:
+        """Keep `new` too, and write the whole store (best effort: a cache folder that cannot be
+        written costs the next run its reading, nothing else)."""
+        with self._lock:
+            entries = {**self.entries, **new} if len(self.entries) + len(new) <= MAX_ENTRIES else new
+            self.entries = entries
+            if self._sealed is None:
+                return
+            with contextlib.suppress(OSError, TypeError):
+                self._sealed.write_sealed(self._path, orjson.dumps({"format": _FORMAT, "entries": entries}))
+
+
+_stores: dict[tuple[str, str, str], _Store] = {}
+_stores_lock = threading.Lock()
+
+
+def _work_tree(folder: Path) -> Path:
+    """The top of the git work tree `folder` lies in (itself outside one): no cache of it may lie
+    there, where the repository could supply one."""
+    return next((p for p in (folder, *folder.parents) if (p / ".git").exists()), folder)
+
+
+def _store(folder: Path, kind: str) -> _Store:
+    cache = default_folder() / "digests"
+    key = (str(cache), str(folder), kind)
+    with _stores_lock:
+        if key not in _stores:
+            sealed = open_sealed(cache, _work_tree(folder))
+            name = hashlib.sha256(os.fsencode(folder)).hexdigest()[:40]
+            _stores[key] = _Store(sealed, cache / f"{kind}-{name}.json")
+        return _stores[key]
+
+
+def file_digests(folder: Path, names: Sequence[str], kind: str, cached: bool = True) -> list[str | None]:
+    """The `kind` digest (a key of KINDS) of each file `names` gives relative to `folder`, in
+    order; None for a name that is no regular file or cannot be read. `cached=False` reads every
+    file and keeps nothing (the release check, which trusts no earlier run)."""
+    digest = KINDS[kind]
+    folder = folder.resolve()
+    store = _store(folder, kind) if cached else None
+    known = store.entries if store is not None else {}
+    base = os.fsencode(folder) + b"/"
+    settled_before = time.time_ns() - SETTLED_NS
+    digests: list[str | None] = []
+    new: dict[str, Entry] = {}
+    for name in names:
+        path = base + os.fsencode(name)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                digests.append(None)
+                continue
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+            entry = known.get(name)
+            if entry is not None and len(entry) == 7 and entry[:6] == key:
+                digests.append(entry[6])
+                continue
+            value = digest(read_regular(path, st.st_size))
+        except OSError:
+            digests.append(None)
+            continue
+        digests.append(value)
+        if max(st.st_mtime_ns, st.st_ctime_ns) < settled_before:
+            new[name] = (*key, value)
+    if store is not None and new:
+        store.add(new)
+    return digests
