@@ -328,7 +328,7 @@ def render_reports(verdict: Verdict, formats: Sequence[str], out_dir: Path) -> d
     """verdict.json and every format asked for, rendered in memory (nothing is written yet)."""
     installed = load_formats()
     outputs = {}
-    for name in ("json", *formats):
+    for name in dict.fromkeys(("json", *formats)):  # `--format json` asks for verdict.json once more
         fmt = installed.get(name)
         outputs[out_dir / fmt.filename] = visible(fmt.render(verdict))
     return outputs
