@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -360,14 +361,16 @@ def test_phone_units_give_what_the_recognizer_gives(text: str) -> None:
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    from gates.pii.candidates import digit_clusters
+    from gates.pii.candidates import Candidates
+    from gates.pii.phone import presidio_regions
 
     config = ScanConfig(entities=("PHONE_NUMBER",), min_scores={"PHONE_NUMBER": 0.4}, salt="t")
     scanner = Scanner(config)
     full = PhoneRecognizer()
     expected = [(r.start, r.end, r.score) for r in full.analyze(text, ["PHONE_NUMBER"])]
     # Every cluster's unit through the narrowed path, de-duplicated over the text as Presidio does.
-    got = EntityRecognizer.remove_duplicates(scanner._phones(full, text, digit_clusters(text)))
+    units = Candidates(text, presidio_regions().reads_any).phones
+    got = EntityRecognizer.remove_duplicates(scanner._phones(full, units))
     assert sorted((r.start, r.end, r.score) for r in got) == sorted(expected)
 
 
@@ -440,6 +443,45 @@ def test_phone_traps_find_numbers_and_skip_regions() -> None:
     assert regions.possible(",030,901820,") == ()  # a comma ends the matcher's match
 
 
+def test_texts_the_prefilter_keeps_from_presidio_hold_nothing_presidio_finds() -> None:
+    # The pre-filter's claim, against one analyze() of each text it keeps from Presidio, at any
+    # score: the traps, the parity text's lines, and chunks of this project's PII code and tests
+    # (dense in near misses: versions, dates, hex, phone-like digits).
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from gates.pii.candidates import Candidates
+    from gates.pii.phone import PRESIDIO_REGIONS, presidio_regions
+
+    assert PhoneRecognizer().supported_regions == PRESIDIO_REGIONS
+    config = ScanConfig(entities=DEFAULT_ENTITIES, min_scores=dict.fromkeys(DEFAULT_ENTITIES, 0.0), salt="t",
+                        documentation_examples=False, precision="presidio")  # fmt: skip
+    naive = Scanner(config, fast=False)
+    here = Path(__file__).resolve().parent
+    sources = sorted((here.parent / "gates" / "pii").glob("*.py")) + sorted(here.glob("test_pii*.py"))
+    chunks = []
+    for source in sources:
+        lines = source.read_text().splitlines(keepends=True)
+        chunks += ["".join(lines[i : i + 8]) for i in range(0, len(lines), 8)]
+    texts = [*PHONE_TRAPS, *PARITY_TEXT.splitlines(), *chunks, "# Copyright (c) 2020 Ansible Project\n"]
+
+    def kept_from_presidio(texts: list[str], entities: tuple[str, ...]) -> list[str]:
+        return [t for t in texts if not Candidates(t, presidio_regions().reads_any).needed_by(entities)]
+
+    kept = kept_from_presidio(texts, DEFAULT_ENTITIES)
+    assert len(kept) >= 100 and len(texts) - len(kept) >= 100
+    assert [t for t in kept if naive.scan("t.txt", t)] == []
+    # Repository precision adds a card recognizer and blanks path data before the pre-filter.
+    repository = Scanner(dataclasses.replace(config, precision="repository"), fast=False)
+    prepared = [repository.prepared(t) for t in texts]
+    kept = kept_from_presidio(prepared, DEFAULT_ENTITIES)
+    assert [t for t in kept if repository.scan("t.txt", t)] == []
+    # Each entity's own check, too: a text kept from one recognizer holds nothing it finds.
+    for entity in DEFAULT_ENTITIES:
+        one = Scanner(dataclasses.replace(config, entities=(entity,), min_scores={entity: 0.0}), fast=False)
+        kept = kept_from_presidio(texts, (entity,))
+        assert [t for t in kept if one.scan("t.txt", t)] == [], entity
+
+
 def test_process_pool_matches_one_process(
     make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -466,7 +508,8 @@ def test_process_pool_matches_one_process(
 def test_presidio_is_imported_only_when_there_are_candidates(
     make_repo: Callable[..., Repo],
 ) -> None:
-    clean = make_repo({"a.py": "def f(x):\n    return x + 1\n"})
+    # A year is a digit cluster, but no phone region reads four such digits alone.
+    clean = make_repo({"a.py": "# Copyright (c) 2020 Ansible\ndef f(x):\n    return x + 1\n"})
     leaky = make_repo({"a.txt": f"{EMAIL}\n"})
     probe = """\
 import sys, time

@@ -17,7 +17,7 @@ whole texts, so each file goes through one `analyze()` call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import phonenumbers
@@ -48,16 +48,17 @@ from spacy.tokens import Doc
 from gates.errors import GateError
 from gates.pii.allow import AllowList
 from gates.pii.candidates import (
+    ENTITY_WINDOWS,
     Candidates,
     PhoneUnit,
     SparseText,
-    phone_units,
+    Windows,
     snap_back,
     snap_forward,
 )
 from gates.pii.config import INLINE_MARKER, Hit, ScanConfig
 from gates.pii.lines import LineIndex
-from gates.pii.phone import RegionFilter, reach
+from gates.pii.phone import PRESIDIO_REGIONS, presidio_regions, reach
 from gates.pii.precision import REPOSITORY, Found, Judge, mask_path_data
 from gates.util.mask import mask_digits, mask_value, salted_hash
 
@@ -65,12 +66,12 @@ LANGUAGE = "en"
 CONTEXT_PREFIX = 120
 """Characters before a hit given to phase 2: Presidio looks five keywords back for context."""
 GROUP_CHARS = 4000
-OWN_WINDOWS: dict[type[EntityRecognizer], Callable[[Candidates], list[tuple[int, int]]]] = {
-    EmailRecognizer: Candidates.email,
-    IbanRecognizer: Candidates.iban,
-    IpRecognizer: Candidates.ip,
-    UsSsnRecognizer: Candidates.numbers,
-    CreditCardRecognizer: Candidates.numbers,
+OWN_WINDOWS: dict[type[EntityRecognizer], Windows] = {
+    EmailRecognizer: ENTITY_WINDOWS["EMAIL_ADDRESS"],
+    IbanRecognizer: ENTITY_WINDOWS["IBAN_CODE"],
+    IpRecognizer: ENTITY_WINDOWS["IP_ADDRESS"],
+    UsSsnRecognizer: ENTITY_WINDOWS["US_SSN"],
+    CreditCardRecognizer: ENTITY_WINDOWS["CREDIT_CARD"],
 }
 """The pre-filtered recognizers, given only the windows around their own candidates (the phone
 recognizer has a path of its own); the others see whole texts."""
@@ -197,7 +198,13 @@ class Scanner:
         # which the patterns of eight regions overflow; a scan keeps them all.
         phonenumbers.enable_pattern_cache()
         phones = [r for r in self._recognizers if isinstance(r, PhoneRecognizer)]
-        self._region_filter = RegionFilter(phones[0].supported_regions if phones else ())
+        if phones and tuple(phones[0].supported_regions) != PRESIDIO_REGIONS:
+            # The pre-filter would skip texts where this Presidio's regions find numbers.
+            raise GateError(
+                f"pii: Presidio's phone regions {phones[0].supported_regions} are not the "
+                f"{PRESIDIO_REGIONS} the pre-filter reads (gates.pii.phone.PRESIDIO_REGIONS)"
+            )
+        self._region_filter = presidio_regions()
         self._judge = (
             Judge(phones[0].supported_regions if phones else ()) if config.precision == REPOSITORY else None
         )
@@ -218,7 +225,7 @@ class Scanner:
         if candidates is None:
             text = self.prepared(text)
         if self._fast:
-            results = self._fast_results(text, candidates or Candidates(text))
+            results = self._fast_results(text, candidates or Candidates(text, self._region_filter.reads_any))
         else:
             results = self._analyze(text)
         kept = [r for r in results if r.score >= self.config.min_scores[r.entity_type]]
@@ -266,19 +273,19 @@ class Scanner:
         return min(1.0, max(result.score + self._boost, self._boost_floor))
 
     def _fast_results(self, text: str, candidates: Candidates) -> list[RecognizerResult]:
-        parts: dict[Callable[[Candidates], list[tuple[int, int]]], SparseText | None] = {}
+        parts: dict[Windows, SparseText | None] = {}
         sure: list[RecognizerResult] = []
         borderline: list[tuple[RecognizerResult, EntityRecognizer]] = []
         for recognizer in self._recognizers:
             windows_of = OWN_WINDOWS.get(type(recognizer))
             if isinstance(recognizer, PhoneRecognizer):
-                found = self._phones(recognizer, text, candidates.clusters)
+                found = self._phones(recognizer, candidates.phones)
             elif windows_of is None:
                 # A custom or not pre-filtered recognizer may match anywhere.
                 found = recognizer.analyze(text, list(self.config.entities), None)  # type: ignore[arg-type]
             else:
                 if windows_of not in parts:
-                    found_windows = windows_of(candidates)
+                    found_windows = candidates.windows(windows_of)
                     parts[windows_of] = SparseText.build(text, found_windows) if found_windows else None
                 part = parts[windows_of]
                 if part is None:
@@ -299,13 +306,11 @@ class Scanner:
         results = sure + self._with_context(text, borderline)
         return EntityRecognizer.remove_duplicates([r for r in results if r.score >= self.config.threshold])
 
-    def _phones(
-        self, recognizer: PhoneRecognizer, text: str, clusters: Sequence[tuple[int, int]]
-    ) -> list[RecognizerResult]:
+    def _phones(self, recognizer: PhoneRecognizer, units: Sequence[PhoneUnit]) -> list[RecognizerResult]:
         """The phone recognizer on each digit cluster that can hold a number, through a cache of
         units: phonenumbers costs per cluster and region, and code repeats its numbers."""
         out: list[RecognizerResult] = []
-        for unit in phone_units(text, clusters, self._region_filter.reads_any):
+        for unit in units:
             # The same text may hold a cluster at another place (at the end of a file).
             key = (unit.text, unit.start - unit.offset)
             cached = self._phone_cache.get(key)

@@ -12,7 +12,9 @@ What every match of each pre-filtered recognizer contains:
   follow no word character or colon (or a `::` that follows none) start it.
 
 Regexes whose first character is a literal or a digit find them at tens of MB/s, and only the
-windows around a recognizer's own candidates reach it. A file without any is not scanned at all.
+windows around a recognizer's own candidates reach it (for the phone recognizer, the clusters that
+can hold a number that some region reads). A file where no recognizer has any is not given to
+Presidio at all: it would find nothing there.
 
 A window is snapped outwards to whitespace, so that regex boundaries (`\\b`, look-behinds) and
 phonenumbers' checks on the neighbouring characters see the same thing inside the window as in the
@@ -252,19 +254,38 @@ def _ipv6_may_start(text: str, colon: int) -> bool:
 
 class Candidates:
     """The candidates of one text for each pre-filtered recognizer, and their windows, found on
-    first use."""
+    first use. `readable(cluster)`: whether some phone region reads a cluster alone
+    (gates.pii.phone.RegionFilter.reads_any)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, readable: Callable[[str], bool]) -> None:
         self.text = text
+        self._readable = readable
+        self._windows: dict[Windows, list[tuple[int, int]]] = {}
 
-    def found(self) -> bool:
-        """Whether the text has any (the digit clusters first: most texts have some, and the
-        phone recognizer needs them anyway)."""
-        return bool(self.clusters or self._emails or self._ibans or self._ipv6)
+    def needed_by(self, entities: Iterable[str]) -> bool:
+        """Whether the recognizers of `entities` have anything to look at: the analyzer's fast
+        path gives each only its own windows (or phone units), so without any it finds nothing
+        and the text need not reach Presidio. The cheap searches first, phone units last."""
+        wanted = set(entities)
+        if any(self.windows(ENTITY_WINDOWS[e]) for e in ENTITY_WINDOWS if e in wanted):
+            return True
+        return "PHONE_NUMBER" in wanted and bool(self.phones)
+
+    def windows(self, of: Windows) -> list[tuple[int, int]]:
+        """`of(self)`, computed once."""
+        found = self._windows.get(of)
+        if found is None:
+            found = self._windows[of] = of(self)
+        return found
 
     @cached_property
     def clusters(self) -> list[tuple[int, int]]:
         return digit_clusters(self.text)
+
+    @cached_property
+    def phones(self) -> list[PhoneUnit]:
+        """The clusters that can hold a phone number (`phone_units`)."""
+        return list(phone_units(self.text, self.clusters, self._readable))
 
     @cached_property
     def _emails(self) -> list[tuple[int, int]]:
@@ -303,6 +324,18 @@ class Candidates:
         text = self.text
         spans = [(start, end) for start, end in self.clusters if text.count(".", start, end) >= 3]
         return windows(text, spans + self._ipv6)
+
+
+Windows = Callable[[Candidates], list[tuple[int, int]]]
+ENTITY_WINDOWS: dict[str, Windows] = {
+    "EMAIL_ADDRESS": Candidates.email,
+    "IBAN_CODE": Candidates.iban,
+    "IP_ADDRESS": Candidates.ip,
+    "US_SSN": Candidates.numbers,
+    "CREDIT_CARD": Candidates.numbers,
+}
+"""The windows each pre-filtered entity's recognizer is given (the phone recognizer is given the
+phone units instead)."""
 
 
 def snap_back(text: str, pos: int, limit: int = SNAP) -> int:

@@ -376,6 +376,11 @@ def parsed_strings(text: str) -> list[str]:
     return recorder.tried
 
 
+PRESIDIO_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+"""Presidio's PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS, which the candidate pre-filter reads
+without importing Presidio (gates.pii.analyzer refuses a Presidio whose default differs)."""
+
+
 class RegionFilter:
     """Built once per process (a few milliseconds over phonenumbers' metadata)."""
 
@@ -563,3 +568,10 @@ def _bare(country: _Country, digits: str, start: int) -> bool:
     """Whether the digits at `start` do not start with a (literal) national prefix."""
     prefixes = country.national_prefixes
     return prefixes is not None and not digits.startswith(prefixes, start)
+
+
+@functools.cache
+def presidio_regions() -> RegionFilter:
+    """The filter of Presidio's default regions, shared by the pre-filter and the analyzer (and
+    the cache of the clusters it has read alone)."""
+    return RegionFilter(PRESIDIO_REGIONS)

@@ -1,9 +1,10 @@
 """Scanning a list of repository files: skipping what is not text, and sharing work across cores.
 
-Each file is read once and run through the candidate regexes, and scanned at once if it has
-candidates (or the policy needs every file: custom recognizers, entities the pre-filter does not
-know, a spaCy model); Presidio is imported for the first such file. A large input is cut into
-parts shared with worker processes (gates.util.pool), each building its analyzer once.
+Each file is read once and run through the candidate regexes, and scanned at once if some
+recognizer has candidates there (or the policy needs every file: custom recognizers, entities the
+pre-filter does not know, a spaCy model); Presidio is imported for the first such file. A large
+input is cut into parts shared with worker processes (gates.util.pool), each building its
+analyzer once.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class ScanResult:
     files: int = 0
     bytes: int = 0
     presidio_files: int = 0
-    """Files that had candidates and went through Presidio."""
+    """Files where some recognizer had candidates, which went through Presidio."""
     workers: int = 1
 
 
@@ -107,6 +108,14 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     return merged
 
 
+def _reads_any(cluster: str) -> bool:
+    """Whether some phone region reads the cluster alone: phonenumbers' metadata is loaded for
+    the first text with a digit cluster (a few hundredths of a second), not for every scan."""
+    from gates.pii.phone import presidio_regions
+
+    return presidio_regions().reads_any(cluster)
+
+
 def _scan_prepared(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> ScanResult:
     return _scan_part(lambda: scanner, scanner.config, files, deadline)
 
@@ -114,9 +123,9 @@ def _scan_prepared(scanner: Scanner, files: Sequence[RepoFile], deadline: float)
 def _scan_part(
     scanner: Callable[[], Scanner], config: ScanConfig, files: Sequence[RepoFile], deadline: float
 ) -> ScanResult:
-    """Reads every file once, counting the skipped ones, and scans those Presidio must see: with
-    candidates, or all of them when the policy has custom recognizers, entities the pre-filter
-    does not know or a spaCy model."""
+    """Reads every file once, counting the skipped ones, and scans those Presidio must see: where
+    some recognizer has candidates, or all of them when the policy has custom recognizers,
+    entities the pre-filter does not know or a spaCy model."""
     result = ScanResult()
     analyzer: Scanner | None = None  # asked for once, at the first file it must see
     every_file = (
@@ -135,8 +144,8 @@ def _scan_part(
         result.bytes += file.size
         if config.precision == REPOSITORY:
             text = mask_path_data(text)
-        candidates = Candidates(text)
-        if every_file or candidates.found():
+        candidates = Candidates(text, _reads_any)
+        if every_file or candidates.needed_by(config.entities):
             result.presidio_files += 1
             analyzer = analyzer or scanner()
             for hit in analyzer.scan(file.path, text, candidates):
