@@ -15,16 +15,8 @@ import yaml
 
 from gates import __version__
 from gates import verdict as verdicts
-from gates.commands.hook import hook
+from gates.commands.lazy import LazyGroup
 from gates.commands.options import policy_option
-from gates.commands.osv_mirror import osv_mirror
-from gates.commands.plan import plan
-from gates.commands.policy_test import policy_test
-from gates.commands.release import release
-from gates.commands.sbom import sbom
-from gates.commands.sign import sign
-from gates.commands.verify import verify
-from gates.commands.waivers import waivers
 from gates.engine import pipeline
 from gates.errors import GatesError, InputError
 from gates.model import Collection
@@ -133,7 +125,25 @@ def _finish(verdict: Verdict, written: Sequence[Path]) -> int:
     return verdicts.exit_code(verdict)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+# The commands that live in gates/commands/, imported only when run (see gates/commands/lazy.py).
+COMMANDS = {
+    "hook": "gates.commands.hook:hook",
+    "osv-mirror": "gates.commands.osv_mirror:osv_mirror",
+    "plan": "gates.commands.plan:plan",
+    "release": "gates.commands.release:release",
+    "sbom": "gates.commands.sbom:sbom",
+    "sign": "gates.commands.sign:sign",
+    "verify": "gates.commands.verify:verify",
+    "waivers": "gates.commands.waivers:waivers",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(__version__, prog_name="gates")
 def cli() -> None:
     """Governance gates: run the checks a policy asks for and decide whether a release may ship."""
@@ -407,7 +417,7 @@ def list_gates(as_json: bool) -> int:
     return 0
 
 
-@cli.group()
+@cli.group(cls=LazyGroup, lazy={"test": "gates.commands.policy_test:policy_test"})
 def policy() -> None:
     """Validate and inspect policies."""
 
@@ -454,17 +464,6 @@ def schema(name: str) -> int:
         }
     click.echo(json.dumps(document, indent=2))
     return 0
-
-
-cli.add_command(osv_mirror)
-cli.add_command(plan)
-cli.add_command(hook)
-cli.add_command(sign)
-cli.add_command(verify)
-cli.add_command(release)
-cli.add_command(sbom)
-cli.add_command(waivers)
-policy.add_command(policy_test)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

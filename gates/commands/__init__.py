@@ -1,1 +1,1 @@
-"""Sub-commands that live in their own module; gates/cli.py registers each with `cli.add_command`."""
+"""Sub-commands that live in their own module; gates/cli.py names each in COMMANDS, imported when run."""

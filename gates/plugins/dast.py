@@ -42,14 +42,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gates.dast.crawl import crawl
-from gates.dast.rules import RULES, check
-from gates.dast.zap import read_zap
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.files import repo_file
 from gates.util.mask import redact_url
-from gates.util.sarif import read_sarif
 
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _KEEP_ERRORS = 10
@@ -69,6 +65,9 @@ def _url(ctx: CollectContext) -> str | None:
 
 
 def _scan(ctx: CollectContext, url: str, stats: dict[str, Any]) -> list[Finding]:
+    from gates.dast.crawl import crawl  # http, ssl, html: only for a live scan
+    from gates.dast.rules import RULES, check
+
     seconds = min(float(ctx.settings.get("max_seconds", 60)), ctx.remaining() - 1)
     result = crawl(url, int(ctx.settings.get("max_pages", 20)), seconds, ctx.settings.get("tls_verify", True))
     stats.update(
@@ -154,10 +153,14 @@ class DastGate:
         stats: dict[str, Any] = {}
         findings = _scan(ctx, url, stats) if url is not None else []
         if "zap" in imports:
+            from gates.dast.zap import read_zap
+
             zap = read_zap(imports["zap"])
             stats["imported_zap"] = len(zap)
             findings += zap
         if "sarif" in imports:
+            from gates.util.sarif import read_sarif
+
             sarif = read_sarif(imports["sarif"], ctx.root.resolve(), "dast", ctx.inline_suppressions)
             if sarif.failures:
                 raise GateError(f"the imported SARIF report is incomplete: {sarif.failures[0]}")

@@ -42,17 +42,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates import decision
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import delta, licence_lookup, licences
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide, source_and_key
-from gates.sbom.read import Component, Sbom
+from gates.sbom import licences
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
 from gates.util.git import toplevel
 from gates.util.proc import distribution_version
 from gates.util.sealed import open_sealed
+
+if TYPE_CHECKING:
+    from gates.sbom import licence_lookup
+    from gates.sbom.read import Component, Sbom
+
+# Reading SBOMs, looking licences up and the release delta are imported by the methods that use
+# them: every command loads every gate to check the policy, and a pre-commit hook runs none of these.
 
 _COMPONENT, _PROJECT, _COVERAGE = "component", "project", "coverage"
 _COPYLEFT = frozenset({"Copyleft", "Copyleft Limited"})
@@ -89,6 +95,8 @@ def _record(
 
 def _coverage_record(sbom: Sbom, lookup: licence_lookup.Lookup | None, source: str) -> Finding:
     """How many components' licences are known, and why the others' cannot be."""
+    from gates.sbom import licence_lookup
+
     unknowable = {} if lookup is None else dict(lookup.missing)
     if lookup is None:
         unknowable = {
@@ -191,6 +199,8 @@ def _finding(record: Finding, judgement: licences.Judgement, severity: Severity)
 
 
 def _look_up(sbom: Sbom, ctx: CollectContext) -> licence_lookup.Lookup | None:
+    from gates.sbom import licence_lookup
+
     settings = ctx.settings.get("lookup", {})
     if not settings.get("enabled", True):
         return None
@@ -236,10 +246,16 @@ class LicenceGate:
         }
 
     def cache_key(self, ctx: CollectContext) -> str | None:
+        from gates.sbom.provide import source_and_key
+
         lookup = sorted(ctx.settings.get("lookup", {}).items())
         return f"{source_and_key(ctx)[1]}\0{ctx.settings.get('project_license')}\0{lookup}"
 
     def collect(self, ctx: CollectContext) -> Collected:
+        from gates.sbom import delta, licence_lookup
+        from gates.sbom.provide import provide
+        from gates.sbom.read import Component
+
         provided = provide(ctx)
         sbom, source = provided.sbom, provided.description
         lookup = _look_up(sbom, ctx)
@@ -272,6 +288,8 @@ class LicenceGate:
         judge_key = _key_judge(settings, copyleft)
         unknown = settings.get("unknown", "warn")
         unknown_severity = _UNKNOWN_SEVERITY.get(unknown)
+        from gates.sbom import delta
+
         records, kept = delta.judge_records(findings, settings, {delta.CATEGORY_CHANGED: "category_changes"})
         for record in records:
             if record.rule == _COVERAGE:

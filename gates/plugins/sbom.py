@@ -45,21 +45,21 @@ import fnmatch
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Any
 
 from gates import decision
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import delta, notices
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, artefact_name, provide, source_and_key
-from gates.sbom.read import Component
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
 from gates.util.files import SkippedFile, read_text, select_files
 from gates.util.proc import distribution_version
+
+if TYPE_CHECKING:
+    from gates.sbom.read import Component
+
+# The SBOM modules (reading, diffing, notices, packaging) are imported by the methods that use
+# them: every command loads every gate to check the policy, and a pre-commit hook runs none of these.
 
 _INVENTORY = "component"
 """Collected for every component; `evaluate` turns them into the findings the policy asks for."""
@@ -97,6 +97,10 @@ def _violation(item: Finding, rule: str, severity: Severity, message: str) -> Fi
 
 def _ban_reason(entry: Mapping[str, Any], props: Mapping[str, Any]) -> str | None:
     """Why the component matches a `banned` entry, or None."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
     if "purl" in entry:
         if not (props["purl"] and fnmatch.fnmatchcase(props["purl"], entry["purl"])):
             return None
@@ -220,6 +224,8 @@ class SbomGate:
         }
 
     def cache_key(self, ctx: CollectContext) -> str | None:
+        from gates.sbom.provide import source_and_key
+
         key = source_and_key(ctx)[1]
         if "notices_file" in ctx.settings:
             committed = _committed(ctx.root, ctx.settings["notices_file"])
@@ -227,6 +233,9 @@ class SbomGate:
         return key
 
     def collect(self, ctx: CollectContext) -> Collected:
+        from gates.sbom import delta, notices
+        from gates.sbom.provide import artefact_name, provide
+
         provided = provide(ctx)
         sbom = provided.sbom
         findings = [_inventory(c, provided.description) for c in sbom.components]
@@ -262,6 +271,8 @@ class SbomGate:
         )
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        from gates.sbom import delta
+
         findings, kept = delta.judge_records(
             findings, settings, {delta.ADDED: "new_components", delta.DOWNGRADED: "downgrades"}
         )

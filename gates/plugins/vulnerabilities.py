@@ -73,19 +73,20 @@ from gates.model import (
     Severity,
     fingerprint,
 )
-from gates.osv import cvss, vex
-from gates.osv.client import OsvUnavailable, fetch_records, query_batch
-from gates.osv.match import fixed_versions, osv_package
-from gates.osv.mirror import OsvDatabase, serving
+from gates.osv import cvss
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA, provide
-from gates.sbom.read import Component
+from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
 from gates.util.files import repo_file
 from gates.util.proc import distribution_version
-from gates.versions import parse
 
 if TYPE_CHECKING:
+    from gates.osv import vex
     from gates.osv.audit import Audit
+    from gates.sbom.read import Component
+
+# OSV clients, the local database, VEX documents, version schemes and SBOMs are imported by the
+# functions that use them: every command loads every gate to check the policy, and a pre-commit
+# hook runs none of these.
 
 OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
@@ -154,6 +155,8 @@ def _unjustified(statement: vex.Statement) -> Finding:
 
 def _with_vex(finding: Finding, statements: Sequence[vex.Statement]) -> Finding:
     """The finding with the VEX statement that decides for it, if any, in its `vex` property."""
+    from gates.osv import vex
+
     statement = vex.applicable(statements, (finding.rule, *finding.aliases), finding.location.logical)
     if statement is None:
         return finding
@@ -178,6 +181,8 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
     else:
         yield _osv_base(ctx)
         return
+    from gates.osv.mirror import OsvDatabase, serving
+
     with serving(OsvDatabase.load(database, ctx.root, within)) as url:
         yield url
 
@@ -299,6 +304,8 @@ def _pin(dependency: Mapping[str, Any]) -> str:
 
 
 def _component(dependency: Mapping[str, Any]) -> Component:
+    from gates.sbom.read import Component
+
     return Component(dependency["name"], dependency.get("version"), None, ())
 
 
@@ -322,6 +329,9 @@ def _pip_audit_findings(
 
 def _osv_findings(base: str, components: Sequence[tuple[Component, str, str]]) -> list[Finding]:
     """Findings for (component, OSV ecosystem, name) of any ecosystem, asked of OSV directly."""
+    from gates.osv.client import OsvUnavailable, fetch_records, query_batch
+    from gates.osv.match import fixed_versions
+
     packages = [(ecosystem, name, c.version or "") for c, ecosystem, name in components]
     try:
         found = query_batch(base, packages)
@@ -370,6 +380,12 @@ class VulnerabilitiesGate:
         return None  # the advisory database changes without the repository changing
 
     def collect(self, ctx: CollectContext) -> Collected:
+        from gates.osv import vex
+        from gates.osv.client import fetch_records
+        from gates.osv.match import osv_package
+        from gates.sbom.provide import provide
+        from gates.versions import parse
+
         _start_importing_pip_audit()
         documents = vex.load(ctx.root, ctx.settings.get("vex", []))  # before auditing: exit 2 fast
         statements = [s for d in documents for s in d.statements]
@@ -447,6 +463,8 @@ class VulnerabilitiesGate:
                 continue
             statement = props.get("vex")
             if statement is not None and statement["suppresses"]:
+                from gates.osv import vex
+
                 rest = {k: v for k, v in props.items() if k != "vex"}
                 suppression = vex.suppression(statement)
                 finding = dataclasses.replace(finding, properties=rest, suppression=suppression)

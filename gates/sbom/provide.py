@@ -13,13 +13,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates.errors import InputError
 from gates.model import CollectContext, Finding
 from gates.sbom.generate import KINDS, LOCK_FILES, SbomSource, generate, input_digest, resolve_source
-from gates.sbom.read import Sbom, parse_sbom, read_sbom_bytes
 from gates.util.proc import distribution_version
+
+if TYPE_CHECKING:
+    from gates.sbom.read import Sbom
 
 
 def artefact_name(sbom: Sbom) -> str:
@@ -75,6 +77,8 @@ _guard = threading.Lock()
 
 def source_and_key(ctx: CollectContext) -> tuple[SbomSource, str]:
     """The SBOM source of the gate's policy block and a digest of its inputs and generator."""
+    from gates.sbom.read import read_sbom_bytes  # XML and schema validation: not to check a policy
+
     source = resolve_source(ctx.root, ctx.settings.get("sbom", {}))
     if source.kind == "file":
         if not source.path.is_file():
@@ -86,6 +90,8 @@ def source_and_key(ctx: CollectContext) -> tuple[SbomSource, str]:
 
 def provide(ctx: CollectContext) -> ProvidedSbom:
     """The SBOM for the gate's policy (the sbom gate returns it as the release artefact)."""
+    from gates.sbom.read import parse_sbom, read_sbom_bytes
+
     source, key = source_and_key(ctx)
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
