@@ -6,6 +6,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from tests.conftest import VULNERABLE_CODE, Repo
 
 # Modules the hook must run without: a report's template engine, and the tools of gates not run.
@@ -34,3 +36,44 @@ def test_the_sast_hook_runs_without_report_renderers_or_other_gates_tools(
     proc = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert "app.py:" in proc.stdout and "B602" in proc.stdout
+
+
+# What the default policy's other gates, and the other commands, need: a hook judging one file
+# imports none of it (every gate is loaded to check the policy, so their modules must import
+# these only when they run).
+NOT_ON_THE_HOOK_PATH = [
+    "gates.commands.plan",
+    "gates.commands.release",
+    "gates.commands.verify",
+    "gates.dast.crawl",
+    "gates.osv.client",
+    "gates.osv.mirror",
+    "gates.osv.vex",
+    "gates.perf.command",
+    "gates.report.html",
+    "gates.sbom.delta",
+    "gates.sbom.licence_lookup",
+    "gates.sbom.read",
+    "gates.util.pool",
+    "defusedxml",
+    "http.server",
+    "packageurl",
+    "univers",
+]
+
+
+@pytest.mark.parametrize("gate", ["sast", "secrets"])
+def test_the_hook_under_the_default_policy_imports_no_other_gates_or_commands_modules(
+    gate: str, make_repo: Callable[..., Repo]
+) -> None:
+    repo = make_repo({"app.py": VULNERABLE_CODE})
+    code = (
+        "import sys\n"
+        "from gates.__main__ import main\n"
+        f"code = main(['hook', '--only', {gate!r}, 'app.py'])\n"
+        f"print('imported:', *sorted(m for m in {NOT_ON_THE_HOOK_PATH!r} if m in sys.modules))\n"
+        "raise SystemExit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.stdout.splitlines()[-1] == "imported:"

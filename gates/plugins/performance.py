@@ -47,11 +47,10 @@ from __future__ import annotations
 import glob
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates.errors import InputError
 from gates.model import Finding
-from gates.perf.command import CommandSpec, measure
 from gates.perf.compare import compare
 from gates.perf.inputs import FORMATS, Metric, metrics_document, read_all
 from gates.perf.policy import BUDGET_KEY, RULES, judge
@@ -59,6 +58,9 @@ from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.util.atomic import dump_json
 from gates.util.files import repo_file
 from gates.util.proc import distribution_version
+
+if TYPE_CHECKING:
+    from gates.perf.command import CommandSpec
 
 BASELINE_ARTEFACT = "performance-baseline.json"
 
@@ -88,6 +90,8 @@ def _command(ctx: CollectContext) -> CommandSpec | None:
     spec = ctx.settings.get("command")
     if spec is None:
         return None
+    from gates.perf.command import CommandSpec  # processes and signals: only to measure a command
+
     return CommandSpec(
         name=spec.get("name", "command"),
         argv=tuple(spec["argv"]),
@@ -165,6 +169,8 @@ class PerformanceGate:
             )
         current = read_all(_result_files(ctx.root, entries), settings.get("format", "auto"))
         if command is not None:
+            from gates.perf.command import measure
+
             current += measure(command, ctx.deadline)
         names = [m.name for m in current]
         duplicates = sorted({n for n in names if names.count(n) > 1})

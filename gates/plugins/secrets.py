@@ -58,7 +58,6 @@ from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
 from gates.schemas import describe_path, iter_errors
-from gates.util import pool as pool_module
 from gates.util.files import (
     MAX_FILE_BYTES_SETTING,
     FileSelection,
@@ -273,6 +272,8 @@ class SecretsGate:
         if workers < 2 or sum(f.size for f in selection.files) < PARALLEL_MIN_BYTES:
             parts = [_scan_files(options, selection.files, deadline)]
         else:
+            from gates.util import pool as pool_module  # multiprocessing: not for a hook's few files
+
             parts = pool_module.scan_in_parts(
                 selection.files,
                 workers=workers,

@@ -60,10 +60,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packageurl import PackageURL
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from gates import decision
 from gates.model import (
     SEVERITIES,
@@ -80,6 +76,8 @@ from gates.util.files import repo_file
 from gates.util.proc import distribution_version
 
 if TYPE_CHECKING:
+    from packageurl import PackageURL
+
     from gates.osv import vex
     from gates.osv.audit import Audit
     from gates.sbom.read import Component
@@ -115,6 +113,8 @@ _DATABASE_RATING = {
 def _purl(component: Component) -> PackageURL | None:
     if component.purl is None:
         return None
+    from packageurl import PackageURL
+
     try:
         return PackageURL.from_string(component.purl)
     except ValueError:
@@ -123,6 +123,8 @@ def _purl(component: Component) -> PackageURL | None:
 
 def _pypi(purl: PackageURL | None) -> str | None:
     """The component's PyPI name, or None if it is not a PyPI package."""
+    from packaging.utils import canonicalize_name
+
     return str(canonicalize_name(purl.name)) if purl is not None and purl.type == "pypi" else None
 
 
@@ -238,6 +240,8 @@ def _audit(pins: Sequence[str], service: str, base: str) -> Audit:
 def _complete_dependencies(report: Any, pins: Sequence[str]) -> list[dict[str, Any]]:
     """pip-audit's `dependencies`, only when the report is whole: a pin missing from it is a
     GateError."""
+    from packaging.utils import canonicalize_name
+
     dependencies = report.get("dependencies") if isinstance(report, dict) else None
     if not isinstance(dependencies, list) or not all(isinstance(d, dict) for d in dependencies):
         raise GateError("pip-audit's report is incomplete: no dependencies list")
@@ -300,6 +304,9 @@ def _finding(
 
 
 def _pin(dependency: Mapping[str, Any]) -> str:
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
     return f"{canonicalize_name(dependency['name'])}=={Version(dependency.get('version') or '0')}"
 
 
@@ -380,6 +387,8 @@ class VulnerabilitiesGate:
         return None  # the advisory database changes without the repository changing
 
     def collect(self, ctx: CollectContext) -> Collected:
+        from packaging.version import InvalidVersion, Version
+
         from gates.osv import vex
         from gates.osv.client import fetch_records
         from gates.osv.match import osv_package
