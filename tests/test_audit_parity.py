@@ -10,6 +10,7 @@ from typing import Any
 
 from gates.osv.audit import audit
 from gates.osv.client import fetch_record
+from gates.osv.mirror import OsvDatabase
 from gates.plugins.vulnerabilities import _ids
 
 # Old pins of the packages the shared sample database covers, and one it does not.
@@ -61,3 +62,21 @@ def test_the_same_dependencies_advisories_and_records_as_pip_audit_by_hand(
         fetched = fetch_record(osv_mirror, ids)
         assert fetched is not None
         assert fetch_record(osv_mirror, ids, result.records) == fetched
+
+
+def test_a_database_answered_in_process_gives_what_pip_audit_by_hand_gets_from_its_mirror(
+    osv_database_dir: Path, osv_mirror: str, tmp_path: Path
+) -> None:
+    """The gate's `osv_database` path: pip-audit's own service, sending its queries to the
+    database through a requests transport in this process rather than to a server."""
+    database = OsvDatabase.load(osv_database_dir)
+    local = "http://osv-database.invalid"
+    result = audit(PINS, "osv", f"{local}/v1/query", 10, database.exchange)
+    assert _normalised(result.dependencies) == _normalised(_cli(PINS, osv_mirror, tmp_path))
+    advisories = {_ids(v) for d in result.dependencies for v in d["vulns"]}
+    assert len(advisories) > 10
+    for ids in advisories:
+        fetched = fetch_record(osv_mirror, ids)
+        assert fetched is not None
+        assert fetch_record(local, ids, exchange=database.exchange) == fetched
+        assert fetch_record(local, ids, result.records, database.exchange) == fetched

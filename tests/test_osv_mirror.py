@@ -82,6 +82,34 @@ def test_a_corrupt_record_is_an_input_error_naming_the_file(tmp_path: Path) -> N
         OsvDatabase.load(tmp_path)
 
 
+def test_hidden_and_linked_folders_are_not_read_and_no_folder_is_too_deep(tmp_path: Path) -> None:
+    def record(advisory: str) -> str:
+        return json.dumps(
+            {
+                "id": advisory,
+                "affected": [{"package": {"name": "demo", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
+            }
+        )
+
+    database = tmp_path / "db"
+    for folder, advisory in (("a", "A-1"), (".git", "HIDDEN-1"), ("../elsewhere", "LINKED-1")):
+        (database / folder).mkdir(parents=True)
+        (database / folder / f"{advisory}.json").write_text(record(advisory), encoding="utf-8")
+    (database / "linked").symlink_to(tmp_path / "elsewhere")
+    deep = database
+    for _ in range(1100):  # deeper than Python's recursion limit
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "DEEP-1.json").write_text(record("DEEP-1"), encoding="utf-8")
+    try:
+        assert _ids(OsvDatabase.load(database), "demo", "1.0") == ["A-1", "DEEP-1"]
+    finally:  # shutil.rmtree, cleaning up after pytest, recurses
+        (deep / "DEEP-1.json").unlink()
+        while deep != database:
+            deep.rmdir()
+            deep = deep.parent
+
+
 def test_http_api_answers_query_querybatch_and_vulns(osv_fixture_mirror: str) -> None:
     assert osv_fixture_mirror.startswith("http://127.0.0.1:")
     found = _post(

@@ -137,6 +137,36 @@ def test_osv_database_setting_serves_a_local_database_for_the_run(
     assert rules == ["PYSEC-2019-217", "unaudited"]
 
 
+def test_an_osv_database_gives_the_findings_of_its_mirror_and_the_advisories_of_pip_audit_by_hand(
+    tmp_path: Path,
+    run_cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    osv_database_dir: Path,
+    osv_mirror: str,
+) -> None:
+    """`osv_database` is answered in the gate's process; the mirror over HTTP (`gates osv-mirror
+    serve`'s server) and pip-audit's command line asking it give the same advisories."""
+    from tests.test_audit_parity import PINS, _cli
+
+    requirements = "".join(f"{name}=={version}\n" for name, version in PINS)
+    root = _project(
+        tmp_path / "app", requirements, "version: 1\ngates:\n  vulnerabilities: {fail_on: none}\n"
+    )
+    monkeypatch.setenv("GATES_OSV_URL", osv_mirror)
+    served = _gate(_run(run_cli, root)[1])["findings"]
+    monkeypatch.delenv("GATES_OSV_URL")
+    result = run_cli(
+        "run", root, "--only", "vulnerabilities", "--out", root / "local", "--no-cache",
+        "--input", f"vulnerabilities.osv_database={osv_database_dir}",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    local = _gate(json.loads((root / "local" / "verdict.json").read_text(encoding="utf-8")))["findings"]
+    assert local == served and len(local) > 10
+    by_hand = {(d["name"], v["id"]) for d in _cli(PINS, osv_mirror, tmp_path) for v in d["vulns"]}
+    found = {(f["properties"]["package"], i) for f in local for i in (f["rule"], *f["aliases"])}
+    assert by_hand <= found and len(local) == len(by_hand)
+
+
 def test_an_unreachable_database_is_an_error_that_says_how_to_configure_a_mirror(
     tmp_path: Path, run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,6 @@
-"""A local OSV database served over the OSV API on loopback, for air-gapped audits.
+"""A local OSV database answering the OSV API, for air-gapped audits: over HTTP on loopback
+(`MirrorServer`, `gates osv-mirror serve`) or in the asking process (`OsvDatabase.exchange`, the
+vulnerabilities gate's `osv_database`).
 
 The database is a directory of OSV records in YAML or JSON (a checkout of an advisory database
 such as PyPA's) or an OSV export zip (`PyPI/all.zip`). It answers the endpoints pip-audit and the
@@ -16,19 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import threading
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import yaml
@@ -50,7 +51,7 @@ _SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z
 
 Record = dict[str, Any]
 # Bumped whenever _parse_record changes what it makes of a file, so old indexes are not reused.
-_INDEX_VERSION = "osv-index-2"
+_INDEX_VERSION = "osv-index-3"
 
 
 def _timestamp(value: object) -> str:
@@ -102,6 +103,24 @@ def _parse_record(text: str, source: str) -> Record | None:
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _candidates(folder: str) -> list[tuple[tuple[str, ...], str, bool]]:
+    """(path parts, path, is a link) of every non-hidden OSV-suffixed entry under `folder`, not
+    entering hidden or linked folders; walked with a stack, so no depth is too deep."""
+    found = []
+    stack: list[tuple[tuple[str, ...], str]] = [((folder,), folder)]
+    while stack:
+        parts, current = stack.pop()
+        with os.scandir(current) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(((*parts, entry.name), entry.path))
+                elif entry.name.endswith(_SUFFIXES):
+                    found.append(((*parts, entry.name), entry.path, entry.is_symlink()))
+    return found
+
+
 def _files(path: Path, within: Path | None) -> Iterator[tuple[str, bytes]]:
     """(source name, bytes) of every candidate OSV file in a directory or zip, in name order.
     With `within` (a database the repository names), a link that leads out of that folder is an
@@ -117,16 +136,13 @@ def _files(path: Path, within: Path | None) -> Iterator[tuple[str, bytes]]:
         return
     if not path.is_dir():
         raise InputError(f"{path}: no such directory or zip")
-    found = []
-    # os.walk does not descend into linked folders; linked files are checked one by one.
-    for folder, dirs, names in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(folder, n) for n in names if not n.startswith(".") and n.endswith(_SUFFIXES)]
-    for file in sorted(found):
-        if within is not None and file.is_symlink():
-            repo_file(within, file.relative_to(within), "osv_database")
-        if file.is_file():
-            yield str(file), read_input_bytes(file)
+    # Sorted by path components, as Path objects sort; plain strings and system calls because
+    # this runs on every file of the database on every run.
+    for _, file, link in sorted(_candidates(str(path))):
+        if within is not None and link:
+            repo_file(within, Path(file).relative_to(within), "osv_database")
+        if os.path.isfile(file):
+            yield file, read_input_bytes(file)
 
 
 def _text(data: bytes, source: str) -> str:
@@ -150,34 +166,69 @@ def index_dir() -> Path:
     return Path(cache) / "gates" / "osv-index"
 
 
-def _read_index(cache: SealedFolder | None, path: Path) -> dict[str, Record] | None:
-    """The records of an index this machine wrote (its HMAC verifies), else None: an index
+Posting = tuple[str, int]
+"""(record id, index of the record's `affected` entry) of a package."""
+
+
+def _read_index(cache: SealedFolder | None, path: Path) -> OsvDatabase | None:
+    """The database of an index this machine wrote (its HMAC verifies), else None: an index
     edited to drop an advisory is a miss, and the database is parsed again."""
     payload = cache.read_sealed(path) if cache is not None else None
-    try:
-        records = orjson.loads(payload) if payload is not None else None
-    except orjson.JSONDecodeError:
+    if payload is None:
         return None
-    return records if isinstance(records, dict) else None
+    try:
+        index = orjson.loads(payload)
+        texts, packages = index["texts"], index["packages"]
+        by_package = {(e, n): tuple((i, k) for i, k in postings) for e, n, postings in packages}
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
+        return None
+    return OsvDatabase(texts, by_package)
 
 
-def _write_index(cache: SealedFolder | None, path: Path, records: Mapping[str, Record]) -> None:
+def _write_index(cache: SealedFolder | None, path: Path, database: OsvDatabase) -> None:
     """Best effort: a cache folder that cannot be written costs the next run a parse, nothing else."""
     if cache is None:
         return
+    packages = [[e, n, postings] for (e, n), postings in database.by_package.items()]
     try:
-        cache.write_sealed(path, orjson.dumps(records))
+        cache.write_sealed(path, orjson.dumps({"texts": database.texts, "packages": packages}))
         kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[_INDEXES_KEPT:]:
             old.unlink(missing_ok=True)
-    except (OSError, TypeError):  # TypeError: a record orjson cannot write (keys that are not strings)
+    except OSError:
         pass
 
 
-@dataclass(frozen=True)
+class _Parsed(Mapping[str, Record]):
+    """Records parsed from their JSON text when first asked for."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = texts
+        self._parsed: dict[str, Record] = {}
+
+    def __getitem__(self, advisory: str) -> Record:
+        record = self._parsed.get(advisory)
+        if record is None:
+            record = self._parsed[advisory] = orjson.loads(self._texts[advisory])
+        return record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
 class OsvDatabase:
-    records: Mapping[str, Record]
-    by_package: Mapping[tuple[str, str], tuple[tuple[Record, Mapping[str, Any]], ...]]
+    """OSV records by id, kept as the JSON they are served as and parsed when a query first needs
+    one (a run asks about a few packages of thousands), and what each package's entries are."""
+
+    def __init__(self, texts: Mapping[str, str], by_package: Mapping[tuple[str, str], Sequence[Posting]]):
+        self.texts = texts
+        self.by_package = by_package
+        self.records: Mapping[str, Record] = _Parsed(texts)
 
     @classmethod
     def load(cls, path: Path, repository: Path | None = None, within: Path | None = None) -> OsvDatabase:
@@ -196,35 +247,102 @@ class OsvDatabase:
         repository = repository or Path.cwd()
         cache = open_sealed(index_dir(), toplevel(repository) or repository)
         index = index_dir() / f"{_INDEX_VERSION}-{digest.hexdigest()}.json"
-        records = _read_index(cache, index)
-        if records is None:
-            records = {}
+        database = _read_index(cache, index)
+        if database is None:
+            texts: dict[str, str] = {}
+            parsed: dict[str, Record] = {}
             for source, data in sources:
                 record = _parse_record(_text(data, source), source)
                 if record is not None:
-                    records[record["id"]] = record
-            _write_index(cache, index, records)
-        return cls.from_records(records)
+                    texts[record["id"]] = _served(record, source)
+                    parsed[record["id"]] = record
+            database = cls.from_records(parsed, texts)
+            _write_index(cache, index, database)
+        return database
 
     @classmethod
-    def from_records(cls, records: Mapping[str, Record]) -> OsvDatabase:
-        by_package: dict[tuple[str, str], list[tuple[Record, Mapping[str, Any]]]] = defaultdict(list)
-        for record in records.values():
-            for affected in record.get("affected") or []:
-                package = affected.get("package") or {}
-                if "ecosystem" in package and "name" in package:
-                    key = package_key(package["ecosystem"], package["name"])
-                    by_package[key].append((record, affected))
-        return cls(records, {k: tuple(v) for k, v in by_package.items()})
+    def from_records(
+        cls, records: Mapping[str, Record], texts: Mapping[str, str] | None = None
+    ) -> OsvDatabase:
+        """The database of parsed records (`texts`: their JSON, when already written)."""
+        by_package: dict[tuple[str, str], list[Posting]] = defaultdict(list)
+        for advisory, record in records.items():
+            for i, affected in enumerate(record.get("affected") or []):
+                package = affected.get("package") if isinstance(affected, dict) else None
+                ecosystem, name = (
+                    (package.get("ecosystem"), package.get("name"))
+                    if isinstance(package, dict)
+                    else (None, None)
+                )
+                if isinstance(ecosystem, str) and isinstance(name, str):
+                    by_package[package_key(ecosystem, name)].append((advisory, i))
+        if texts is None:
+            texts = {advisory: _served(record, advisory) for advisory, record in records.items()}
+        return cls(texts, {k: tuple(v) for k, v in by_package.items()})
+
+    def matches(self, ecosystem: str, name: str, version: str) -> list[str]:
+        """The ids of the records that affect a package version, sorted, without duplicates."""
+        found = set()
+        for advisory, i in self.by_package.get(package_key(ecosystem, name), ()):
+            record = self.records[advisory]
+            if not record.get("withdrawn") and affects(record["affected"][i], ecosystem, version):
+                found.add(advisory)
+        return sorted(found)
 
     def query(self, ecosystem: str, name: str, version: str) -> list[Record]:
         """The records that affect a package version, in id order, without duplicates."""
-        found = {
-            record["id"]: record
-            for record, affected in self.by_package.get(package_key(ecosystem, name), ())
-            if not record.get("withdrawn") and affects(affected, ecosystem, version)
-        }
-        return [found[k] for k in sorted(found)]
+        return [self.records[advisory] for advisory in self.matches(ecosystem, name, version)]
+
+    def answer(self, method: str, path: str, body: bytes) -> tuple[HTTPStatus, bytes]:
+        """The OSV API's answer (status, JSON) to a request: GET /v1/vulns/{id}, POST /v1/query
+        and POST /v1/querybatch. The records are answered with the JSON kept for them."""
+        prefix = "/v1/vulns/"
+        if method == "GET":
+            text = self.texts.get(path[len(prefix) :]) if path.startswith(prefix) else None
+            if text is None:
+                return HTTPStatus.NOT_FOUND, orjson.dumps({"code": 5, "message": "Bug not found."})
+            return HTTPStatus.OK, text.encode()
+        if method != "POST" or path not in ("/v1/query", "/v1/querybatch"):
+            return HTTPStatus.NOT_FOUND, orjson.dumps({"message": f"no endpoint {method} {path}"})
+        if len(body) > _MAX_BODY:
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, orjson.dumps({"message": "query too large"})
+        try:
+            query = orjson.loads(body or b"null")
+            if path == "/v1/query":
+                found = self.matches(*_parse_query(query))
+                vulns = b",".join(self.texts[advisory].encode() for advisory in found)
+                return HTTPStatus.OK, b'{"vulns":[' + vulns + b"]}" if found else b"{}"
+            queries = query.get("queries") if isinstance(query, Mapping) else None
+            if not isinstance(queries, list):
+                raise QueryError('expected {"queries": [...]}')
+            results = []
+            for each in queries:
+                ids = self.matches(*_parse_query(each))
+                results.append(
+                    {"vulns": [{"id": v, "modified": self.records[v].get("modified")} for v in ids]}
+                    if ids
+                    else {}
+                )
+            return HTTPStatus.OK, orjson.dumps({"results": results})
+        except (QueryError, ValueError) as e:
+            return HTTPStatus.BAD_REQUEST, orjson.dumps({"code": 3, "message": str(e)})
+
+    def exchange(self, method: str, url: str, body: bytes | None) -> tuple[int, bytes]:
+        """`answer` for a request to any base URL: how the vulnerabilities gate asks a database it
+        serves itself, in its own process (`gates.osv.client.Exchange`)."""
+        parts = urlsplit(url)
+        status, answered = self.answer(
+            method, parts.path + (f"?{parts.query}" if parts.query else ""), body or b""
+        )
+        return int(status), answered
+
+
+def _served(record: Record, source: str) -> str:
+    """The JSON a record is answered with; InputError for a record JSON cannot hold (a YAML set)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError as e:
+        raise InputError(f"{source}: cannot be served as JSON: {e}") from e
 
 
 class QueryError(ValueError):
@@ -255,8 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the mirror runs beside tests and CI jobs whose output matters."""
 
-    def _send(self, status: HTTPStatus, body: Any) -> None:
-        data = json.dumps(body).encode("utf-8")
+    def _send(self, status: HTTPStatus, data: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -264,44 +381,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        prefix = "/v1/vulns/"
-        record = (
-            self.server.database.records.get(self.path[len(prefix) :])
-            if self.path.startswith(prefix)
-            else None
-        )
-        if record is None:
-            self._send(HTTPStatus.NOT_FOUND, {"code": 5, "message": "Bug not found."})
-        else:
-            self._send(HTTPStatus.OK, record)
+        self._send(*self.server.database.answer("GET", self.path, b""))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "query too large"})
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, orjson.dumps({"message": "query too large"}))
             return
-        try:
-            body = json.loads(self.rfile.read(length) or b"null")
-            if self.path == "/v1/query":
-                vulns = self.server.database.query(*_parse_query(body))
-                self._send(HTTPStatus.OK, {"vulns": vulns} if vulns else {})
-            elif self.path == "/v1/querybatch":
-                queries = body.get("queries") if isinstance(body, Mapping) else None
-                if not isinstance(queries, list):
-                    raise QueryError('expected {"queries": [...]}')
-                results = []
-                for query in queries:
-                    vulns = self.server.database.query(*_parse_query(query))
-                    results.append(
-                        {"vulns": [{"id": v["id"], "modified": v.get("modified")} for v in vulns]}
-                        if vulns
-                        else {}
-                    )
-                self._send(HTTPStatus.OK, {"results": results})
-            else:
-                self._send(HTTPStatus.NOT_FOUND, {"message": f"no endpoint {self.path}"})
-        except (QueryError, ValueError) as e:
-            self._send(HTTPStatus.BAD_REQUEST, {"code": 3, "message": str(e)})
+        self._send(*self.server.database.answer("POST", self.path, self.rfile.read(length)))
 
 
 class MirrorServer(ThreadingHTTPServer):
@@ -322,7 +409,9 @@ class MirrorServer(ThreadingHTTPServer):
 def serving(database: OsvDatabase, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """The base URL of a mirror of `database` running in a background thread while the block runs."""
     server = MirrorServer(database, host, port)
-    threading.Thread(target=server.serve_forever, name="osv-mirror", daemon=True).start()
+    # Polled often: shutting down waits for the next poll (half a second by default).
+    serve = lambda: server.serve_forever(poll_interval=0.05)  # noqa: E731
+    threading.Thread(target=serve, name="osv-mirror", daemon=True).start()
     try:
         yield server.url
     finally:

@@ -13,7 +13,7 @@ timeout_s)::
         service: osv                  # osv | pypi
         osv_url: http://127.0.0.1:8765   # an internal OSV mirror (also env GATES_OSV_URL or
                                          # `--input vulnerabilities.osv_url=...`)
-        # osv_database: ../osv-pypi   # or serve this OSV checkout / export zip on loopback itself
+        # osv_database: ../osv-pypi   # or answer from this OSV checkout / export zip in the gate
         default_severity: high        # for advisories without a CVSS v3 vector or rating
         ignore_unfixed: false         # true: advisories with no fixed version do not count
         vex: [vex/*.openvex.json, vex/app.cdx.json]   # VEX documents in the repository (globs)
@@ -55,8 +55,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
 
     from gates.osv import vex
     from gates.osv.audit import Audit
+    from gates.osv.client import Exchange
     from gates.sbom.read import Component
 
 # OSV clients, the local database, VEX documents, version schemes and SBOMs are imported by the
@@ -88,6 +88,7 @@ if TYPE_CHECKING:
 
 OSV_URL_ENV = "GATES_OSV_URL"
 DEFAULT_OSV_URL = "https://api.osv.dev"
+_LOCAL_BASE = "http://osv-database.invalid"  # .invalid never resolves (RFC 6761): nothing leaves
 _QUERY_PATH = "/v1/query"
 _REQUEST_TIMEOUT_S = 10
 _DESCRIPTION_CHARS = 300
@@ -170,10 +171,10 @@ def _osv_base(ctx: CollectContext) -> str:
     return str(url or DEFAULT_OSV_URL).rstrip("/").removesuffix(_QUERY_PATH)
 
 
-@contextmanager
-def _database_url(ctx: CollectContext) -> Iterator[str]:
-    """The OSV base URL to audit against; an `osv_database` (policy, or `--input
-    vulnerabilities.osv_database=DIR` relative to the working folder) is served for the run."""
+def _service(ctx: CollectContext) -> tuple[str, Exchange | None]:
+    """The OSV base URL to audit against, and the exchange that answers it when an `osv_database`
+    (policy, or `--input vulnerabilities.osv_database=DIR` relative to the working folder) is given:
+    the gate answers its own queries in this process, under a base URL that never resolves."""
     within = None
     if "osv_database" in ctx.options:
         database = Path(ctx.options["osv_database"]).resolve()
@@ -181,12 +182,10 @@ def _database_url(ctx: CollectContext) -> Iterator[str]:
         database = repo_file(ctx.root, ctx.settings["osv_database"], "gates.vulnerabilities.osv_database")
         within = ctx.root
     else:
-        yield _osv_base(ctx)
-        return
-    from gates.osv.mirror import OsvDatabase, serving
+        return _osv_base(ctx), None
+    from gates.osv.mirror import OsvDatabase
 
-    with serving(OsvDatabase.load(database, ctx.root, within)) as url:
-        yield url
+    return _LOCAL_BASE, OsvDatabase.load(database, ctx.root, within).exchange
 
 
 def _query_failure(where: str, message: str) -> str:
@@ -210,7 +209,7 @@ def _start_importing_pip_audit() -> None:
         threading.Thread(target=load, name="import-pip-audit", daemon=True).start()
 
 
-def _audit(pins: Sequence[str], service: str, base: str) -> Audit:
+def _audit(pins: Sequence[str], service: str, base: str, exchange: Exchange | None) -> Audit:
     """pip-audit's per-dependency results for `name==version` pins, run in this process."""
     if importlib.util.find_spec("pip_audit") is None:
         raise ToolMissing(
@@ -224,7 +223,7 @@ def _audit(pins: Sequence[str], service: str, base: str) -> Audit:
     where = base if service == "osv" else "PyPI"
     try:
         pairs = [(p.partition("==")[0], p.partition("==")[2]) for p in pins]
-        result = audit(pairs, service, base + _QUERY_PATH, _REQUEST_TIMEOUT_S)
+        result = audit(pairs, service, base + _QUERY_PATH, _REQUEST_TIMEOUT_S, exchange)
     except AuditError as e:
         raise GateError(f"{_query_failure(where, str(e))}; {_HOW_TO_CONFIGURE}") from e
     dependencies = _complete_dependencies({"dependencies": result.dependencies}, pins)
@@ -334,16 +333,18 @@ def _pip_audit_findings(
     return findings
 
 
-def _osv_findings(base: str, components: Sequence[tuple[Component, str, str]]) -> list[Finding]:
+def _osv_findings(
+    base: str, exchange: Exchange | None, components: Sequence[tuple[Component, str, str]]
+) -> list[Finding]:
     """Findings for (component, OSV ecosystem, name) of any ecosystem, asked of OSV directly."""
     from gates.osv.client import OsvUnavailable, fetch_records, query_batch
     from gates.osv.match import fixed_versions
 
     packages = [(ecosystem, name, c.version or "") for c, ecosystem, name in components]
     try:
-        found = query_batch(base, packages)
+        found = query_batch(base, packages, exchange)
         advisories = sorted({(advisory,) for ids in found for advisory in ids})
-        records = dict(zip(advisories, fetch_records(base, advisories), strict=True))
+        records = dict(zip(advisories, fetch_records(base, advisories, exchange=exchange), strict=True))
     except OsvUnavailable as e:
         raise GateError(f"{e}; {_HOW_TO_CONFIGURE}") from e
     findings = []
@@ -438,26 +439,24 @@ class VulnerabilitiesGate:
         if not by_pin and not others:
             return Collected(provided.anchor(findings), stats)
         advised: list[Finding] = []
-        with _database_url(ctx) as base:
-            if others:
-                advised += _osv_findings(base, others)
-            if by_pin:
-                audited = _audit(sorted(by_pin), service, base)
-                dependencies = audited.dependencies
-                findings += [
-                    _unaudited(by_pin.get(_pin(d)) or _component(d), str(d["skip_reason"]))
-                    for d in dependencies
-                    if "skip_reason" in d
-                ]
-                advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
-                fetched = (
-                    fetch_records(base, advisories, audited.records)
-                    if service == "osv"
-                    else [None] * len(advisories)
-                )
-                advised += _pip_audit_findings(
-                    dependencies, dict(zip(advisories, fetched, strict=True)), by_pin
-                )
+        base, exchange = _service(ctx)
+        if others:
+            advised += _osv_findings(base, exchange, others)
+        if by_pin:
+            audited = _audit(sorted(by_pin), service, base, exchange)
+            dependencies = audited.dependencies
+            findings += [
+                _unaudited(by_pin.get(_pin(d)) or _component(d), str(d["skip_reason"]))
+                for d in dependencies
+                if "skip_reason" in d
+            ]
+            advisories = sorted({_ids(v) for d in dependencies for v in d.get("vulns", [])})
+            fetched = (
+                fetch_records(base, advisories, audited.records, exchange)
+                if service == "osv"
+                else [None] * len(advisories)
+            )
+            advised += _pip_audit_findings(dependencies, dict(zip(advisories, fetched, strict=True)), by_pin)
         findings += [_with_vex(f, statements) for f in advised]
         stats["advisories"] = len({f.rule for f in advised})
         return Collected(provided.anchor(findings), stats)
