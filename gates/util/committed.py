@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from gates.util.digests import file_digests, git_blob_id, read_regular
@@ -46,49 +47,60 @@ def _crlf_copy_matches(algorithm: str, oid: str, path: bytes) -> bool:
 
 
 _LISTINGS_KEPT = 8
-_listings: dict[tuple[Path, str], tuple[str, bytes]] = {}
-"""(root, tree id) -> (object format, `git ls-tree` of the tree): the check after a run lists the
-tree the check before it listed."""
 
 
-def _listing(root: Path) -> tuple[str, bytes] | None:
-    """The object format and the recursive listing of HEAD's tree below `root`."""
+@dataclass(frozen=True)
+class _Tree:
+    algorithm: str
+    """The repository's object format: sha1 or sha256."""
+    links: list[tuple[str, str]]
+    """(path, blob id) of each symbolic link."""
+    files: list[tuple[str, str]]
+    """(path, blob id) of each file; submodules are neither (another repository's content)."""
+
+
+_trees: dict[tuple[Path, str], _Tree] = {}
+"""(root, tree id) -> the tree listed below root: the check after a run lists the tree the check
+before it listed."""
+
+
+def _head_tree(root: Path) -> _Tree | None:
+    """HEAD's tree below `root`, paths relative to it."""
     head = _git_bytes(root, "rev-parse", "--show-object-format", "HEAD^{tree}")
     if head is None:
         return None
-    algorithm, _, tree = head.decode().strip().partition("\n")
-    if (root, tree) not in _listings:
-        listing = _git_bytes(root, "ls-tree", "-r", "-z", tree)
-        if listing is None:
-            return None
-        if len(_listings) >= _LISTINGS_KEPT:
-            _listings.clear()
-        _listings[(root, tree)] = (algorithm, listing)
-    return _listings[(root, tree)]
+    algorithm, _, tree_id = head.decode().strip().partition("\n")
+    if (root, tree_id) in _trees:
+        return _trees[(root, tree_id)]
+    listing = _git_bytes(root, "ls-tree", "-r", "-z", tree_id)
+    if listing is None:
+        return None
+    tree = _Tree(algorithm, [], [])
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, _, oid = meta.split(b" ")
+        if mode != _SUBMODULE:
+            (tree.links if mode == _SYMLINK else tree.files).append((os.fsdecode(name), oid.decode()))
+    if len(_trees) >= _LISTINGS_KEPT:
+        _trees.clear()
+    _trees[(root, tree_id)] = tree
+    return tree
 
 
 def differing_paths(root: Path, cached: bool = True) -> list[str] | None:
     """The paths of HEAD below `root` (relative to it) whose work-tree content is not the
     committed blob, missing files included; None when `root` is not in a git work tree with a
     commit. `cached=False` reads every file (see `file_digests`)."""
-    listed = _listing(root)
-    if listed is None:
+    tree = _head_tree(root)
+    if tree is None:
         return None
-    algorithm, listing = listed
+    algorithm = tree.algorithm
     base = os.fsencode(root) + b"/"
-    links: list[tuple[str, str]] = []
-    files: list[tuple[str, str]] = []
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, raw_name = entry.partition(b"\t")
-        mode, _, raw_oid = meta.split(b" ")
-        if mode == _SUBMODULE:
-            continue  # another repository's commit, not content of this one
-        (links if mode == _SYMLINK else files).append((os.fsdecode(raw_name), raw_oid.decode()))
-    differing = [name for name, oid in links if not _link_matches(algorithm, oid, base + os.fsencode(name))]
-    digests = file_digests(root, [name for name, _ in files], f"git-{algorithm}", cached)
-    for (name, oid), digest in zip(files, digests, strict=True):
-        if digest != oid and not _crlf_copy_matches(algorithm, oid, base + os.fsencode(name)):
-            differing.append(name)
+    differing = [p for p, oid in tree.links if not _link_matches(algorithm, oid, base + os.fsencode(p))]
+    digests = file_digests(root, [p for p, _ in tree.files], f"git-{algorithm}", cached)
+    for (path, oid), digest in zip(tree.files, digests, strict=True):
+        if digest != oid and not _crlf_copy_matches(algorithm, oid, base + os.fsencode(path)):
+            differing.append(path)
     return sorted(differing)
