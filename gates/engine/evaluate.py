@@ -135,7 +135,9 @@ def judge_gate(
     judged = []
     for finding in sorted(kept, key=Finding.sort_key):
         # A suppression the gate attested (a VEX statement) is recorded like a waiver.
-        suppression, finding = finding.suppression, replace(finding, suppression=None)
+        suppression = finding.suppression
+        if suppression is not None:
+            finding = replace(finding, suppression=None)
         waiver = next((w for w in waivers if w.applies_to(finding)), None)
         new = known is None or finding.fingerprint not in known
         counted = waiver is None and suppression is None and (new or not settings["new_only"])
