@@ -163,6 +163,8 @@ _MANIFEST = "manifest"
 _DECIDES = "decides"
 _DELTA_MARK = DELTA_PROPERTY
 _RECORDED_NAMES = frozenset({*_HELP_URI_READ, _FIXED_VERSIONS, _MANIFEST, _DECIDES, _DELTA_MARK})
+_DECIDES_VALUES = frozenset(d.value for d in Decides)
+_DELTA_MARK_VALUES = frozenset(m.value for m in DeltaMark)
 
 
 @dataclass(frozen=True)
@@ -244,8 +246,8 @@ class Finding:
         help_uri = next((rest.pop(k) for k in _HELP_URI_READ if isinstance(rest.get(k), str)), None)
         fixed = rest.pop(_FIXED_VERSIONS) if isinstance(rest.get(_FIXED_VERSIONS), list) else None
         manifest = rest.pop(_MANIFEST) if isinstance(rest.get(_MANIFEST), str) else None
-        decides = rest.pop(_DECIDES) if rest.get(_DECIDES) in {d.value for d in Decides} else None
-        mark = rest.pop(_DELTA_MARK) if rest.get(_DELTA_MARK) in {m.value for m in DeltaMark} else None
+        decides = rest.pop(_DECIDES) if rest.get(_DECIDES) in _DECIDES_VALUES else None
+        mark = rest.pop(_DELTA_MARK) if rest.get(_DELTA_MARK) in _DELTA_MARK_VALUES else None
         typed = {
             "help_uri": help_uri,
             "remediation": Remediation(tuple(str(v) for v in fixed)) if fixed is not None else None,
