@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gates.model import JSON
@@ -22,13 +23,17 @@ BRANCH_VARIABLES = (
 )
 
 
-def git_output(root: Path, *args: str) -> str | None:
-    """What a git command printed (stripped), or None when it failed or git is missing."""
+def _git_text(root: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return out.strip()
+
+
+def git_output(root: Path, *args: str) -> str | None:
+    """What a git command printed (stripped), or None when it failed or git is missing."""
+    out = _git_text(root, *args)
+    return out.strip() if out is not None else None
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen[str] | None:
@@ -54,12 +59,35 @@ def toplevel(root: Path) -> Path | None:
     return Path(top) if top else None
 
 
+def _ci_branch() -> str | None:
+    return next((os.environ[v] for v in BRANCH_VARIABLES if os.environ.get(v)), None)
+
+
 def current_branch(root: Path) -> str | None:
-    for variable in BRANCH_VARIABLES:
-        if os.environ.get(variable):
-            return os.environ[variable]
-    branch = git_output(root, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = _ci_branch() or git_output(root, "rev-parse", "--abbrev-ref", "HEAD")
     return None if branch in (None, "HEAD") else branch
+
+
+@dataclass(frozen=True)
+class Head:
+    prefix: str
+    """The folder below the top of the work tree, with a trailing slash ("" at the top)."""
+    commit: str
+    tree: str
+    branch: str | None
+    """None: a detached HEAD."""
+
+
+def head(root: Path) -> Head | None:
+    """HEAD as seen from `root`, asked in one git call (every process is a few milliseconds of a
+    warm run); None when there is no commit, no repository, or a folder name git prints over two
+    lines."""
+    out = _git_text(root, "rev-parse", "--show-prefix", "HEAD", "HEAD^{tree}", "--abbrev-ref", "HEAD")
+    lines = out.removesuffix("\n").split("\n") if out is not None else []
+    if len(lines) != 4:
+        return None
+    prefix, commit, tree, branch = lines
+    return Head(prefix, commit, tree, None if branch == "HEAD" else branch)
 
 
 def is_dirty(root: Path, exclude: Sequence[str] = (), cached: bool = True) -> bool | None:
@@ -98,13 +126,25 @@ def subject(root: Path, check_clean: bool = True, cached: bool = True) -> dict[s
     """`check_clean=False` leaves `dirty` unknown (None) without reading every committed file: for
     runs that judge some files only (the pre-commit hook) and release nothing; `cached`: see
     `is_dirty`."""
-    commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
+    commit: str | None
+    tree: str | None
+    scanned: str | None
+    branch: str | None
+    found = head(root)
+    if found is not None:
+        commit, tree = found.commit, found.tree
+        scanned, branch = found.prefix.rstrip("/") or ".", _ci_branch() or found.branch
+        branch = None if branch == "HEAD" else branch
+    else:
+        commit = git_output(root, "rev-parse", "--verify", "-q", "HEAD")
+        tree = git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None
+        scanned, branch = scanned_path(root), current_branch(root)
     return {
         "path": str(root),
-        "scanned": scanned_path(root),
+        "scanned": scanned,
         "commit": commit,
-        "tree": git_output(root, "rev-parse", "--verify", "-q", "HEAD^{tree}") if commit else None,
-        "branch": current_branch(root),
+        "tree": tree,
+        "branch": branch,
         "dirty": is_dirty(root, cached=cached) if commit and check_clean else None,
     }
 
