@@ -1,11 +1,12 @@
 """Presidio, offline, and the fast path that runs it only where the pre-filter found candidates.
 
 Importing this module imports Presidio and spaCy (about a second), so only the scan imports it, and
-only when some file has candidates.
+only when some recognizer has candidates in some file.
 
-By default the spaCy pipeline is built here: a blank English tokenizer plus a component that uses
-the lower-cased token text as its lemma, so that Presidio's context enhancement (a score boost when a
-recognizer's context word is among the five keywords before a match) works without a model.
+By default the spaCy pipeline is built here, when first needed: a blank English tokenizer plus a
+component that uses the lower-cased token text as its lemma, so that Presidio's context enhancement
+(a score boost when a recognizer's context word is among the five keywords before a match) works
+without a model.
 Pattern entities then never need spaCy to *find* a value: phase 1 runs each selected recognizer
 once per file, over the windows around its own candidates (gates.pii.candidates; recognizers the
 pre-filter does not know see the whole file); phase 2 hands the results that only a context word
@@ -134,11 +135,26 @@ whose card_brand rule then keeps a number only for an issuer's prefix and length
 presidio` stays the naive call."""
 
 
+class _BlankOnFirstUse(dict[str, Language | None]):
+    """The NLP engine's pipelines, where the blank one is built when first asked for (about 0.1 s):
+    without a model only the results a context word may lift need it, in a few files of a
+    thousand."""
+
+    def __getitem__(self, language: str) -> Language:
+        nlp = super().__getitem__(language)
+        if nlp is None:
+            nlp = self[language] = _pipeline(None)
+        return nlp
+
+
 def build_engine(config: ScanConfig) -> AnalyzerEngine:
     _offline()
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "gates"}])
     # Set, not load()ed: SpacyNlpEngine.load() would download a missing model.
-    nlp_engine.nlp = {LANGUAGE: _pipeline(config.spacy_model)}  # type: ignore[assignment]
+    pipelines = _BlankOnFirstUse(
+        {LANGUAGE: None if config.spacy_model is None else _pipeline(config.spacy_model)}
+    )
+    nlp_engine.nlp = pipelines  # type: ignore[assignment]
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
     if config.precision == REPOSITORY:
