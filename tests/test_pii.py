@@ -482,6 +482,21 @@ def test_texts_the_prefilter_keeps_from_presidio_hold_nothing_presidio_finds() -
         assert [t for t in kept if one.scan("t.txt", t)] == [], entity
 
 
+def test_a_hook_on_one_file_finds_what_the_whole_run_finds_there(make_repo: Callable[..., Repo]) -> None:
+    # A hook scans only the files it is given: each file's findings are those of a run over the
+    # tree, whether the file reaches Presidio (some recognizer has candidates) or not.
+    texts = {f"f{i}.txt": line + "\n" for i, line in enumerate(PARITY_TEXT.splitlines())}
+    repo = make_repo({**texts, "year.py": "# Copyright (c) 2020 Ansible\n", "clean.txt": "nothing\n"})
+    files = select_files(repo.root).files
+    config = scan_config({})
+    whole = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
+    assert len({h.path for h in whole.hits}) >= 6
+    for file in files:
+        alone = scan_module.scan([file], config, workers=1, deadline=time.monotonic() + 300)
+        assert alone.hits == [h for h in whole.hits if h.path == file.path], file.path
+    assert 0 < whole.presidio_files < whole.files
+
+
 def test_process_pool_matches_one_process(
     make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
