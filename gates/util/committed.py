@@ -40,7 +40,7 @@ def _link_matches(algorithm: str, oid: str, path: bytes) -> bool:
 def _crlf_copy_matches(algorithm: str, oid: str, path: bytes) -> bool:
     try:
         status = os.lstat(path)
-        data = read_regular(path, status.st_size) if stat.S_ISREG(status.st_mode) else b""
+        data = read_regular(path) if stat.S_ISREG(status.st_mode) else b""
     except OSError:
         return False
     return b"\r\n" in data and git_blob_id(algorithm, data.replace(b"\r\n", b"\n")) == oid

@@ -1,13 +1,13 @@
-"""Content digests of the files of a folder, kept per machine under what `lstat` says of each file.
+"""Content digests of the files of a folder, kept per machine under what the system says of each file.
 
 Reading and hashing every file of a large tree is most of a warm run (the collect cache's keys, the
 committed-content check, twice). As git's index does, a digest is kept with the file's device,
-inode, size, mode, mtime and ctime, and taken again without reading the file while all of them are
-unchanged. Whoever writes a file cannot keep its ctime: every write, rename or `utime` call sets it
-to the current time, and only the clock's owner can set that back. A digest is kept only for a file
-that last changed at least `SETTLED_NS` before it was read, so a write in the same tick of the
-file system's clock as that read (git's "racily clean" entries) never leaves a stale digest under
-unchanged times.
+inode, size, mode, mtime and ctime, as the opened file reports them (the path may name another file
+by then), and taken again without reading the file while all of them are unchanged. Whoever writes
+a file cannot keep its ctime: every write, rename or `utime` call sets it to the current time, and
+only the clock's owner can set that back. A digest is kept only for a file that last changed at
+least `SETTLED_NS` before it was read, so a write in the same tick of the file system's clock as
+that read (git's "racily clean" entries) never leaves a stale digest under unchanged times.
 
 The entries live in the user's cache folder, sealed (gates/util/sealed.py): a repository can
 neither supply nor edit them, and an entry that does not verify is no entry: the file is read.
@@ -16,7 +16,9 @@ neither supply nor edit them, and an entry that does not verify is no entry: the
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import itertools
 import os
 import stat
 import threading
@@ -59,17 +61,48 @@ KINDS: dict[str, Callable[[bytes], str]] = {
 """The digests a caller may ask for: the bytes' SHA-256, or git's blob id in either object format."""
 
 
-def read_regular(path: bytes | str, size: int) -> bytes:
-    """The bytes of the regular file at `path`, through plain system calls (a tree of thousands of
-    files feels Path's overhead); a link put in its place since it was looked at is not followed."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+def read_status(path: bytes | str) -> tuple[os.stat_result, bytes]:
+    """What the regular file at `path` says of itself (`fstat`) and its bytes, through plain system
+    calls (a tree of thousands of files feels Path's overhead). The file is whatever `path` names
+    when it is opened: a link put in its place since it was looked at is not followed, and a FIFO or
+    device is no regular file (opened without waiting for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        chunks = [os.read(fd, size + 1)]
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        chunks = [os.read(fd, status.st_size + 1)]
         while chunks[-1]:  # to the end, whatever the size was a moment ago
             chunks.append(os.read(fd, 1 << 20))
-        return b"".join(chunks)
+        return status, b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_regular(path: bytes | str) -> bytes:
+    """The bytes of the regular file at `path` (see `read_status`)."""
+    return read_status(path)[1]
+
+
+def _key(status: os.stat_result) -> tuple[int, int, int, int, int, int]:
+    return (
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mode,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+
+
+def _storable(name: str) -> bool:
+    """Whether the store (JSON) can hold `name`: a name that is no UTF-8 (kept by `os.fsdecode` as
+    lone surrogates) is read every time rather than cost every other file its entry."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Store:
@@ -91,11 +124,15 @@ class _Store:
         entries = document.get("entries")
         return {k: tuple(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
 
-    def add(self, new: dict[str, Entry]) -> None:
+    def add(self, new: dict[str, Entry], asked: Sequence[str]) -> None:
         """Keep `new` too, and write the whole store (best effort: a cache folder that cannot be
-        written costs the next run its reading, nothing else)."""
+        written costs the next run its reading, nothing else). Past MAX_ENTRIES, only the entries
+        of the names the latest call `asked` about are kept (at most MAX_ENTRIES of them)."""
         with self._lock:
-            entries = {**self.entries, **new} if len(self.entries) + len(new) <= MAX_ENTRIES else new
+            entries = {**self.entries, **new}
+            if len(entries) > MAX_ENTRIES:
+                latest = ((name, entries[name]) for name in asked if name in entries)
+                entries = dict(itertools.islice(latest, MAX_ENTRIES))
             self.entries = entries
             if self._sealed is None:
                 return
@@ -139,22 +176,25 @@ def file_digests(folder: Path, names: Sequence[str], kind: str, cached: bool = T
     for name in names:
         path = base + os.fsencode(name)
         try:
-            st = os.lstat(path)
-            if not stat.S_ISREG(st.st_mode):
+            looked = os.lstat(path)
+            if not stat.S_ISREG(looked.st_mode):
                 digests.append(None)
                 continue
-            key = (st.st_dev, st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
             entry = known.get(name)
-            if entry is not None and len(entry) == 7 and entry[:6] == key:
+            if entry is not None and len(entry) == 7 and entry[:6] == _key(looked):
                 digests.append(entry[6])
                 continue
-            value = digest(read_regular(path, st.st_size))
+            # What is kept is what the file read says of itself: another file (a folder on the
+            # path renamed meanwhile) may be at `path` now, and its digest must not be kept under
+            # the times of the file looked at.
+            status, data = read_status(path)
         except OSError:
             digests.append(None)
             continue
+        value = digest(data)
         digests.append(value)
-        if max(st.st_mtime_ns, st.st_ctime_ns) < settled_before:
-            new[name] = (*key, value)
+        if max(status.st_mtime_ns, status.st_ctime_ns) < settled_before and _storable(name):
+            new[name] = (*_key(status), value)
     if store is not None and new:
-        store.add(new)
+        store.add(new, names)
     return digests
