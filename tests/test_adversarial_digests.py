@@ -177,3 +177,31 @@ def test_replacing_a_committed_file_keeping_its_size_and_mtime_is_dirty(
     assert (repo.root / "pkg" / "app.py").read_bytes() == HOSTILE
     assert repo.git("status", "--porcelain") == ""
     assert differing_paths(repo.root) == ["pkg/app.py"]
+
+
+def test_a_file_deleted_and_written_again_with_the_old_mtime_is_dirty(
+    make_repo: Callable[..., Repo], settled_at_once: None
+) -> None:
+    # The file written in its place gets the freed inode (ext4 hands it out again at once), the
+    # old size and mtime: as a repository checked out again at the same path in CI. Not its ctime.
+    repo = make_repo({"pkg/app.py": COMMITTED.decode()})
+    assert differing_paths(repo.root) == []
+    repo.git("update-index", "--skip-worktree", "pkg/app.py")
+    path = repo.root / "pkg" / "app.py"
+    before = path.stat()
+    time.sleep(0.05)
+    path.unlink()
+    path.write_bytes(HOSTILE)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert differing_paths(repo.root) == ["pkg/app.py"]
+
+
+def test_a_cache_folder_linked_into_the_repository_keeps_nothing(
+    make_repo: Callable[..., Repo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled_at_once: None
+) -> None:
+    repo = make_repo({"pkg/app.py": COMMITTED.decode()})
+    (tmp_path / "cache-link").symlink_to(repo.root / "cache")
+    monkeypatch.setenv("GATES_CACHE_DIR", str(tmp_path / "cache-link"))
+    assert differing_paths(repo.root) == []
+    file_digests(repo.root, ["pkg/app.py"], "sha256")
+    assert not (repo.root / "cache").exists()
