@@ -1,6 +1,6 @@
 """The adversary against kept file digests (gates/util/digests.py): a kept digest must answer only
 for the content of the very file it was taken of, however the file at a path is replaced, and a
-store must keep what warm runs need.
+store must keep what warm runs need. Runs sharing the collect cache's folder must not fail each other.
 
 The committed-content check (gates/util/committed.py) is what the attacks aim at: a contributor
 who flags a rewritten file `--skip-worktree` hides it from `git status`, so only the comparison of
@@ -8,6 +8,7 @@ the work tree's bytes with HEAD's blobs keeps the verdict dirty."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,10 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from gates.engine import cache
+from gates.model import Collection
 from gates.util import digests
 from gates.util.committed import differing_paths
 from gates.util.digests import file_digests
-from tests.conftest import Repo
+from tests.conftest import CliResult, Repo
 
 COMMITTED = b"VALUE = 1\n"
 HOSTILE = b"VALUE = 9\n"  # the same size: only inode and times can tell them apart
@@ -205,3 +208,45 @@ def test_a_cache_folder_linked_into_the_repository_keeps_nothing(
     assert differing_paths(repo.root) == []
     file_digests(repo.root, ["pkg/app.py"], "sha256")
     assert not (repo.root / "cache").exists()
+
+
+def _entry(folder: Path, number: int) -> Path:
+    return folder / f"sast-{number:040d}.json"
+
+
+def test_two_runs_pruning_one_gates_cache_entries_at_once_both_store(tmp_path: Path) -> None:
+    # Parallel jobs share a cache folder (the Jenkins template runs one `gates run` per project and
+    # gate in one workspace): each prunes the gate's older entries while the other writes.
+    store = cache.Cache(tmp_path, b"k" * 32)
+    collection = Collection(gate="sast", gate_version="1", tool_versions={}, duration_s=0.0)
+    failures: list[BaseException] = []
+
+    def write(start: int) -> None:
+        for number in range(start, start + 200):
+            try:
+                store.store(_entry(tmp_path, number), collection)
+            except OSError as error:
+                failures.append(error)
+
+    writers = [threading.Thread(target=write, args=(start,)) for start in (0, 1000)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failures == []
+    assert len(list(tmp_path.glob("sast-*.json"))) <= 2 * cache.KEEP_PER_GATE
+
+
+def test_a_cache_entry_gone_while_the_gates_entries_are_pruned_is_no_error(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # Deterministically what the race above makes: a listed entry that no longer exists.
+    folder = Path(os.environ["GATES_CACHE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(cache.KEEP_PER_GATE):
+        _entry(folder, number).write_bytes(b"older entry")
+    _entry(folder, 99).symlink_to(folder / "pruned by another run")
+    repo = make_repo({"app.py": "VALUE = 1\n", "gates.yaml": "version: 1\ngates:\n  sast: {fail_on: high}\n"})
+    result = run_cli("run", repo.root, "--format", "json")
+    verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
+    assert [(gate["name"], gate["status"]) for gate in verdict["gates"]] == [("sast", "pass")], result.err

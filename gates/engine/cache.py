@@ -9,6 +9,7 @@ any entry that cannot be read or verified is a miss: the gate runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -49,11 +50,21 @@ class Cache(SealedFolder):
         # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
         siblings = sorted(
             (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
-            key=lambda p: p.stat().st_mtime,
+            key=_written,
             reverse=True,
         )
         for old in siblings[KEEP_PER_GATE:]:
-            old.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                old.unlink(missing_ok=True)
+
+
+def _written(entry: Path) -> float:
+    """When `entry` was written; 0 for one that is gone (another run sharing the folder pruned it
+    between listing and this look: that is no reason for a gate to fail)."""
+    try:
+        return entry.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 # Entries kept per gate: enough for a few branches or policies side by side in one checkout.
