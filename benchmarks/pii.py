@@ -122,6 +122,7 @@ def main() -> None:
             f"fast, {jobs} process(es): {mb:.1f} MB scanned in {best.scan:.2f} s = {mb / best.scan:.1f} MB/s "
             f"(runs: {', '.join(f'{r.scan:.2f}' for r in runs)} s); start-up {best.startup:.2f} s; "
             f"with the start-up {mb / (best.scan + best.startup):.1f} MB/s ({best.files} files, "
+            f"{'workers started inside the scan, ' if jobs > 1 else ''}"
             f"{best.presidio_files} with candidates, {len(best.hits)} findings, skipped {best.skipped})"
         )
         fast_scores = {(h[0], h[1], h[2], h[3]): h[4] for h in best.hits}

@@ -549,6 +549,27 @@ print(len(found), "presidio_analyzer" in sys.modules)
     assert outputs == [["0", "False"], ["1", "True"]]
 
 
+def test_a_pool_imports_presidio_in_its_server_only(make_repo: Callable[..., Repo]) -> None:
+    # Workers fork from a server that imported Presidio: this process never imports it.
+    repo = make_repo({f"f{i}.txt": PARITY_TEXT for i in range(4)})
+    probe = """\
+import sys, time
+from pathlib import Path
+from gates.pii import scan
+from gates.plugins.pii import scan_config
+from gates.util.files import select_files
+scan.PARALLEL_MIN_BYTES, scan.CHUNK_BYTES = 0, 1
+files = select_files(Path(sys.argv[1])).files
+result = scan.scan(files, scan_config({}), workers=2, deadline=time.monotonic() + 300)
+print(len(result.hits), result.workers, "presidio_analyzer" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(repo.root)], capture_output=True, text=True, check=True
+    )
+    found, workers, imported = done.stdout.split()
+    assert int(found) > 4 and (workers, imported) == ("2", "False")
+
+
 def test_no_output_of_gates_run_holds_a_raw_value(make_repo: Callable[..., Repo], tmp_path: Path) -> None:
     repo = make_repo(
         {

@@ -1,10 +1,12 @@
-"""Files scanned by spawned worker processes and this process together.
+"""Files scanned by worker processes.
 
 Work is cut into chunks of about a given size, the biggest files first so that no straggler is
-last. Workers take chunks from the front of the queue, this process takes them from the end while
-the workers start, so a pool that is not worth its start-up costs little. Workers are spawned (the
-engine runs gates in threads, and forking a threaded process is unsafe), and each builds its
-state once: imports and configures its tool.
+last. `scan_in_parts`: workers take chunks from the front of the queue, this process takes them
+from the end while the workers start, so a pool that is not worth its start-up costs little.
+Workers are spawned (the engine runs gates in threads, and forking a threaded process is unsafe),
+and each builds its state once: imports and configures its tool. `scan_in_forked_workers`: for a
+tool whose import is most of a worker's start-up, multiprocessing's fork server (a process without
+threads) imports it once and forks every worker from there; this process scans nothing.
 """
 
 from __future__ import annotations
@@ -116,3 +118,39 @@ def scan_in_parts(
         return _scan_together(pool, _chunks(files, part_bytes), scan, local_state, deadline, timed_out)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def scan_in_forked_workers(
+    files: Sequence[RepoFile],
+    *,
+    workers: int,
+    preload: Sequence[str],
+    make_state: Callable[..., S],
+    args: tuple[Any, ...],
+    part_bytes: int,
+    scan: Callable[[S, Sequence[RepoFile], float], R],
+    deadline: float,
+    timed_out: str,
+) -> list[R]:
+    """`scan(state, part, deadline)` for each part of about `part_bytes` of `files`, in `workers`
+    processes forked from multiprocessing's fork server once it imported the `preload` modules
+    (`make_state(*args)` builds each worker's state from there). Needs the forkserver start method
+    (`forkserver_available()`)."""
+    context = multiprocessing.get_context("forkserver")
+    # `__main__` too: a worker would otherwise run the main script again (the CLI's imports).
+    context.set_forkserver_preload(["__main__", *preload])
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_build_state, initargs=(make_state, args)
+    )
+    try:
+        # The first submission waits for the server to import `preload`.
+        futures = [pool.submit(_scan_in_worker, scan, part, deadline) for part in _chunks(files, part_bytes)]
+        return [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
+    except FuturesTimeout as e:
+        raise GateError(timed_out) from e
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def forkserver_available() -> bool:
+    return "forkserver" in multiprocessing.get_all_start_methods()
