@@ -82,7 +82,9 @@ def test_a_corrupt_record_is_an_input_error_naming_the_file(tmp_path: Path) -> N
         OsvDatabase.load(tmp_path)
 
 
-def test_hidden_and_linked_folders_are_not_read_and_no_folder_is_too_deep(tmp_path: Path) -> None:
+def test_hidden_and_linked_folders_and_links_to_nothing_are_not_read_and_no_folder_is_too_deep(
+    tmp_path: Path,
+) -> None:
     def record(advisory: str) -> str:
         return json.dumps(
             {
@@ -96,6 +98,8 @@ def test_hidden_and_linked_folders_are_not_read_and_no_folder_is_too_deep(tmp_pa
         (database / folder).mkdir(parents=True)
         (database / folder / f"{advisory}.json").write_text(record(advisory), encoding="utf-8")
     (database / "linked").symlink_to(tmp_path / "elsewhere")
+    (database / "folder.json").symlink_to(database / "a")
+    (database / "dangling.json").symlink_to(tmp_path / "nothing")
     deep = database
     for _ in range(1100):  # deeper than Python's recursion limit
         deep = deep / "d"

@@ -104,8 +104,8 @@ _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 def _candidates(folder: str) -> list[tuple[tuple[str, ...], str, bool]]:
-    """(path parts, path, is a link) of every non-hidden OSV-suffixed entry under `folder`, not
-    entering hidden or linked folders; walked with a stack, so no depth is too deep."""
+    """(path parts, path, is a link) of every non-hidden OSV-suffixed file or link under `folder`,
+    not entering hidden or linked folders; walked with a stack, so no depth is too deep."""
     found = []
     stack: list[tuple[tuple[str, ...], str]] = [((folder,), folder)]
     while stack:
@@ -117,7 +117,9 @@ def _candidates(folder: str) -> list[tuple[tuple[str, ...], str, bool]]:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(((*parts, entry.name), entry.path))
                 elif entry.name.endswith(_SUFFIXES):
-                    found.append(((*parts, entry.name), entry.path, entry.is_symlink()))
+                    link = entry.is_symlink()
+                    if link or entry.is_file(follow_symlinks=False):  # the listing's type: no stat
+                        found.append(((*parts, entry.name), entry.path, link))
     return found
 
 
@@ -139,10 +141,12 @@ def _files(path: Path, within: Path | None) -> Iterator[tuple[str, bytes]]:
     # Sorted by path components, as Path objects sort; plain strings and system calls because
     # this runs on every file of the database on every run.
     for _, file, link in sorted(_candidates(str(path))):
-        if within is not None and link:
-            repo_file(within, Path(file).relative_to(within), "osv_database")
-        if os.path.isfile(file):
-            yield file, read_input_bytes(file)
+        if link:
+            if within is not None:
+                repo_file(within, Path(file).relative_to(within), "osv_database")
+            if not os.path.isfile(file):  # a link to a folder, or to nothing
+                continue
+        yield file, read_input_bytes(file)
 
 
 def _text(data: bytes, source: str) -> str:
