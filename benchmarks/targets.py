@@ -2,6 +2,7 @@
 input in the same run, plus the peak memory of a full `gates run`.
 
     python benchmarks/targets.py REPO [--osv-db DIR] [--runs 3] [--secrets-mb 6] [--rows a,b,...]
+                                      [--hook-file FILE]
 
 REPO is a git repository of Python and other text files (the targets were set on a 5,000-file
 checkout of a large public Python project). --osv-db is an OSV database folder (default: the PyPA
@@ -20,7 +21,9 @@ Rows:
   `bandit -f json -q FILES` on the files the gate scans; same findings;
   # pragma: allowlist nextline secret
 - hook-sast, hook-pii, hook-secrets: `gates hook --only NAME FILE` on one Python file of REPO, whole
-  command, against bandit / detect-secrets on that file by hand (pii: against nothing by hand);
+  command, against bandit / detect-secrets on that file by hand (pii: against nothing by hand). FILE
+  is `--hook-file`, else the Python file of median size among those the default policy's sast gate
+  scans (a test file, which it excludes, would time the hook without bandit);
 - pii: `gates run --only pii --no-cache` on REPO, whole command, in MB/s of the files it scans;
   # pragma: allowlist nextline secret
 - secrets: `gates run --only secrets --no-cache` on the first `--secrets-mb` MB of REPO's text files
@@ -48,7 +51,10 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from gates.osv.mirror import OsvDatabase, serving  # noqa: E402 (after the sys.path fix)
-from gates.util.files import SkippedFile, read_text, select_files  # noqa: E402
+from gates.plugins.registry import load_registry  # noqa: E402
+from gates.policy.loader import load_policy  # noqa: E402
+from gates.policy.model import PolicyContext  # noqa: E402
+from gates.util.files import RepoFile, SkippedFile, read_text, select_files  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
 SHARED_DB = HERE.parent / "shared" / "data" / "pypa-advisory-db"
@@ -214,11 +220,17 @@ def sast(repo: Path, work: Path, runs: int, rows: set[str], env: dict[str, str])
         )
 
 
-def hooks(repo: Path, runs: int, rows: set[str], env: dict[str, str]) -> None:
-    python = sorted(
-        (f for f in select_files(repo, ["*.py"]).files if f.path.endswith(".py")), key=lambda f: f.size
-    )
-    file = python[len(python) // 2].path  # a file of median size
+def sast_scanned(repo: Path) -> list[RepoFile]:
+    """The Python files of `repo` the default policy's sast gate scans, smallest first."""
+    sast = load_policy(None, load_registry(), PolicyContext(), root=repo).gates["sast"]
+    selected = select_files(repo, list(sast["include"]) or ["*.py"], sast["exclude"]).files
+    return sorted((f for f in selected if f.path.endswith(".py")), key=lambda f: f.size)
+
+
+def hooks(repo: Path, runs: int, rows: set[str], env: dict[str, str], file: str | None) -> None:
+    if file is None:
+        python = sast_scanned(repo)
+        file = python[len(python) // 2].path  # a file of median size
     print(f"{'':<13} hook file: {file}")
     tools: dict[str, Argv | None] = {
         "sast": [sys.executable, "-m", "bandit", "-q", file],
@@ -313,6 +325,7 @@ def main() -> int:
     parser.add_argument("--osv-db", type=Path, default=SHARED_DB)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--secrets-mb", type=float, default=6.0)
+    parser.add_argument("--hook-file", help="the file of the hook rows, relative to REPO")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of: {', '.join(ROWS)}")
     args = parser.parse_args()
     repo: Path = args.repo.resolve()
@@ -334,7 +347,7 @@ def main() -> int:
         if rows & {"sast-warm", "sast-cold"}:
             sast(repo, work, args.runs, rows, env)
         if rows & {"hook-sast", "hook-pii", "hook-secrets"}:
-            hooks(repo, args.runs, rows, env)
+            hooks(repo, args.runs, rows, env, args.hook_file)
         if "pii" in rows:
             pii(repo, work, args.runs, env)
         if "secrets" in rows:

@@ -77,3 +77,34 @@ def test_the_hook_under_the_default_policy_imports_no_other_gates_or_commands_mo
     proc = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
     assert proc.returncode in (0, 1), proc.stderr
     assert proc.stdout.splitlines()[-1] == "imported:"
+
+
+def _hook_imports(repo: Repo, module: str) -> tuple[int, bool, str]:
+    """Exit code of `gates hook --only sast app.py`, whether it imported `module`, its output."""
+    code = (
+        "import sys\n"
+        "from gates.__main__ import main\n"
+        "code = main(['hook', '--only', 'sast', 'app.py'])\n"
+        f"print('imported' if {module!r} in sys.modules else 'not imported')\n"
+        "raise SystemExit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
+    return proc.returncode, proc.stdout.splitlines()[-1] == "imported", proc.stdout + proc.stderr
+
+
+def test_the_hook_validates_an_unchanged_policy_once_and_a_changed_one_again(
+    make_repo: Callable[..., Repo],
+) -> None:
+    valid = "version: 1\ngates:\n  sast: {fail_on: high}\n  secrets: {}\n"
+    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": valid})
+    assert _hook_imports(repo, "jsonschema")[:2] == (1, True)
+    # The same policy again: remembered as valid, jsonschema is not even imported.
+    assert _hook_imports(repo, "jsonschema")[:2] == (1, False)
+    # Any change is validated again, and an invalid policy is refused every time.
+    repo.write("gates.yaml", valid.replace("high", "severe"))
+    for _ in range(2):
+        code, imported, output = _hook_imports(repo, "jsonschema")
+        assert (code, imported) == (2, True)
+        assert "gates.yaml:3: gates.sast.fail_on: 'severe' is not one of" in output
+    repo.write("gates.yaml", valid)
+    assert _hook_imports(repo, "jsonschema")[:2] == (1, False)

@@ -2,8 +2,11 @@
 
 Runs the named gates on just the given files (pre-commit passes the staged ones), under the same
 policy as CI, and prints one line per counted finding. Nothing is written to the repository: the
-run uses a temporary output folder and no cache. Exit codes are those of `gates run`.
-A gate the policy does not enable is skipped, so one hook list serves every policy.
+run uses a temporary output folder and no collect cache. The policy is checked as `gates run`
+checks it, and what the check found valid is remembered, sealed, in the cache folder (see
+gates/schemas), so that an unchanged policy is not validated with jsonschema on every commit.
+Exit codes are those of `gates run`. A gate the policy does not enable is skipped, so one hook
+list serves every policy.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import click
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
 from gates.engine import pipeline
+from gates.engine.cache import default_folder
 from gates.model import Status
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
-from gates.util.git import current_branch
+from gates.schemas import remembering_valid
+from gates.util.git import current_branch, toplevel
 from gates.util.mask import visible
+from gates.util.sealed import open_sealed
 from gates.verdict import Verdict
 
 
@@ -61,7 +67,8 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
     root = Path.cwd().resolve()
     registry = load_registry()
     context = PolicyContext(branch=branch or current_branch(root))
-    policy = load_policy(policy_file, registry, context, root=root)
+    with remembering_valid(open_sealed(default_folder(), toplevel(root) or root)):
+        policy = load_policy(policy_file, registry, context, root=root)
     pipeline.check_installed(registry.bind(policy.instances()), sorted(only))
     enabled = [name for name in only if name in policy.enabled_anywhere()]
     if not files or not enabled:
