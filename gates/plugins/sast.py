@@ -14,15 +14,23 @@ timeout_s)::
         exclude: ["tests/**"]
 
 Large trees are split into byte-balanced shards scanned by parallel bandit processes (bandit's cost
-follows file size, about 1.75 ms/KB); files bandit cannot parse are counted under
-`stats.skipped.parse_error` and reported as a low `parse-error` finding, since they went unscanned.
+follows file size, about 1.75 ms/KB); a scan of one shard (a pre-commit hook's few files, a small
+project) runs bandit in this process, as its command line would, and reads the same JSON report:
+a second interpreter's start and imports would cost more than the scan. Files bandit cannot parse
+are counted under `stats.skipped.parse_error` and reported as a low `parse-error` finding, since
+they went unscanned.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Mapping, Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
@@ -35,6 +43,8 @@ _CONFIDENCE = ("low", "medium", "high")
 _SHARD_MIN_BYTES = 512 * 1024
 # Keep each bandit command line well under the kernel's argument limit.
 _MAX_ARGV_CHARS = 100_000
+# bandit's loggers and plugin manager are process-wide: one scan in this process at a time.
+_IN_PROCESS = threading.Lock()
 
 
 def _python_files(ctx: CollectContext) -> FileSelection:
@@ -115,6 +125,66 @@ def _complete_report(stdout: str, stderr: str, shard: Sequence[RepoFile]) -> dic
     return report
 
 
+@contextmanager
+def _quiet_bandit() -> Iterator[None]:
+    """bandit's log at `-q` level, and the warnings of its imports and of the code it parses
+    (`SyntaxWarning: invalid escape sequence`), kept from this process's output as a child's
+    stderr is: bandit reports what it could not scan in the report itself."""
+    log = logging.getLogger("bandit")
+    saved = (log.level, log.propagate, log.handlers)
+    log.setLevel(logging.WARNING)
+    log.propagate, log.handlers = False, [logging.NullHandler()]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.level, log.propagate, log.handlers = saved
+
+
+def _bandit_here(
+    root: Path, files: Sequence[RepoFile], skip: Sequence[str], tests: Sequence[str], ignore_nosec: bool
+) -> str:
+    """bandit's JSON report of `files`, made in this process by the steps of `bandit -f json -q
+    --exclude '' [--skip] [--tests] [--ignore-nosec] FILES` (no configuration file, and no .bandit:
+    the targets are files), with the paths as the command line in `root` would name them."""
+    prefix = f"{root}{os.sep}"
+    with _IN_PROCESS, _quiet_bandit():
+        from bandit.core import (  # type: ignore[import-untyped]
+            config,
+            constants,
+            docs_utils,
+            extension_loader,
+            manager,
+        )
+
+        profile = {"include": set(tests), "exclude": set(skip)}
+        extension_loader.MANAGER.validate_profile(profile)
+        scan = manager.BanditManager(
+            config.BanditConfig(), "file", False, profile=profile, quiet=True, ignore_nosec=ignore_nosec
+        )
+        # Absolute paths: this process's working folder need not be the repository's.
+        scan.discover_files([prefix + f.path for f in files], False, "")
+        if not scan.b_ts.tests:
+            raise GateError("bandit: no tests would be run, please check the profile")
+        scan.run_tests()
+        lowest = constants.RANKING[0]
+        # The document bandit's json formatter writes (its report() also compares its file's name
+        # with sys.stdout's, which a captured stdout may not have).
+        results = [issue.as_dict(max_lines=3) for issue in scan.get_issue_list(lowest, lowest)]
+        for result in results:
+            result["more_info"] = docs_utils.get_url(result["test_id"])
+        document = {
+            "errors": [{"filename": name, "reason": reason} for name, reason in scan.get_skipped()],
+            "results": sorted(results, key=lambda r: r["filename"]),
+            "metrics": scan.metrics.data,
+        }
+    for entry in (*document["results"], *document["errors"]):
+        entry["filename"] = entry["filename"].removeprefix(prefix)
+    document["metrics"] = {name.removeprefix(prefix): m for name, m in document["metrics"].items()}
+    return json.dumps(document)
+
+
 class SastGate:
     name = "sast"
     version = "1.0.0"
@@ -139,9 +209,34 @@ class SastGate:
             options += ["--skip", ",".join(settings["skip"])]
         if settings.get("tests"):
             options += ["--tests", ",".join(settings["tests"])]
-        if not (settings.get("allow_nosec", True) and ctx.inline_suppressions):
+        if self._ignore_nosec(ctx):
             options.append("--ignore-nosec")
         return options
+
+    def _ignore_nosec(self, ctx: CollectContext) -> bool:
+        return not (ctx.settings.get("allow_nosec", True) and ctx.inline_suppressions)
+
+    def _reports(
+        self, ctx: CollectContext, tool: Sequence[str], shards: Sequence[Sequence[RepoFile]], workers: int
+    ) -> list[dict[str, Any]]:
+        """bandit's whole report of each shard: one shard in this process, several in parallel
+        bandit processes."""
+        if len(shards) == 1:
+            skip, tests = ctx.settings.get("skip") or [], ctx.settings.get("tests") or []
+            report = _bandit_here(ctx.root, shards[0], skip, tests, self._ignore_nosec(ctx))
+            return [_complete_report(report, "", shards[0])]
+        base = [*tool, *self._bandit_options(ctx)]
+        # bandit exits 1 when it finds issues; 0 when none; anything else is a failure.
+        runs = run_tools_parallel(
+            [[*base, "--", *(f.path for f in shard)] for shard in shards],
+            timeout=ctx.remaining(),
+            workers=workers,
+            cwd=ctx.root,
+            ok_codes=(0, 1),
+        )
+        return [
+            _complete_report(run.stdout, run.stderr, shard) for run, shard in zip(runs, shards, strict=True)
+        ]
 
     def cache_key(self, ctx: CollectContext) -> str | None:
         return digest_selection(_python_files(ctx), self._bandit_options(ctx))
@@ -155,22 +250,13 @@ class SastGate:
             return Collected(findings=[], stats=stats)
         workers = ctx.settings.get("workers") or os.cpu_count() or 1
         workers = max(1, min(workers, total // _SHARD_MIN_BYTES or 1))
-        base = [*python_tool("bandit", "bandit"), *self._bandit_options(ctx)]
+        tool = python_tool("bandit", "bandit")  # ToolMissing, in this process or another
         shards = _shards(files, workers)
         stats["shards"] = len(shards)
-        # bandit exits 1 when it finds issues; 0 when none; anything else is a failure.
-        runs = run_tools_parallel(
-            [[*base, "--", *(f.path for f in shard)] for shard in shards],
-            timeout=ctx.remaining(),
-            workers=workers,
-            cwd=ctx.root,
-            ok_codes=(0, 1),
-        )
         findings: list[Finding] = []
         seen: dict[tuple[str, str, str], int] = {}
         parse_errors = 0
-        for run, shard in zip(runs, shards, strict=True):
-            report = _complete_report(run.stdout, run.stderr, shard)
+        for report in self._reports(ctx, tool, shards, workers):
             for result in sorted(report["results"], key=lambda r: (r["filename"], r["line_number"])):
                 findings.append(_finding(result, seen))
             for error in report.get("errors", []):
