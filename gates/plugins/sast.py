@@ -148,7 +148,7 @@ def _bandit_here(
     """bandit's JSON report of `files`, made in this process by the steps of `bandit -f json -q
     --exclude '' [--skip] [--tests] [--ignore-nosec] FILES` (no configuration file, and no .bandit:
     the targets are files), with the paths as the command line in `root` would name them."""
-    prefix = f"{root}{os.sep}"
+    prefix = f"{root.resolve()}{os.sep}"
     with _IN_PROCESS, _quiet_bandit():
         from bandit.core import (  # type: ignore[import-untyped]
             config,
