@@ -19,7 +19,6 @@ import click
 from gates import verdict as verdicts
 from gates.commands.options import policy_option
 from gates.engine import pipeline
-from gates.engine.cache import default_folder
 from gates.model import Status
 from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
@@ -27,7 +26,7 @@ from gates.policy.model import PolicyContext
 from gates.schemas import remembering_valid
 from gates.util.git import current_branch, toplevel
 from gates.util.mask import visible
-from gates.util.sealed import open_sealed
+from gates.util.sealed import default_folder, open_sealed
 from gates.verdict import Verdict
 
 
