@@ -24,6 +24,7 @@ they went unscanned.
 from __future__ import annotations
 
 import json
+import linecache
 import logging
 import os
 import threading
@@ -142,6 +143,11 @@ def _quiet_bandit() -> Iterator[None]:
         log.level, log.propagate, log.handlers = saved
 
 
+def _forget(names: Sequence[str]) -> None:
+    for name in names:
+        linecache.cache.pop(name, None)
+
+
 def _bandit_here(
     root: Path, files: Sequence[RepoFile], skip: Sequence[str], tests: Sequence[str], ignore_nosec: bool
 ) -> str:
@@ -164,7 +170,11 @@ def _bandit_here(
             config.BanditConfig(), "file", False, profile=profile, quiet=True, ignore_nosec=ignore_nosec
         )
         # Absolute paths: this process's working folder need not be the repository's.
-        scan.discover_files([prefix + f.path for f in files], False, "")
+        names = [prefix + f.path for f in files]
+        # bandit quotes the code of a finding through linecache, which keeps what it read in this
+        # process: an earlier scan's lines would stand for a file changed since.
+        _forget(names)
+        scan.discover_files(names, False, "")
         if not scan.b_ts.tests:
             raise GateError("bandit: no tests would be run, please check the profile")
         scan.run_tests()
@@ -179,6 +189,7 @@ def _bandit_here(
             "results": sorted(results, key=lambda r: r["filename"]),
             "metrics": scan.metrics.data,
         }
+        _forget(names)
     for entry in (*document["results"], *document["errors"]):
         entry["filename"] = entry["filename"].removeprefix(prefix)
     document["metrics"] = {name.removeprefix(prefix): m for name, m in document["metrics"].items()}
