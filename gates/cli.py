@@ -211,6 +211,7 @@ def run(
 ) -> int:
     """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
     root = path.resolve()
+    subject = pipeline.start_subject(root, use_cache=not no_cache)
     policy = _policy(policy_file, root, branch, environment)
     registry = load_registry()
     release = _since(root, since, policy)
@@ -228,6 +229,7 @@ def run(
         inputs=_inputs(inputs),
         projects=_names(projects),
         since=release,
+        subject=subject,
     )
     click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
     waiting = f"gates: waiting for another run writing {out}"

@@ -21,6 +21,7 @@ from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.report.registry import load_formats
 from gates.util.atomic import dump_json, write_all
+from gates.util.background import Pending
 from gates.util.files import select_files
 from gates.util.git import changed_since
 from gates.util.git import subject as git_subject
@@ -59,6 +60,8 @@ class RunRequest:
     since: Since | NoRelease | None = None
     """`--since`: the previous release's verdict, the baseline of the release delta (or why there
     is none)."""
+    subject: Pending[Subject] | None = None
+    """The repository's subject, already being taken (`start_subject`); None: taken by the run."""
 
 
 ROOT_SCOPE = "."
@@ -229,6 +232,13 @@ def _labelled(
     return lambda gate, collection: progress(f"{project}/{gate}", collection)
 
 
+def start_subject(root: Path, use_cache: bool) -> Pending[Subject]:
+    """The subject of a whole-repository run, taken in a thread while the command loads its
+    policy and gates: those read files but run nothing of the repository's, so the subject is
+    still taken before anything that could change the repository runs."""
+    return Pending(lambda: Subject.from_json(git_subject(root, cached=use_cache)))
+
+
 def run_projects(
     request: RunRequest,
     policy: Policy,
@@ -259,9 +269,12 @@ def run_projects(
         verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
     # What every scope shares is read once: the repository's subject and, in a monorepo, the file
     # listing each scope takes its own files from.
-    subject = Subject.from_json(
-        git_subject(request.root, check_clean=request.only_paths is None, cached=request.use_cache)
-    )
+    if request.subject is not None and request.only_paths is None:
+        subject = request.subject.result()
+    else:
+        subject = Subject.from_json(
+            git_subject(request.root, check_clean=request.only_paths is None, cached=request.use_cache)
+        )
     if top.projects and request.only_paths is None:
         request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
     runs = []

@@ -1,0 +1,32 @@
+"""Work started in a thread now and waited for where its result is needed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
+    """`work()` running in a daemon thread; `result()` waits for it and returns its value or raises
+    its exception."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], T]) -> None:
+        try:
+            self._value.append(work())
+        except BaseException as e:  # raised again by result(), in the thread that waits
+            self._error.append(e)
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error:
+            raise self._error[0]
+        return self._value[0]
