@@ -212,29 +212,34 @@ def run(
     """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
     root = path.resolve()
     subject = pipeline.start_subject(root, use_cache=not no_cache)
-    policy = _policy(policy_file, root, branch, environment)
-    registry = load_registry()
-    release = _since(root, since, policy)
-    default_out = out_dir is None
-    out = (root / OUTPUT_DIR_NAME) if out_dir is None else out_dir.resolve()
-    if default_out and out.is_symlink():
-        # A committed link would have the run write its outputs (and a `*` .gitignore) elsewhere.
-        raise InputError(f"{out}: a link in the repository; gates writes only into a real folder (or --out)")
-    request = pipeline.RunRequest(
-        root=root,
-        out_dir=out,
-        only=_names(only),
-        use_cache=not no_cache,
-        baseline=baseline,
-        inputs=_inputs(inputs),
-        projects=_names(projects),
-        since=release,
-        subject=subject,
-    )
-    click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
-    waiting = f"gates: waiting for another run writing {out}"
-    with lock.output_folder(out, lambda: click.echo(waiting, err=True)):
-        return _run_locked(request, policy, registry, formats, default_out)
+    try:
+        policy = _policy(policy_file, root, branch, environment)
+        registry = load_registry()
+        release = _since(root, since, policy)
+        default_out = out_dir is None
+        out = (root / OUTPUT_DIR_NAME) if out_dir is None else out_dir.resolve()
+        if default_out and out.is_symlink():
+            # A committed link would have the run write its outputs (and a `*` .gitignore) elsewhere.
+            raise InputError(
+                f"{out}: a link in the repository; gates writes only into a real folder (or --out)"
+            )
+        request = pipeline.RunRequest(
+            root=root,
+            out_dir=out,
+            only=_names(only),
+            use_cache=not no_cache,
+            baseline=baseline,
+            inputs=_inputs(inputs),
+            projects=_names(projects),
+            since=release,
+            subject=subject,
+        )
+        click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
+        waiting = f"gates: waiting for another run writing {out}"
+        with lock.output_folder(out, lambda: click.echo(waiting, err=True)):
+            return _run_locked(request, policy, registry, formats, default_out)
+    finally:
+        subject.wait()  # its git processes (status takes the index's lock) never outlive the command
 
 
 def _run_locked(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gates.engine import cache
+from gates.engine.pipeline import SUBJECT_THREAD
 from gates.util import digests
 from gates.util.committed import differing_paths
 from gates.util.digests import file_digests
@@ -116,3 +118,13 @@ def test_a_cache_hit_is_shown_as_stored_and_other_masking_rules_miss(
     run_cli("run", repo.root, "--format", "json")
     verdict = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))
     assert verdict["gates"][0]["cached"] is False
+
+
+def test_a_run_that_stops_early_leaves_no_git_process_behind(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult]
+) -> None:
+    # The subject is taken while the policy loads; a policy error ends the command at once, and
+    # a `git status` still running then would hold the index's lock against the user's next git.
+    repo = make_repo({"app.py": "x = 1\n", "gates.yaml": "version: 1\ngates: {nope: {}}\n"})
+    assert run_cli("run", repo.root).code == 2
+    assert not [t for t in threading.enumerate() if t.name == SUBJECT_THREAD]

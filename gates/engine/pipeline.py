@@ -232,11 +232,14 @@ def _labelled(
     return lambda gate, collection: progress(f"{project}/{gate}", collection)
 
 
+SUBJECT_THREAD = "gates-subject"
+
+
 def start_subject(root: Path, use_cache: bool) -> Pending[Subject]:
     """The subject of a whole-repository run, taken in a thread while the command loads its
     policy and gates: those read files but run nothing of the repository's, so the subject is
     still taken before anything that could change the repository runs."""
-    return Pending(lambda: Subject.from_json(git_subject(root, cached=use_cache)))
+    return Pending(lambda: Subject.from_json(git_subject(root, cached=use_cache)), SUBJECT_THREAD)
 
 
 def run_projects(

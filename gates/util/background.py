@@ -13,10 +13,10 @@ class Pending(Generic[T]):
     """`work()` running in a daemon thread; `result()` waits for it and returns its value or raises
     its exception."""
 
-    def __init__(self, work: Callable[[], T]) -> None:
+    def __init__(self, work: Callable[[], T], name: str) -> None:
         self._value: list[T] = []
         self._error: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
         self._thread.start()
 
     def _run(self, work: Callable[[], T]) -> None:
@@ -24,6 +24,10 @@ class Pending(Generic[T]):
             self._value.append(work())
         except BaseException as e:  # raised again by result(), in the thread that waits
             self._error.append(e)
+
+    def wait(self) -> None:
+        """Until the work has ended, whatever its outcome."""
+        self._thread.join()
 
     def result(self) -> T:
         self._thread.join()

@@ -109,8 +109,10 @@ def is_dirty(root: Path, exclude: Sequence[str] = (), cached: bool = True) -> bo
         f":(exclude){OUTPUT_DIR_NAME}",
         *excluded,
     )
-    differing = differing_paths(root, cached)
-    changes, new = _output(tracked), _output(untracked)
+    try:
+        differing = differing_paths(root, cached)
+    finally:  # never leave a git process (status takes the index's lock) behind
+        changes, new = _output(tracked), _output(untracked)
     if changes is None or new is None or differing is None:
         return None
     return bool(changes or new or differing)
