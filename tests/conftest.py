@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from gates.cli import main
+from gates.util import digests
 from gates.util.git import BRANCH_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,16 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     # the licence gate looks licences up on the index pip is configured with: in tests, nowhere
     # (a closed loopback port) unless a test serves one
     monkeypatch.setenv("GATES_PYPI_INDEX_URL", "http://127.0.0.1:9/simple/")
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep digests of files that changed a moment ago (the tests' files all did), and start from
+    no store in memory."""
+    monkeypatch.setattr(digests, "SETTLED_NS", 0)
+    digests._stores.clear()
+    yield
+    digests._stores.clear()
 
 
 def git(root: Path, *args: str) -> str:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,16 +28,6 @@ from tests.conftest import CliResult, Repo
 
 COMMITTED = b"VALUE = 1\n"
 HOSTILE = b"VALUE = 9\n"  # the same size: only inode and times can tell them apart
-
-
-@pytest.fixture
-def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep digests of files that changed a moment ago (the tests' files all did), and start from
-    no store in memory."""
-    monkeypatch.setattr(digests, "SETTLED_NS", 0)
-    digests._stores.clear()
-    yield
-    digests._stores.clear()
 
 
 def _hidden_rewrite(make_repo: Callable[..., Repo]) -> Repo:

@@ -9,7 +9,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,16 +23,6 @@ from tests.conftest import CliResult, Repo
 
 SAST_ONLY = "version: 1\ngates:\n  sast: {fail_on: high}\n"
 PASSWORD = "hunter2-secret-value"  # pragma: allowlist secret
-
-
-@pytest.fixture
-def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep digests of files that changed a moment ago (the tests' files all did), and start from
-    no store in memory."""
-    monkeypatch.setattr(digests, "SETTLED_NS", 0)
-    digests._stores.clear()
-    yield
-    digests._stores.clear()
 
 
 def _sha256(data: bytes) -> str:
