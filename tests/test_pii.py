@@ -497,15 +497,18 @@ def test_a_hook_on_one_file_finds_what_the_whole_run_finds_there(make_repo: Call
     assert 0 < whole.presidio_files < whole.files
 
 
+# The fork server builds an analyzer for the default policy, which workers reuse; other policies'
+# workers build their own.
+@pytest.mark.parametrize("settings", [{}, {"salt": "other", "precision": "presidio"}])
 def test_process_pool_matches_one_process(
-    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
+    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]
 ) -> None:
     repo = make_repo({f"f{i}.txt": PARITY_TEXT + f"u{i}@corp.io\n" for i in range(6)})
     (repo.root / "blob.bin").write_bytes(b"\0" * 100)
     (repo.root / "latin1.txt").write_bytes("caf\xe9 030 901820".encode("latin-1"))
     (repo.root / "clean.txt").write_text("nothing to see\n")
     files = select_files(repo.root).files
-    config = scan_config({})
+    config = scan_config(settings)
     one = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 1)

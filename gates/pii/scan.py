@@ -88,11 +88,12 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
 
 def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, deadline: float) -> ScanResult:
     """Workers forked from a server that imported Presidio once (importing it is most of a
-    worker's start-up), each building its analyzer and scanning parts; every file is read once."""
+    worker's start-up) and warmed up an analyzer (gates.pii.preloaded), each scanning parts; every
+    file is read once."""
     results = pool_module.scan_in_forked_workers(
         files,
         workers=workers,
-        preload=("gates.pii.analyzer",),
+        preload=("gates.pii.preloaded",),
         make_state=_scanner,
         args=(config,),
         part_bytes=CHUNK_BYTES,
