@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from gates.pii.config import ScanConfig  # noqa: E402 (after the sys.path fix)
-from gates.plugins.pii import DEFAULT_ENTITIES  # noqa: E402
+from gates.pii.settings import DEFAULT_ENTITIES  # noqa: E402
 from gates.util.files import SkippedFile, read_text, select_files  # noqa: E402
 
 Key = tuple[str, str, int, int]

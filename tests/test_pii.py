@@ -18,8 +18,9 @@ from gates.model import Severity
 from gates.pii import scan as scan_module
 from gates.pii.analyzer import Scanner
 from gates.pii.config import ScanConfig
+from gates.pii.settings import DEFAULT_ENTITIES
 from gates.plugins.interface import CollectContext, Collected, GateError
-from gates.plugins.pii import DEFAULT_ENTITIES, PiiGate, scan_config
+from gates.plugins.pii import PiiGate, scan_config
 from gates.report.registry import load_formats
 from gates.util.files import select_files
 from tests.conftest import Repo

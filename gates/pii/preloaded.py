@@ -13,7 +13,7 @@ import contextlib
 
 from gates.errors import GateError
 from gates.pii.scan import prepare
-from gates.plugins.pii import scan_config
+from gates.pii.settings import scan_config
 
 # A worker builds its analyzer again and reports what fails.
 with contextlib.suppress(GateError):

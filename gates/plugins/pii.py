@@ -61,22 +61,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gates.model import Finding, Location, Severity, fingerprint
-from gates.pii.config import CustomRecognizer, Hit, ScanConfig
-from gates.pii.precision import PRECISIONS, REPOSITORY
+from gates.pii.config import Hit
+from gates.pii.precision import PRECISIONS
+from gates.pii.settings import scan_config
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
 from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_selection, text_files
 from gates.util.proc import distribution_version
 
-DEFAULT_ENTITIES = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-)
-DEFAULT_MIN_SCORE = 0.4
-DEFAULT_SALT = "gates-pii-default-salt"
 SEVERITY: Mapping[str, Severity] = {
     "CREDIT_CARD": Severity.HIGH,
     "US_SSN": Severity.HIGH,
@@ -129,37 +120,6 @@ SETTINGS_SCHEMA: Mapping[str, Any] = {
     "jobs": {"type": ["integer", "null"], "minimum": 1},
     "precision": {"enum": list(PRECISIONS)},
 }
-
-
-def scan_config(settings: Mapping[str, Any]) -> ScanConfig:
-    entities = tuple(settings.get("entities") or DEFAULT_ENTITIES)
-    min_score = settings.get("min_score", DEFAULT_MIN_SCORE)
-    if isinstance(min_score, Mapping):
-        default = float(min_score.get("default", DEFAULT_MIN_SCORE))
-        scores = {e: float(min_score.get(e, default)) for e in entities}
-    else:
-        scores = dict.fromkeys(entities, float(min_score))
-    allow = settings.get("allow") or {}
-    return ScanConfig(
-        entities=entities,
-        min_scores=scores,
-        recognizers=tuple(
-            CustomRecognizer(
-                name=r["name"],
-                entity=r["entity"],
-                regex=r["regex"],
-                score=float(r.get("score", 0.6)),
-                context=tuple(r.get("context", ())),
-            )
-            for r in settings.get("recognizers") or ()
-        ),
-        allow_values=frozenset(allow.get("values", ())),
-        allow_regexes=tuple(allow.get("regexes", ())),
-        documentation_examples=bool(allow.get("documentation_examples", True)),
-        spacy_model=settings.get("spacy_model"),
-        salt=settings.get("salt") or os.environ.get("GATES_PII_SALT") or DEFAULT_SALT,
-        precision=settings.get("precision", REPOSITORY),
-    )
 
 
 def _finding(hit: Hit) -> Finding:
