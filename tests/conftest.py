@@ -53,12 +53,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped, but {NO_SKIP_ENV} is set (CI runs every test): {reason}"
 
 
+@pytest.fixture(scope="session")
+def _osv_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Parsed OSV databases, shared by the session's tests: not the user's folder, which keeps only
+    a few and would lose theirs to the suite's."""
+    return tmp_path_factory.mktemp("osv-index")
+
+
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, _osv_index_dir: Path
+) -> None:
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
     # Each test has a collect cache of its own, outside every repository it makes.
     monkeypatch.setenv("GATES_CACHE_DIR", str(tmp_path_factory.mktemp("gates-cache")))
+    monkeypatch.setenv("GATES_OSV_INDEX_DIR", str(_osv_index_dir))
     monkeypatch.delenv("GATES_CACHE_KEY", raising=False)
     for key in BRANCH_VARIABLES:  # tests must not inherit the host CI's branch
         monkeypatch.delenv(key, raising=False)
