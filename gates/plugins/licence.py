@@ -47,17 +47,16 @@ from typing import TYPE_CHECKING, Any
 from gates import decision
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom import licences
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
+from gates.sbom.settings import CATEGORIES, SBOM_SETTINGS_SCHEMA
 from gates.util.git import toplevel
 from gates.util.proc import distribution_version
 from gates.util.sealed import open_sealed
 
 if TYPE_CHECKING:
-    from gates.sbom import licence_lookup
+    from gates.sbom import licence_lookup, licences
     from gates.sbom.read import Component, Sbom
 
-# Reading SBOMs, looking licences up and the release delta are imported by the methods that use
+# Reading SBOMs, judging and looking licences up and the release delta are imported by the methods that use
 # them: every command loads every gate to check the policy, and a pre-commit hook runs none of these.
 
 _COMPONENT, _PROJECT, _COVERAGE = "component", "project", "coverage"
@@ -70,6 +69,8 @@ def _record(
     rule: str, component: Component, texts: Sequence[str], source: str, origin: str | None = "sbom"
 ) -> Finding:
     """What the component declares, resolved; `origin` says where the licences come from."""
+    from gates.sbom import licences
+
     normalised = licences.normalise(texts)
     expression = normalised.expression
     return Finding(
@@ -95,7 +96,7 @@ def _record(
 
 def _coverage_record(sbom: Sbom, lookup: licence_lookup.Lookup | None, source: str) -> Finding:
     """How many components' licences are known, and why the others' cannot be."""
-    from gates.sbom import licence_lookup
+    from gates.sbom import licence_lookup, licences
 
     unknowable = {} if lookup is None else dict(lookup.missing)
     if lookup is None:
@@ -146,6 +147,8 @@ def _coverage_finding(record: Finding) -> Finding | None:
 
 def _project_copyleft(expression: str | None) -> bool | None:
     """Whether the project's licence is copyleft in every branch; None when unknown."""
+    from gates.sbom import licences
+
     if expression is None:
         return None
     categories = [licences.category(k) for k in licences.keys(expression)]
@@ -155,6 +158,8 @@ def _project_copyleft(expression: str | None) -> bool | None:
 
 
 def _key_judge(settings: Mapping[str, Any], project_copyleft: bool | None) -> licences.KeyJudge:
+    from gates.sbom import licences
+
     allow = {k.lower() for k in settings.get("allow", [])}
     deny = {k.lower() for k in settings.get("deny", [])}
     deny_categories = set(settings.get("deny_categories", []))
@@ -222,7 +227,7 @@ class LicenceGate:
         **SBOM_SETTINGS_SCHEMA,
         "allow": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "deny": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "deny_categories": {"type": "array", "items": {"enum": list(licences.CATEGORIES)}},
+        "deny_categories": {"type": "array", "items": {"enum": list(CATEGORIES)}},
         "unknown": {"enum": ["fail", "warn", "ignore"]},
         "check_project": {"type": "boolean"},
         "project_license": {"type": "string", "minLength": 1},
@@ -280,6 +285,8 @@ class LicenceGate:
         return Collected(provided.anchor(records), stats, cacheable=not unavailable)
 
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
+        from gates.sbom import licences
+
         check_project = bool(settings.get("check_project", False))
         project = next((f for f in findings if f.rule == _PROJECT), None)
         copyleft = None

@@ -51,7 +51,7 @@ from gates import decision
 from gates.errors import InputError
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
+from gates.sbom.settings import SBOM_SETTINGS_SCHEMA
 from gates.util.files import SkippedFile, read_text, select_files
 from gates.util.proc import distribution_version
 

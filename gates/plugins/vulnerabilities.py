@@ -70,7 +70,7 @@ from gates.model import (
 )
 from gates.osv import cvss
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
-from gates.sbom.provide import SBOM_SETTINGS_SCHEMA
+from gates.sbom.settings import SBOM_SETTINGS_SCHEMA
 from gates.util.files import repo_file
 from gates.util.proc import distribution_version
 

@@ -31,7 +31,6 @@ else:
     import tomli as tomllib
 
 LOCK_FILES = {"poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
-KINDS = ("auto", "environment", "requirements", "poetry", "pipenv", "pyproject")
 DEFAULT_SPEC_VERSION = "1.6"
 
 # Lists name==version of every distribution the interpreter sees: a cheap fingerprint of an

@@ -18,20 +18,6 @@ import license_expression as le  # type: ignore[import-untyped]  # ships no type
 
 from gates.sbom.licence_names import categories, licensing, resolve
 
-CATEGORIES = (
-    "CLA",
-    "Commercial",
-    "Copyleft",
-    "Copyleft Limited",
-    "Free Restricted",
-    "Patent License",
-    "Permissive",
-    "Proprietary Free",
-    "Public Domain",
-    "Source-available",
-    "Unstated License",
-)
-
 
 def category(key: str) -> str | None:
     return categories().get(key.lower())

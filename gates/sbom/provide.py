@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gates.errors import InputError
 from gates.model import CollectContext, Finding
-from gates.sbom.generate import KINDS, LOCK_FILES, SbomSource, generate, input_digest, resolve_source
+from gates.sbom.generate import LOCK_FILES, SbomSource, generate, input_digest, resolve_source
 from gates.util.proc import distribution_version
 
 if TYPE_CHECKING:
@@ -27,22 +27,6 @@ if TYPE_CHECKING:
 def artefact_name(sbom: Sbom) -> str:
     """The release artefact's file name: the SBOM is released as it was read, JSON or XML."""
     return f"sbom.cdx.{sbom.format}"
-
-
-SBOM_SETTINGS_SCHEMA: Mapping[str, Any] = {
-    "sbom": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Where the SBOM comes from: generated from a source, or an existing file.",
-        "properties": {
-            "source": {"enum": list(KINDS)},
-            "path": {"type": "string", "minLength": 1},
-            "python": {"type": "string", "minLength": 1},
-            "file": {"type": "string", "minLength": 1},
-            "spec_version": {"enum": ["1.4", "1.5", "1.6", "1.7"]},
-        },
-    }
-}
 
 
 @dataclass(frozen=True)
