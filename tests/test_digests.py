@@ -118,3 +118,14 @@ def test_a_run_that_stops_early_leaves_no_git_process_behind(
     repo = make_repo({"app.py": "x = 1\n", "gates.yaml": "version: 1\ngates: {nope: {}}\n"})
     assert run_cli("run", repo.root).code == 2
     assert not [t for t in threading.enumerate() if t.name == SUBJECT_THREAD]
+
+
+def test_what_a_run_keeps_for_itself_is_readable_by_the_user_alone(
+    make_repo: Callable[..., Repo], run_cli: Callable[..., CliResult], settled_at_once: None
+) -> None:
+    # A kept digest is an unsalted SHA-256 of a file: another user could guess a small secret's.
+    repo = make_repo({"app.py": "x = 1\n", "gates.yaml": SAST_ONLY})
+    assert run_cli("run", repo.root).code == 0
+    kept = [p for p in Path(os.environ["GATES_CACHE_DIR"]).rglob("*") if p.is_file()]
+    assert any(p.parent.name == "digests" for p in kept) and any(p.name.startswith("sast-") for p in kept)
+    assert all(p.stat().st_mode & 0o077 == 0 for p in kept), [oct(p.stat().st_mode) for p in kept]

@@ -53,7 +53,9 @@ class SealedFolder:
         return payload if hmac.compare_digest(mac, self._mac(path, payload)) else None
 
     def write_sealed(self, path: Path, payload: bytes) -> None:
-        write_bytes(path, self._mac(path, payload) + b"\n" + payload)
+        # The user's alone: an entry holds digests of the repository's files (a small secret file's
+        # could be guessed) and what the gates found, masked.
+        write_bytes(path, self._mac(path, payload) + b"\n" + payload, private=True)
 
 
 def _secret(folder: Path) -> bytes:
@@ -82,7 +84,7 @@ def folder_secret(folder: Path, repository: Path) -> bytes | None:
     if folder == repository or repository in folder.parents:
         return None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         secret = _secret(folder)
     except OSError:
         return None
