@@ -463,7 +463,8 @@ def test_texts_the_prefilter_keeps_from_presidio_hold_nothing_presidio_finds() -
     for source in sources:
         lines = source.read_text().splitlines(keepends=True)
         chunks += ["".join(lines[i : i + 8]) for i in range(0, len(lines), 8)]
-    texts = [*PHONE_TRAPS, *PARITY_TEXT.splitlines(), *chunks, "# Copyright (c) 2020 Ansible Project\n"]
+    decorated = "class A:\n    @abc.abstractmethod\n    @dataclasses.dataclass(kw_only=True)\n@x.y\n"
+    texts = [*PHONE_TRAPS, *PARITY_TEXT.splitlines(), *chunks, "# Copyright (c) 2020 Ansible\n", decorated]
 
     def kept_from_presidio(texts: list[str], entities: tuple[str, ...]) -> list[str]:
         return [t for t in texts if not Candidates(t, presidio_regions().reads_any).needed_by(entities)]
@@ -487,7 +488,8 @@ def test_a_hook_on_one_file_finds_what_the_whole_run_finds_there(make_repo: Call
     # A hook scans only the files it is given: each file's findings are those of a run over the
     # tree, whether the file reaches Presidio (some recognizer has candidates) or not.
     texts = {f"f{i}.txt": line + "\n" for i, line in enumerate(PARITY_TEXT.splitlines())}
-    repo = make_repo({**texts, "year.py": "# Copyright (c) 2020 Ansible\n", "clean.txt": "nothing\n"})
+    decorated = "    @abc.abstractmethod\n    @dataclasses.dataclass(kw_only=True)\n"
+    repo = make_repo({**texts, "year.py": "# Copyright (c) 2020 Ansible\n", "clean.txt": decorated})
     files = select_files(repo.root).files
     config = scan_config({})
     whole = scan_module.scan(files, config, workers=1, deadline=time.monotonic() + 300)
@@ -527,8 +529,9 @@ def test_process_pool_matches_one_process(
 def test_presidio_is_imported_only_when_there_are_candidates(
     make_repo: Callable[..., Repo],
 ) -> None:
-    # A year is a digit cluster, but no phone region reads four such digits alone.
-    clean = make_repo({"a.py": "# Copyright (c) 2020 Ansible\ndef f(x):\n    return x + 1\n"})
+    # A year is a digit cluster, but no phone region reads four such digits alone; a decorator's
+    # `@` ends no e-mail address's local part.
+    clean = make_repo({"a.py": "# (c) 2020 Ansible\n@abc.abstractmethod\ndef f(x):\n    pass\n"})
     leaky = make_repo({"a.txt": f"{EMAIL}\n"})
     probe = """\
 import sys, time

@@ -2,7 +2,8 @@
 
 What every match of each pre-filtered recognizer contains:
 
-- e-mail address: `@` and a word character;
+- e-mail address: `@` and a word character, after a character of the local part (never
+  whitespace nor one of `"(),.:;<>@[\\]`: a decorator is no candidate);
 - IBAN: two capital letters and two digits (the country code and check digits), then two groups
   of four capitals or digits, each after at most one space or dash;
 - phone number, SSN, card number, IPv4 address: a cluster of at least four digits separated by
@@ -59,6 +60,9 @@ its pattern misses (gates.pii.analyzer.ISSUED_CARDS)."""
 
 _WHITESPACE = " \t\n\r\f\v"
 _EMAIL = re.compile(r"@\w")
+_NO_LOCAL_END = frozenset(_WHITESPACE + '"(),.:;<>@[\\]')
+"""Characters that never end the local part before an address's `@` (Presidio's pattern ends it
+with a word character or one of ``!#$%&'*+-/=?^_`{|}~``)."""
 # `[A-Z][A-Z]` spelled out: twice as fast as `[A-Z]{2}`.
 _IBAN = re.compile(r"[A-Z][A-Z][0-9][0-9][ -]?[A-Z0-9]{4}[ -]?[A-Z0-9]{4}")
 _IPV6_COLONS = re.compile(r":[0-9A-Fa-f]{0,4}:")
@@ -289,7 +293,10 @@ class Candidates:
 
     @cached_property
     def _emails(self) -> list[tuple[int, int]]:
-        return [m.span() for m in _EMAIL.finditer(self.text)]
+        text = self.text
+        return [
+            m.span() for m in _EMAIL.finditer(text) if m.start() and text[m.start() - 1] not in _NO_LOCAL_END
+        ]
 
     @cached_property
     def _ibans(self) -> list[tuple[int, int]]:
