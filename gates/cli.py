@@ -26,12 +26,14 @@ from gates.policy.model import Policy, PolicyContext
 from gates.progress import Progress
 from gates.report import DEFAULT_FORMATS
 from gates.report.registry import load_formats
-from gates.schemas import load_schema
+from gates.schemas import load_schema, remembering_valid
 from gates.util import lock
 from gates.util.atomic import write_all, write_text
+from gates.util.background import start_importing
 from gates.util.files import OUTPUT_DIR_NAME
-from gates.util.git import current_branch
+from gates.util.git import current_branch, toplevel
 from gates.util.mask import mask_message, redact_credentials, visible
+from gates.util.sealed import default_folder, open_sealed
 from gates.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -212,8 +214,13 @@ def run(
     """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
     root = path.resolve()
     subject = pipeline.start_subject(root, use_cache=not no_cache)
+    start_importing("jsonschema")  # verdict.json is checked against its schema before it is written
     try:
-        policy = _policy(policy_file, root, branch, environment)
+        # A policy document found valid before is not validated again (as the hook does), unless
+        # the run trusts no cache.
+        remembered = None if no_cache else open_sealed(default_folder(), toplevel(root) or root)
+        with remembering_valid(remembered):
+            policy = _policy(policy_file, root, branch, environment)
         registry = load_registry()
         release = _since(root, since, policy)
         default_out = out_dir is None

@@ -47,13 +47,11 @@ document that is not valid JSON, CycloneDX or OpenVEX is an input error (exit 2)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import importlib.util
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,6 +69,7 @@ from gates.model import (
 from gates.osv import cvss
 from gates.plugins.interface import CollectContext, Collected, GateError, ToolMissing
 from gates.sbom.settings import SBOM_SETTINGS_SCHEMA
+from gates.util.background import start_importing
 from gates.util.files import repo_file
 from gates.util.proc import distribution_version
 
@@ -195,18 +194,6 @@ def _query_failure(where: str, message: str) -> str:
         return f"pip-audit could not query {where}: {message}"
     errno = _ERRNO.search(message)
     return f"cannot reach {where} ({errno[1].strip() if errno else 'no connection'})"
-
-
-def _start_importing_pip_audit() -> None:
-    """Import pip-audit in the background: it takes most of a second (pip_api asks pip for its
-    version in a child process), which then passes while cyclonedx-py writes the SBOM."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # _audit imports it again and says what is wrong
-            importlib.import_module("gates.osv.audit")
-
-    if importlib.util.find_spec("pip_audit") is not None:
-        threading.Thread(target=load, name="import-pip-audit", daemon=True).start()
 
 
 def _audit(pins: Sequence[str], service: str, base: str, exchange: Exchange | None) -> Audit:
@@ -396,7 +383,10 @@ class VulnerabilitiesGate:
         from gates.sbom.provide import provide
         from gates.versions import parse
 
-        _start_importing_pip_audit()
+        if importlib.util.find_spec("pip_audit") is not None:
+            # most of a second (pip_api asks pip for its version in a child process), which then
+            # passes while cyclonedx-py writes the SBOM
+            start_importing("gates.osv.audit")
         documents = vex.load(ctx.root, ctx.settings.get("vex", []))  # before auditing: exit 2 fast
         statements = [s for d in documents for s in d.statements]
         provided = provide(ctx)

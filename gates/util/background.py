@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -34,3 +36,15 @@ class Pending(Generic[T]):
         if self._error:
             raise self._error[0]
         return self._value[0]
+
+
+def start_importing(module: str) -> None:
+    """Import `module` in a daemon thread, for code that needs it after waiting on something else
+    (a git or tool process, whose time the import then fills); an import that fails is left to the
+    code that imports it again, and says what is wrong there."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"import-{module}", daemon=True).start()
