@@ -189,14 +189,27 @@ def _judged(
     return report
 
 
-def run(
+@dataclass(frozen=True)
+class _Collected:
+    """One scope's collections, before they are judged."""
+
+    project: str | None
+    policy: Policy
+    request: RunRequest
+    scope: Sequence[str] | None
+    collections: list[Collection]
+    started_at: dt.datetime
+    duration_s: float
+
+
+def _collect_scope(
     request: RunRequest,
     policy: Policy,
     registry: Registry,
-    subject: Subject,
+    project: str | None,
     progress: runner.ProgressCallback | None = None,
-) -> tuple[Verdict, list[Collection]]:
-    """One scope: collect with its gates and decide. `run_projects` runs the scopes."""
+) -> _Collected:
+    """One scope's collect step; `_decide_scope` judges it."""
     started_at, clock = now(), time.monotonic()
     scope = select_gates(policy, registry, request.only)
     options = runner.RunOptions(
@@ -210,18 +223,22 @@ def run(
     collections = runner.collect(names, policy, registry, options, _judged(progress, policy, registry))
     if policy.top_level().projects:
         collections = [_within_scope(c, policy) for c in collections]
-    verdict = decide(
-        policy,
+    return _Collected(project, policy, request, scope, collections, started_at, time.monotonic() - clock)
+
+
+def _decide_scope(collected: _Collected, registry: Registry, subject: Subject) -> Verdict:
+    request = collected.request
+    return decide(
+        collected.policy,
         registry,
-        collections,
+        collected.collections,
         subject,
-        scope,
+        collected.scope,
         request.baseline,
-        started_at,
-        time.monotonic() - clock,
+        collected.started_at,
+        collected.duration_s,
         request.since,
     )
-    return verdict, collections
 
 
 def _labelled(
@@ -280,17 +297,22 @@ def run_projects(
         )
     if top.projects and request.only_paths is None:
         request = replace(request, only_paths=tuple(f.path for f in select_files(request.root).files))
-    runs = []
+    collected = []
     for scope_policy in scoped:
         only = tuple(n for n in request.only if n in scope_policy.enabled())
         if request.only and not only:
             continue
         project = scope_policy.project.name if scope_policy.project is not None else None
-        verdict, collections = run(
-            replace(request, only=only), scope_policy, registry, subject, _labelled(progress, project)
-        )
-        runs.append(ScopeRun(project, verdict, collections))
-    changed = changed_since(request.root, subject.to_json(), cached=request.use_cache)
+        scope_request, labelled = replace(request, only=only), _labelled(progress, project)
+        collected.append(_collect_scope(scope_request, scope_policy, registry, project, labelled))
+    # Every tool has ended: the repository is checked again while the scopes are judged (pure).
+    before = subject.to_json()
+    after = Pending(lambda: changed_since(request.root, before, cached=request.use_cache), "gates-after")
+    try:
+        runs = [ScopeRun(c.project, _decide_scope(c, registry, subject), c.collections) for c in collected]
+    finally:
+        after.wait()  # its git processes never outlive the run
+    changed = after.result()
     if changed is not None:
         print(f"gates: the repository changed while the gates ran ({changed}): the verdict is "
               "marked dirty and cannot release", file=sys.stderr)  # fmt: skip
