@@ -31,7 +31,7 @@ from gates.util import lock
 from gates.util.atomic import write_all, write_text
 from gates.util.background import start_importing
 from gates.util.files import OUTPUT_DIR_NAME
-from gates.util.git import current_branch, toplevel
+from gates.util.git import current_branch
 from gates.util.mask import mask_message, redact_credentials, visible
 from gates.util.sealed import default_folder, open_sealed
 from gates.verdict import Verdict
@@ -218,7 +218,7 @@ def run(
     try:
         # A policy document found valid before is not validated again (as the hook does), unless
         # the run trusts no cache.
-        remembered = None if no_cache else open_sealed(default_folder(), toplevel(root) or root)
+        remembered = None if no_cache else open_sealed(default_folder(), root)
         with remembering_valid(remembered):
             policy = _policy(policy_file, root, branch, environment)
         registry = load_registry()

@@ -24,7 +24,7 @@ from gates.plugins.registry import load_registry
 from gates.policy.loader import load_policy
 from gates.policy.model import PolicyContext
 from gates.schemas import remembering_valid
-from gates.util.git import current_branch, toplevel
+from gates.util.git import current_branch
 from gates.util.mask import visible
 from gates.util.sealed import default_folder, open_sealed
 from gates.verdict import Verdict
@@ -66,7 +66,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
     root = Path.cwd().resolve()
     registry = load_registry()
     context = PolicyContext(branch=branch or current_branch(root))
-    with remembering_valid(open_sealed(default_folder(), toplevel(root) or root)):
+    with remembering_valid(open_sealed(default_folder(), root)):
         policy = load_policy(policy_file, registry, context, root=root)
     pipeline.check_installed(registry.bind(policy.instances()), sorted(only))
     enabled = [name for name in only if name in policy.enabled_anywhere()]

@@ -71,8 +71,8 @@ def _written(entry: Path) -> float:
 KEEP_PER_GATE = 8
 
 
-def open_cache(folder: Path, repository: Path) -> Cache | None:
-    """The cache in `folder`, or None (no caching) when that folder lies inside `repository` or
-    its secret cannot be read or made."""
-    secret = folder_secret(folder, repository)
+def open_cache(folder: Path, within: Path) -> Cache | None:
+    """The cache in `folder`, or None (no caching) when that folder lies inside the repository
+    `within` lies in or its secret cannot be read or made."""
+    secret = folder_secret(folder, within)
     return Cache(folder.resolve(), secret) if secret is not None else None

@@ -19,7 +19,6 @@ from gates.model import CollectContext, Collection
 from gates.plugins.interface import Gate
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
-from gates.util.git import toplevel
 from gates.util.mask import mask_finding, mask_message, redact_credentials_in
 from gates.util.sealed import default_folder
 
@@ -102,7 +101,7 @@ def collect(
     threads: dict[str, tuple[threading.Thread, float, float]] = {}
     store = None
     if options.use_cache:
-        store = cache.open_cache(default_folder(), toplevel(options.root) or options.root)
+        store = cache.open_cache(default_folder(), options.root)
     registry = registry.bind(policy.instances())
 
     def work(gate: Gate, ctx: CollectContext, started: float) -> None:

@@ -39,7 +39,6 @@ from packaging.utils import canonicalize_name
 from gates.errors import InputError
 from gates.osv.match import affects, osv_package, package_key
 from gates.util.files import repo_file
-from gates.util.git import toplevel
 from gates.util.jsonfile import parse_json
 from gates.util.sealed import SealedFolder, open_sealed
 from gates.util.yamlfile import check_hostile_yaml, read_input_bytes
@@ -249,7 +248,7 @@ class OsvDatabase:
             digest.update(f"{len(name)}:{name}:{len(data)}:".encode())
             digest.update(data)
         repository = repository or Path.cwd()
-        cache = open_sealed(index_dir(), toplevel(repository) or repository)
+        cache = open_sealed(index_dir(), repository)
         index = index_dir() / f"{_INDEX_VERSION}-{digest.hexdigest()}.json"
         database = _read_index(cache, index)
         if database is None:

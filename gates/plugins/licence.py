@@ -48,7 +48,6 @@ from gates import decision
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.plugins.interface import CollectContext, Collected
 from gates.sbom.settings import CATEGORIES, SBOM_SETTINGS_SCHEMA
-from gates.util.git import toplevel
 from gates.util.proc import distribution_version
 from gates.util.sealed import open_sealed
 
@@ -213,7 +212,7 @@ def _look_up(sbom: Sbom, ctx: CollectContext) -> licence_lookup.Lookup | None:
     return licence_lookup.look_up(
         [(c.ref, c.purl) for c in sbom.components if not c.licences],
         index=settings.get("index_url"),
-        cache=open_sealed(folder, toplevel(ctx.root) or ctx.root),  # None: inside the repository
+        cache=open_sealed(folder, ctx.root),  # None: inside the repository
         offline=bool(settings.get("offline", False)),
         timeout_s=ctx.remaining(),
     )

@@ -144,18 +144,12 @@ _stores: dict[tuple[str, str, str], _Store] = {}
 _stores_lock = threading.Lock()
 
 
-def _work_tree(folder: Path) -> Path:
-    """The top of the git work tree `folder` lies in (itself outside one): no cache of it may lie
-    there, where the repository could supply one."""
-    return next((p for p in (folder, *folder.parents) if (p / ".git").exists()), folder)
-
-
 def _store(folder: Path, kind: str) -> _Store:
     cache = default_folder() / "digests"
     key = (str(cache), str(folder), kind)
     with _stores_lock:
         if key not in _stores:
-            sealed = open_sealed(cache, _work_tree(folder))
+            sealed = open_sealed(cache, folder)
             name = hashlib.sha256(os.fsencode(folder)).hexdigest()[:40]
             _stores[key] = _Store(sealed, cache / f"{kind}-{name}.json")
         return _stores[key]

@@ -53,12 +53,6 @@ def _output(process: subprocess.Popen[str] | None) -> str | None:
     return out.strip() if process.returncode == 0 else None
 
 
-def toplevel(root: Path) -> Path | None:
-    """The work tree's top folder of the repository `root` lies in (None: not in one)."""
-    top = git_output(root, "rev-parse", "--show-toplevel")
-    return Path(top) if top else None
-
-
 def _ci_branch() -> str | None:
     return next((os.environ[v] for v in BRANCH_VARIABLES if os.environ.get(v)), None)
 

@@ -77,10 +77,17 @@ def _secret(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def folder_secret(folder: Path, repository: Path) -> bytes | None:
+def work_tree(path: Path) -> Path:
+    """The top of the git work tree `path` lies in (the nearest folder holding `.git`, as git finds
+    it), else `path` itself: where no cache may lie, since the repository could supply its files."""
+    path = path.resolve()
+    return next((p for p in (path, *path.parents) if (p / ".git").exists()), path)
+
+
+def folder_secret(folder: Path, within: Path) -> bytes | None:
     """The secret of `folder` (made if need be), or None (keep nothing there) when that folder lies
-    inside `repository` or its secret cannot be read or made."""
-    folder, repository = folder.resolve(), repository.resolve()
+    inside the repository `within` lies in (see `work_tree`) or its secret cannot be read or made."""
+    folder, repository = folder.resolve(), work_tree(within)
     if folder == repository or repository in folder.parents:
         return None
     try:
@@ -91,6 +98,7 @@ def folder_secret(folder: Path, repository: Path) -> bytes | None:
     return secret if len(secret) >= 16 else None
 
 
-def open_sealed(folder: Path, repository: Path) -> SealedFolder | None:
-    secret = folder_secret(folder, repository)
+def open_sealed(folder: Path, within: Path) -> SealedFolder | None:
+    """`folder` sealed, or None when it lies in the repository `within` lies in (`folder_secret`)."""
+    secret = folder_secret(folder, within)
     return SealedFolder(folder.resolve(), secret) if secret is not None else None
