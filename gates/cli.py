@@ -29,7 +29,6 @@ from gates.report.registry import load_formats
 from gates.schemas import load_schema, remembering_valid
 from gates.util import lock
 from gates.util.atomic import write_all, write_text
-from gates.util.background import start_importing
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
 from gates.util.mask import mask_message, redact_credentials, visible
@@ -214,7 +213,6 @@ def run(
     """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
     root = path.resolve()
     subject = pipeline.start_subject(root, use_cache=not no_cache)
-    start_importing("jsonschema")  # verdict.json is checked against its schema before it is written
     try:
         # A policy document found valid before is not validated again (as the hook does), unless
         # the run trusts no cache.
