@@ -8,6 +8,7 @@ accepts exactly what rfc3987_syntax accepts, in linear time.
 
 import os
 import sys
+from collections.abc import Sequence
 
 # `python -m gates` puts the working folder (in CI, the scanned repository) first on sys.path: a
 # committed `detect_secrets/` or `pip_audit/` would be imported instead of the tool the gate runs
@@ -16,7 +17,14 @@ if sys.path and not getattr(sys.flags, "safe_path", False) and sys.path[0] in ("
     del sys.path[0]
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None blocks an import
 
-from gates.cli import main  # noqa: E402
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here, not above: the pii gate's fork server imports the console script (this
+    # module) before it forks workers, which need none of the command line (0.1 s of its start).
+    from gates.cli import main as run
+
+    return run(argv)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

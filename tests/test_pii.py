@@ -518,6 +518,10 @@ def test_process_pool_matches_one_process(
     two = scan_module.scan(files, config, workers=2, deadline=time.monotonic() + 300)
     assert two.workers == 2
     assert two.hits == one.hits
+    # Texts handed over whenever a few wait, each batch finished before the next (bounded memory).
+    monkeypatch.setattr(scan_module, "HELD_BYTES", len(PARITY_TEXT) * 2)
+    batched = scan_module.scan(files, config, workers=2, deadline=time.monotonic() + 300)
+    assert (batched.hits, batched.presidio_files) == (one.hits, one.presidio_files)
     assert len(one.hits) > 6
     # Each part counts what it read and skipped; the parts add up to one process's counts.
     assert (two.files, two.bytes, two.presidio_files, two.skipped) == (

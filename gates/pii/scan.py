@@ -1,17 +1,18 @@
 """Scanning a list of repository files: skipping what is not text, and sharing work across cores.
 
-Each file is read once and run through the candidate regexes, and scanned at once if some
-recognizer has candidates there (or the policy needs every file: custom recognizers, entities the
-pre-filter does not know, a spaCy model); Presidio is imported for the first such file. A large
-input is cut into parts scanned by worker processes forked from a server that imported Presidio
-once (gates.util.pool), each building its analyzer once.
+Each file is read once and run through the candidate regexes, and scanned if some recognizer has
+candidates there (or the policy needs every file: custom recognizers, entities the pre-filter does
+not know, a spaCy model). Presidio is imported for the first such file; for a large input, by a
+fork server started first, which imports it while this process reads and pre-filters the files,
+and forks the workers that scan the texts with candidates (gates.util.pool).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,9 @@ PARALLEL_MIN_BYTES = 10_000_000
 """Below this, one process is faster: scanning takes about 0.07 s a MB, and workers start after
 their server imported the command's main module and Presidio (about 1.4 s, against 1.1 s for this
 process to import Presidio)."""
-CHUNK_BYTES = 1_000_000
+CHUNK_BYTES = 250_000
+HELD_BYTES = 64_000_000
+"""Text with candidates that waits for the workers at most (see `_scan_shared`)."""
 
 
 @dataclass
@@ -80,36 +83,53 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
     if parallel and pool_module.forkserver_available():
         result = _scan_shared(files, config, workers, deadline)
     else:
-        # Presidio is imported when the first file with candidates needs it.
-        result = _scan_part(lambda: _scanner(config), config, files, deadline)
+        result = ScanResult()
+        analyzer: Scanner | None = None  # Presidio is imported for the first text that needs it
+        for path, candidates in _needing_presidio(files, config, result, deadline):
+            analyzer = analyzer or _scanner(config)
+            _analyze(analyzer, path, candidates, result)
     result.hits.sort(key=lambda h: (h.path, h.start, h.end, h.entity))
     return result
 
 
+Part = Sequence[tuple[str, Candidates]]
+"""Texts for a worker: each file's path and its candidates (which hold its text)."""
+
+
 def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, deadline: float) -> ScanResult:
-    """Workers forked from a server that imported Presidio once (importing it is most of a
-    worker's start-up) and warmed up an analyzer (gates.pii.preloaded), each scanning parts; every
-    file is read once."""
-    results = pool_module.scan_in_forked_workers(
-        files,
-        workers=workers,
-        preload=("gates.pii.preloaded",),
-        make_state=_scanner,
-        args=(config,),
-        part_bytes=CHUNK_BYTES,
-        scan=_scan_prepared,
-        deadline=deadline,
-        timed_out=TIMED_OUT,
-    )
-    merged = ScanResult(workers=workers)
-    for part in results:
-        merged.hits += part.hits
-        merged.skipped += part.skipped
-        merged.files += part.files
-        merged.bytes += part.bytes
-        merged.presidio_files += part.presidio_files
-        merged.not_personal += part.not_personal
-    return merged
+    """Workers forked from a server that imports Presidio (gates.pii.preloaded) while this process
+    reads and pre-filters every file: they scan only the texts with candidates, handed over in
+    parts once the pre-filter is done, or whenever HELD_BYTES of them wait (memory stays bounded:
+    the parts handed over before are finished first)."""
+    result = ScanResult(workers=workers)
+    pool = pool_module.ForkedWorkers(workers, ("gates.pii.preloaded",), _scanner, (config,))
+    try:
+        held: list[tuple[str, Candidates]] = []
+        held_bytes = 0
+        running: list[Future[ScanResult]] = []
+        for item in _needing_presidio(files, config, result, deadline):
+            held.append(item)
+            held_bytes += len(item[1].text)
+            if held_bytes >= HELD_BYTES:
+                _add(result, pool_module.results(running, deadline, TIMED_OUT))
+                running = [pool.submit(_scan_part, part, deadline) for part in _parts(held)]
+                held, held_bytes = [], 0
+        running += [pool.submit(_scan_part, part, deadline) for part in _parts(held)]
+        _add(result, pool_module.results(running, deadline, TIMED_OUT))
+    finally:
+        pool.close()
+    return result
+
+
+def _parts(texts: Sequence[tuple[str, Candidates]]) -> Sequence[Part]:
+    return pool_module.chunks(texts, CHUNK_BYTES, lambda item: len(item[1].text))
+
+
+def _add(result: ScanResult, parts: Sequence[ScanResult]) -> None:
+    for part in parts:
+        result.hits += part.hits
+        result.presidio_files += part.presidio_files
+        result.not_personal += part.not_personal
 
 
 def _reads_any(cluster: str) -> bool:
@@ -120,18 +140,13 @@ def _reads_any(cluster: str) -> bool:
     return presidio_regions().reads_any(cluster)
 
 
-def _scan_prepared(scanner: Scanner, files: Sequence[RepoFile], deadline: float) -> ScanResult:
-    return _scan_part(lambda: scanner, scanner.config, files, deadline)
-
-
-def _scan_part(
-    scanner: Callable[[], Scanner], config: ScanConfig, files: Sequence[RepoFile], deadline: float
-) -> ScanResult:
-    """Reads every file once, counting the skipped ones, and scans those Presidio must see: where
-    some recognizer has candidates, or all of them when the policy has custom recognizers,
-    entities the pre-filter does not know or a spaCy model."""
-    result = ScanResult()
-    analyzer: Scanner | None = None  # asked for once, at the first file it must see
+def _needing_presidio(
+    files: Sequence[RepoFile], config: ScanConfig, result: ScanResult, deadline: float
+) -> Iterator[tuple[str, Candidates]]:
+    """Reads every file once, counting it (or why it is skipped) in `result`, and yields the path
+    and candidates of those Presidio must see: where some recognizer has candidates, or all of
+    them when the policy has custom recognizers, entities the pre-filter does not know or a spaCy
+    model."""
     every_file = (
         bool(config.recognizers)
         or config.spacy_model is not None
@@ -150,11 +165,22 @@ def _scan_part(
             text = mask_path_data(text)
         candidates = Candidates(text, _reads_any)
         if every_file or candidates.needed_by(config.entities):
-            result.presidio_files += 1
-            analyzer = analyzer or scanner()
-            for hit in analyzer.scan(file.path, text, candidates):
-                if hit.not_personal:
-                    result.not_personal[hit.not_personal] += 1
-                else:
-                    result.hits.append(hit)
+            yield file.path, candidates
+
+
+def _analyze(analyzer: Scanner, path: str, candidates: Candidates, result: ScanResult) -> None:
+    result.presidio_files += 1
+    for hit in analyzer.scan(path, candidates.text, candidates):
+        if hit.not_personal:
+            result.not_personal[hit.not_personal] += 1
+        else:
+            result.hits.append(hit)
+
+
+def _scan_part(analyzer: Scanner, part: Part, deadline: float) -> ScanResult:
+    """A worker's share: the texts of `part` through its analyzer."""
+    result = ScanResult()
+    for path, candidates in part:
+        _check_deadline(deadline)
+        _analyze(analyzer, path, candidates, result)
     return result

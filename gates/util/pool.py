@@ -4,9 +4,9 @@ Work is cut into chunks of about a given size, the biggest files first so that n
 last. `scan_in_parts`: workers take chunks from the front of the queue, this process takes them
 from the end while the workers start, so a pool that is not worth its start-up costs little.
 Workers are spawned (the engine runs gates in threads, and forking a threaded process is unsafe),
-and each builds its state once: imports and configures its tool. `scan_in_forked_workers`: for a
-tool whose import is most of a worker's start-up, multiprocessing's fork server (a process without
-threads) imports it once and forks every worker from there; this process scans nothing.
+and each builds its state once: imports and configures its tool. `ForkedWorkers`: for a tool whose
+import is most of a worker's start-up, multiprocessing's fork server (a process without threads)
+imports it once, while this process prepares the work, and forks every worker from there.
 """
 
 from __future__ import annotations
@@ -16,29 +16,36 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from multiprocessing import forkserver
 from typing import Any, TypeVar
 
 from gates.errors import GateError
 from gates.util.files import RepoFile
 
 R = TypeVar("R")
+P = TypeVar("P")
 S = TypeVar("S")
+T = TypeVar("T")
 
 
-def _chunks(files: Sequence[RepoFile], size: int) -> list[list[RepoFile]]:
-    """Consecutive groups of about `size` bytes, the biggest files first."""
-    out: list[list[RepoFile]] = []
-    current: list[RepoFile] = []
+def chunks(items: Sequence[T], size: int, size_of: Callable[[T], int]) -> list[list[T]]:
+    """Consecutive groups of about `size` (by `size_of`), the biggest items first."""
+    out: list[list[T]] = []
+    current: list[T] = []
     total = 0
-    for f in sorted(files, key=lambda f: -f.size):
-        current.append(f)
-        total += f.size
+    for item in sorted(items, key=lambda item: -size_of(item)):
+        current.append(item)
+        total += size_of(item)
         if total >= size:
             out.append(current)
             current, total = [], 0
     if current:
         out.append(current)
     return out
+
+
+def _file_size(file: RepoFile) -> int:
+    return file.size
 
 
 _STATE: Any = None
@@ -54,10 +61,8 @@ def _ready() -> None:
     """A first task: submitting it spawns a worker, which builds its state meanwhile."""
 
 
-def _scan_in_worker(
-    scan: Callable[[Any, Sequence[RepoFile], float], R], files: Sequence[RepoFile], deadline: float
-) -> R:
-    return scan(_STATE, files, deadline)
+def _scan_in_worker(scan: Callable[[Any, P, float], R], part: P, deadline: float) -> R:
+    return scan(_STATE, part, deadline)
 
 
 def _start(workers: int, make_state: Callable[..., Any], args: tuple[Any, ...]) -> ProcessPoolExecutor:
@@ -115,41 +120,50 @@ def scan_in_parts(
     after (workers still starting are not waited for)."""
     pool = _start(workers, make_state, args)
     try:
-        return _scan_together(pool, _chunks(files, part_bytes), scan, local_state, deadline, timed_out)
+        return _scan_together(
+            pool, chunks(files, part_bytes, _file_size), scan, local_state, deadline, timed_out
+        )
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def scan_in_forked_workers(
-    files: Sequence[RepoFile],
-    *,
-    workers: int,
-    preload: Sequence[str],
-    make_state: Callable[..., S],
-    args: tuple[Any, ...],
-    part_bytes: int,
-    scan: Callable[[S, Sequence[RepoFile], float], R],
-    deadline: float,
-    timed_out: str,
-) -> list[R]:
-    """`scan(state, part, deadline)` for each part of about `part_bytes` of `files`, in `workers`
-    processes forked from multiprocessing's fork server once it imported the `preload` modules
-    (`make_state(*args)` builds each worker's state from there). Needs the forkserver start method
-    (`forkserver_available()`)."""
-    context = multiprocessing.get_context("forkserver")
-    # `__main__` too: a worker would otherwise run the main script again (the CLI's imports).
-    context.set_forkserver_preload(["__main__", *preload])
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_build_state, initargs=(make_state, args)
-    )
+SERVER_END = "gates.util.fork_server"
+"""Imported last by the fork server (see there)."""
+
+
+class ForkedWorkers:
+    """`workers` processes forked from multiprocessing's fork server once it imported the `preload`
+    modules, each building its state with `make_state(*args)`. The server is started at once and
+    imports while this process goes on; the first `submit` waits for it. Needs the forkserver start
+    method (`forkserver_available()`)."""
+
+    def __init__(
+        self, workers: int, preload: Sequence[str], make_state: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        context = multiprocessing.get_context("forkserver")
+        # `__main__` too: a worker would otherwise run the main script again (its imports).
+        context.set_forkserver_preload(["__main__", *preload, SERVER_END])
+        forkserver.ensure_running()
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_build_state, initargs=(make_state, args)
+        )
+
+    def submit(self, scan: Callable[[Any, P, float], R], part: P, deadline: float) -> Future[R]:
+        """`scan(state, part, deadline)` in a worker (`scan` is a module-level function, as it is
+        pickled, and so is `part`)."""
+        return self._pool.submit(_scan_in_worker, scan, part, deadline)
+
+    def close(self) -> None:
+        """Let the workers go (those still starting are not waited for)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def results(futures: Sequence[Future[R]], deadline: float, timed_out: str) -> list[R]:
+    """Each future's result in turn; `timed_out` is the GateError once the deadline passes."""
     try:
-        # The first submission waits for the server to import `preload`.
-        futures = [pool.submit(_scan_in_worker, scan, part, deadline) for part in _chunks(files, part_bytes)]
         return [future.result(timeout=max(0.0, deadline - time.monotonic())) for future in futures]
     except FuturesTimeout as e:
         raise GateError(timed_out) from e
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def forkserver_available() -> bool:
