@@ -257,23 +257,37 @@ def _run_locked(
     """`gates run` once it holds the output folder: collect, decide, write."""
     out = request.out_dir
     with Progress(sys.stderr) as progress:
-        verdict, runs = pipeline.run_projects(request, policy, registry, progress.update)
-    if len(runs) == 1:
-        written = pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS, runs[0].collections)
-    else:
-        # Each project's verdict, findings.json and artefacts (an SBOM) in its own folder.
-        written = [
-            path
-            for r in runs
-            for path in pipeline.write_outputs(
-                out / "projects" / (r.project or "_top"), r.verdict, (), r.collections
-            )
-        ]
-        written += pipeline.write_outputs(out, verdict, formats or DEFAULT_FORMATS)
+        judged = pipeline.run_projects(request, policy, registry, progress.update)
+    try:
+        # Rendered while the repository is checked again; again if it changed meanwhile.
+        outputs = _outputs(out, judged.verdict, judged.runs, formats)
+    finally:
+        judged.after.wait()
+    verdict, runs = judged.settled()
+    if verdict is not judged.verdict:
+        outputs = _outputs(out, verdict, runs, formats)
+    write_all(outputs)
+    written = sorted(outputs)
     if default_out:
         # The output folder ignores itself, so git (and the gates' dirty check) never see it.
         write_text(out / ".gitignore", "# written by gates\n*\n")
     return _finish(verdict, written)
+
+
+def _outputs(
+    out: Path, verdict: Verdict, runs: Sequence[pipeline.ScopeRun], formats: tuple[str, ...]
+) -> dict[Path, str]:
+    """`gates run`'s outputs; in a monorepo, also each project's verdict, findings.json and
+    artefacts (an SBOM) in its own folder."""
+    if len(runs) == 1:
+        return pipeline.render_outputs(out, verdict, formats or DEFAULT_FORMATS, runs[0].collections)
+    outputs: dict[Path, str] = {}
+    for r in runs:
+        outputs.update(
+            pipeline.render_outputs(out / "projects" / (r.project or "_top"), r.verdict, (), r.collections)
+        )
+    outputs.update(pipeline.render_outputs(out, verdict, formats or DEFAULT_FORMATS))
+    return outputs
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -57,6 +57,33 @@ def test_the_digest_of_a_file_that_just_changed_is_not_kept(tmp_path: Path) -> N
     assert digests._store(tmp_path.resolve(), "sha256").entries == {}
 
 
+def test_trusting_no_earlier_run_reads_again_only_what_changed_since_this_process_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled_at_once: None
+) -> None:
+    # `--no-cache`, release, verify: the check after the gates ran reads no settled file it read
+    # before them, unchanged since; nothing of it is kept for another process.
+    digests._stores.clear()
+    (tmp_path / "a.txt").write_bytes(b"one")
+    (tmp_path / "b.txt").write_bytes(b"bee")
+    read: list[bytes | str] = []
+    real = digests.read_status
+
+    def counted(path: bytes | str) -> tuple[os.stat_result, bytes]:
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(digests, "read_status", counted)
+    both = ["a.txt", "b.txt"]
+    assert file_digests(tmp_path, both, "sha256", cached=False) == [_sha256(b"one"), _sha256(b"bee")]
+    _rewrite_keeping_size_and_mtime(tmp_path / "a.txt", b"two")
+    assert file_digests(tmp_path, both, "sha256", cached=False) == [_sha256(b"two"), _sha256(b"bee")]
+    assert [os.path.basename(p) for p in read] == [b"a.txt", b"b.txt", b"a.txt"]
+    assert not (Path(os.environ["GATES_CACHE_DIR"]) / "digests").exists()
+    digests._stores.clear()  # another process
+    assert file_digests(tmp_path, ["b.txt"], "sha256", cached=False) == [_sha256(b"bee")]
+    assert len(read) == 4
+
+
 def test_an_edited_cache_file_is_no_entry(tmp_path: Path, settled_at_once: None) -> None:
     (tmp_path / "a.txt").write_bytes(b"real")
     file_digests(tmp_path, ["a.txt"], "sha256")

@@ -80,7 +80,7 @@ def hook(files: tuple[Path, ...], only: tuple[str, ...], policy_file: Path | Non
             use_cache=False,
             only_paths=_relative(root, files),
         )
-        verdict, _ = pipeline.run_projects(request, policy, registry)
+        verdict, _ = pipeline.run_projects(request, policy, registry).settled()
     for line in _problem_lines(verdict):
         click.echo(visible(line))
     return verdicts.exit_code(verdict)

@@ -264,7 +264,7 @@ def run_projects(
     policy: Policy,
     registry: Registry,
     progress: runner.ProgressCallback | None = None,
-) -> tuple[Verdict, list[ScopeRun]]:
+) -> Judged:
     """A monorepo run: each scope `request.projects` names (all of them when empty) in turn, then
     one verdict merged from theirs. `--only` keeps, in each scope, the named gates it enables.
     The merged verdict fails closed on a missing (project, gate) only when every scope and gate ran;
@@ -305,21 +305,43 @@ def run_projects(
         project = scope_policy.project.name if scope_policy.project is not None else None
         scope_request, labelled = replace(request, only=only), _labelled(progress, project)
         collected.append(_collect_scope(scope_request, scope_policy, registry, project, labelled))
-    # Every tool has ended: the repository is checked again while the scopes are judged (pure).
+    # Every tool has ended: the repository is checked again while the scopes are judged (pure) and
+    # the caller renders the outputs. That thread imports nothing: the subject's check before the
+    # gates ran the same code.
     before = subject.to_json()
     after = Pending(lambda: changed_since(request.root, before, cached=request.use_cache), "gates-after")
     try:
         runs = [ScopeRun(c.project, _decide_scope(c, registry, subject), c.collections) for c in collected]
-    finally:
+    except BaseException:
         after.wait()  # its git processes never outlive the run
-    changed = after.result()
-    if changed is not None:
+        raise
+    complete = not request.only and len(scoped) == len(every)
+    return Judged(_merged([(r.project, r.verdict) for r in runs], complete), runs, complete, after)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A run's verdict and each scope's, judged while the repository is checked again: `settled`
+    waits for that check."""
+
+    verdict: Verdict
+    runs: list[ScopeRun]
+    complete: bool
+    """Whether every scope and gate ran (see `_merged`)."""
+    after: Pending[str | None]
+    """What changed in the repository while the gates ran (`changed_since`)."""
+
+    def settled(self) -> tuple[Verdict, list[ScopeRun]]:
+        """The verdicts, marked dirty (they release nothing) when the repository changed while the
+        gates ran."""
+        changed = self.after.result()
+        if changed is None:
+            return self.verdict, self.runs
         print(f"gates: the repository changed while the gates ran ({changed}): the verdict is "
               "marked dirty and cannot release", file=sys.stderr)  # fmt: skip
-        dirty = replace(subject, dirty=True)
-        runs = [replace(r, verdict=replace(r.verdict, subject=dirty)) for r in runs]
-    complete = not request.only and len(scoped) == len(every)
-    return _merged([(r.project, r.verdict) for r in runs], complete), runs
+        dirty = replace(self.verdict.subject, dirty=True)
+        runs = [replace(r, verdict=replace(r.verdict, subject=dirty)) for r in self.runs]
+        return _merged([(r.project, r.verdict) for r in runs], self.complete), runs
 
 
 def _merged(scopes: Sequence[tuple[str | None, Verdict]], complete: bool) -> Verdict:
@@ -372,13 +394,14 @@ def render_reports(verdict: Verdict, formats: Sequence[str], out_dir: Path) -> d
     return outputs
 
 
-def write_outputs(
+def render_outputs(
     out_dir: Path,
     verdict: Verdict,
     formats: Sequence[str],
     collections: Sequence[Collection] | None = None,
-) -> list[Path]:
-    """Render every output first, then write each atomically: a failure writes nothing."""
+) -> dict[Path, str]:
+    """Every output of a verdict, rendered in memory: its reports and, given the collections,
+    findings.json and the gates' artefacts."""
     outputs = render_reports(verdict, formats, out_dir)
     if collections is not None:
         document = verdicts.collections_document(collections, verdict.subject, verdict.project)
@@ -386,5 +409,16 @@ def write_outputs(
         for collection in collections:
             for name, text in collection.artefacts.items():
                 outputs[out_dir / name] = text
+    return outputs
+
+
+def write_outputs(
+    out_dir: Path,
+    verdict: Verdict,
+    formats: Sequence[str],
+    collections: Sequence[Collection] | None = None,
+) -> list[Path]:
+    """Render every output first, then write each atomically: a failure writes nothing."""
+    outputs = render_outputs(out_dir, verdict, formats, collections)
     write_all(outputs)
     return sorted(outputs)

@@ -92,7 +92,7 @@ def _head_tree(root: Path) -> _Tree | None:
 def differing_paths(root: Path, cached: bool = True) -> list[str] | None:
     """The paths of HEAD below `root` (relative to it) whose work-tree content is not the
     committed blob, missing files included; None when `root` is not in a git work tree with a
-    commit. `cached=False` reads every file (see `file_digests`)."""
+    commit. `cached=False` trusts no earlier run (see `file_digests`)."""
     tree = _head_tree(root)
     if tree is None:
         return None

@@ -144,12 +144,14 @@ _stores: dict[tuple[str, str, str], _Store] = {}
 _stores_lock = threading.Lock()
 
 
-def _store(folder: Path, kind: str) -> _Store:
+def _store(folder: Path, kind: str, kept: bool = True) -> _Store:
+    """The store of `folder`'s `kind` digests: kept in the user's cache folder, or (`kept=False`)
+    only in this process, holding what it read itself."""
     cache = default_folder() / "digests"
-    key = (str(cache), str(folder), kind)
+    key = (str(cache) if kept else "", str(folder), kind)
     with _stores_lock:
         if key not in _stores:
-            sealed = open_sealed(cache, folder)
+            sealed = open_sealed(cache, folder) if kept else None
             name = hashlib.sha256(os.fsencode(folder)).hexdigest()[:40]
             _stores[key] = _Store(sealed, cache / f"{kind}-{name}.json")
         return _stores[key]
@@ -157,12 +159,14 @@ def _store(folder: Path, kind: str) -> _Store:
 
 def file_digests(folder: Path, names: Sequence[str], kind: str, cached: bool = True) -> list[str | None]:
     """The `kind` digest (a key of KINDS) of each file `names` gives relative to `folder`, in
-    order; None for a name that is no regular file or cannot be read. `cached=False` reads every
-    file and keeps nothing (the release check, which trusts no earlier run)."""
+    order; None for a name that is no regular file or cannot be read. `cached=False` trusts no
+    earlier run (the release check, `--no-cache`): it reads every file this process has not read
+    itself, and keeps what it reads in this process only (the check after the gates ran reads
+    again only what changed since the check before them)."""
     digest = KINDS[kind]
     folder = folder.resolve()
-    store = _store(folder, kind) if cached else None
-    known = store.entries if store is not None else {}
+    store = _store(folder, kind, kept=cached)
+    known = store.entries
     base = os.fsencode(folder) + b"/"
     settled_before = time.time_ns() - SETTLED_NS
     digests: list[str | None] = []
@@ -189,6 +193,6 @@ def file_digests(folder: Path, names: Sequence[str], kind: str, cached: bool = T
         digests.append(value)
         if max(status.st_mtime_ns, status.st_ctime_ns) < settled_before and _storable(name):
             new[name] = (*_key(status), value)
-    if store is not None and new:
+    if new:
         store.add(new, names)
     return digests

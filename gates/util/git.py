@@ -88,8 +88,8 @@ def is_dirty(root: Path, exclude: Sequence[str] = (), cached: bool = True) -> bo
     """Whether the work tree below `root` differs from HEAD: any change `git status` shows, an
     untracked file outside the gates' own output folder (and the paths in `exclude`, relative to
     root), or committed content whose work-tree bytes differ though status hides it (index flags,
-    .gitattributes conversions: gates/util/committed.py). `cached=False` reads every committed file
-    again rather than trust digests kept under unchanged file times."""
+    .gitattributes conversions: gates/util/committed.py). `cached=False` trusts no digest
+    an earlier run kept under unchanged file times (see `file_digests`)."""
     excluded = [f":(exclude,literal){p}" for p in exclude]
     # Both listings run while the committed content is compared (git status walks the same tree).
     tracked = _start(root, "status", "--porcelain", "--untracked-files=no", "--", ".")
