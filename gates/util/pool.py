@@ -57,6 +57,13 @@ def _build_state(make_state: Callable[..., Any], args: tuple[Any, ...]) -> None:
     _STATE = make_state(*args)
 
 
+def _build_forked_state(make_state: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    from gates.util.fork_server import thaw_in_worker
+
+    thaw_in_worker()
+    _build_state(make_state, args)
+
+
 def _ready() -> None:
     """A first task: submitting it spawns a worker, which builds its state meanwhile."""
 
@@ -127,8 +134,8 @@ def scan_in_parts(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-SERVER_END = "gates.util.fork_server"
-"""Imported last by the fork server (see there)."""
+SERVER_START = "gates.util.fork_server"
+"""Imported first by the fork server (see there)."""
 
 
 class ForkedWorkers:
@@ -142,10 +149,13 @@ class ForkedWorkers:
     ) -> None:
         context = multiprocessing.get_context("forkserver")
         # `__main__` too: a worker would otherwise run the main script again (its imports).
-        context.set_forkserver_preload(["__main__", *preload, SERVER_END])
+        context.set_forkserver_preload([SERVER_START, "__main__", *preload])
         forkserver.ensure_running()
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_build_state, initargs=(make_state, args)
+            max_workers=workers,
+            mp_context=context,
+            initializer=_build_forked_state,
+            initargs=(make_state, args),
         )
 
     def submit(self, scan: Callable[[Any, P, float], R], part: P, deadline: float) -> Future[R]:
