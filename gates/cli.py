@@ -32,7 +32,7 @@ from gates.util.atomic import write_all, write_text
 from gates.util.files import OUTPUT_DIR_NAME
 from gates.util.git import current_branch
 from gates.util.mask import mask_message, redact_credentials, visible
-from gates.util.sealed import default_folder, open_sealed
+from gates.util.sealed import SealedFolder, default_folder, open_sealed
 from gates.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ def run(
         click.echo(f"gates {__version__}: policy {policy.name!r} on {root}", err=True)
         waiting = f"gates: waiting for another run writing {out}"
         with lock.output_folder(out, lambda: click.echo(waiting, err=True)):
-            return _run_locked(request, policy, registry, formats, default_out)
+            return _run_locked(request, policy, registry, formats, default_out, remembered)
     finally:
         subject.wait()  # its git processes (status takes the index's lock) never outlive the command
 
@@ -253,19 +253,22 @@ def _run_locked(
     registry: Registry,
     formats: tuple[str, ...],
     default_out: bool,
+    remembered: SealedFolder | None,
 ) -> int:
-    """`gates run` once it holds the output folder: collect, decide, write."""
+    """`gates run` once it holds the output folder: collect, decide, write. The verdict's check
+    against its schema is remembered in `remembered` as the policy's is (see verdict.dump)."""
     out = request.out_dir
     with Progress(sys.stderr) as progress:
         judged = pipeline.run_projects(request, policy, registry, progress.update)
-    try:
-        # Rendered while the repository is checked again; again if it changed meanwhile.
-        outputs = _outputs(out, judged.verdict, judged.runs, formats)
-    finally:
-        judged.after.wait()
-    verdict, runs = judged.settled()
-    if verdict is not judged.verdict:
-        outputs = _outputs(out, verdict, runs, formats)
+    with remembering_valid(remembered):
+        try:
+            # Rendered while the repository is checked again; again if it changed meanwhile.
+            outputs = _outputs(out, judged.verdict, judged.runs, formats)
+        finally:
+            judged.after.wait()
+        verdict, runs = judged.settled()
+        if verdict is not judged.verdict:
+            outputs = _outputs(out, verdict, runs, formats)
     write_all(outputs)
     written = sorted(outputs)
     if default_out:

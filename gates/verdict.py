@@ -10,6 +10,7 @@ Counts and the summary are derived from the findings, never stored twice.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -490,25 +491,51 @@ def validate(document: object, source: str) -> None:
 
 def _check_dates(verdict: Mapping[str, Any], source: str) -> None:
     """The schema checks the shape of dates (2026-13-45 has it); the calendar is checked here."""
-    dates: list[tuple[tuple[str | int, ...], Any]] = [(("started_at",), verdict["started_at"])]
-    dates += [(("waivers", i, "expires"), w.get("expires")) for i, w in enumerate(verdict["waivers"])]
-    for path, value in dates:
-        if not isinstance(value, str):
-            continue
-        try:
-            dt.date.fromisoformat(value[:10])
-            dt.time.fromisoformat(value[11:19] or "00:00:00")
-        except ValueError as e:
-            raise InputError(f"{source}: not a gates verdict: {describe_path(path)}: {value}: {e}") from e
+    _check_date(("started_at",), verdict["started_at"], source)
+    for i, waiver in enumerate(verdict["waivers"]):
+        _check_date(("waivers", i, "expires"), waiver.get("expires"), source)
+
+
+def _check_date(path: tuple[str | int, ...], value: object, source: str) -> None:
+    if not isinstance(value, str):
+        return
+    try:
+        dt.date.fromisoformat(value[:10])
+        dt.time.fromisoformat(value[11:19] or "00:00:00")
+    except ValueError as e:
+        raise InputError(f"{source}: not a gates verdict: {describe_path(path)}: {value}: {e}") from e
+
+
+_FIXED_CLOCK = {"started_at": "2000-01-01T00:00:00Z", "duration_s": 0}
 
 
 def dump(verdict: Verdict) -> str:
     """verdict.json's text, checked against the schema before it is written: its findings aside,
     since each comes from a typed Finding and checking thousands of them costs seconds (a warm run
-    takes less). A verdict read back (`load`) is checked whole."""
+    takes less). Its clock readings (when it started, how long it and each gate took) are checked
+    apart and the rest with fixed ones: within `remembering_valid`, a verdict the same but for them
+    (a warm run's) is then known valid without jsonschema. A verdict read back (`load`) is checked
+    whole."""
     document = verdict.to_json()
-    validate({**document, "gates": [{**g, "findings": []} for g in document["gates"]]}, "verdict")
+    _check_clock(document)
+    gates = [{**g, "findings": [], "duration_s": 0} for g in document["gates"]]
+    validate({**document, **_FIXED_CLOCK, "gates": gates}, "verdict")
     return dump_json(document)
+
+
+def _check_clock(document: Mapping[str, Any]) -> None:
+    """What the schema says of the readings `dump` fixes: durations are numbers of at least 0,
+    started_at a UTC time to the second (and a real one)."""
+    durations: list[tuple[tuple[str | int, ...], Any]] = [(("duration_s",), document["duration_s"])]
+    durations += [(("gates", i, "duration_s"), g["duration_s"]) for i, g in enumerate(document["gates"])]
+    for path, value in durations:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise InputError(f"verdict: not a gates verdict: {describe_path(path)}: {value!r} is no duration")
+    started = document["started_at"]
+    pattern = load_schema("verdict")["properties"]["started_at"]["pattern"]
+    if not isinstance(started, str) or not re.search(pattern, started):
+        raise InputError(f"verdict: not a gates verdict: started_at: {started!r} is no UTC time")
+    _check_date(("started_at",), started, "verdict")
 
 
 def load(path: Path) -> Verdict:
