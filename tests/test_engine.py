@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -203,3 +204,15 @@ def test_artefacts_are_written_also_when_the_collection_comes_from_the_cache(tmp
     findings = json.loads((fresh / "findings.json").read_text())
     assert "artefacts" not in findings["collections"][0]  # artefacts stay out of findings.json
     assert first[0].artefacts == second[0].artefacts
+
+
+def test_a_gate_that_fails_to_prepare_is_left_to_its_collect() -> None:
+    class Failing:
+        name = "failing"
+
+        def prepare(self, settings: Mapping[str, Any]) -> None:
+            raise RuntimeError("no helper process here")
+
+    registry = Registry(gates={"failing": Failing()}, broken={}, distributions={})  # type: ignore[dict-item]
+    policy = SimpleNamespace(instances=dict, gates={"failing": {}})
+    runner.prepare(["failing", "absent"], policy, registry)  # type: ignore[arg-type]

@@ -530,6 +530,33 @@ def test_process_pool_matches_one_process(
     assert (one.files, one.presidio_files, dict(one.skipped)) == (7, 6, {"binary": 1, "not_utf8": 1})
 
 
+def test_a_run_without_the_cache_starts_the_fork_server_early_and_scans_with_it(
+    make_repo: Callable[..., Repo],
+) -> None:
+    # `--no-cache`: every gate collects for certain, so the pii gate's fork server starts importing
+    # Presidio while the subject is taken (Preparing), and the scan uses it whatever the input's
+    # size; with the cache the same small input is scanned in one process. Same findings.
+    repo = make_repo(
+        {
+            **{f"f{i}.txt": PARITY_TEXT for i in range(3)},
+            "gates.yaml": "version: 1\ngates:\n  pii: {fail_on: none, jobs: 2}\n",
+        }
+    )
+    found = []
+    for extra in (["--no-cache"], []):
+        done = subprocess.run(
+            [sys.executable, "-m", "gates", "run", ".", "--only", "pii", "--format", "json", *extra],
+            cwd=repo.root,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        (gate,) = json.loads((repo.root / ".gates" / "verdict.json").read_text(encoding="utf-8"))["gates"]
+        found.append((gate["stats"]["processes"], [f["fingerprint"] for f in gate["findings"]]))
+    assert [processes for processes, _ in found] == [2, 1]
+    assert found[0][1] == found[1][1] and len(found[0][1]) > 3
+
+
 def test_presidio_is_imported_only_when_there_are_candidates(
     make_repo: Callable[..., Repo],
 ) -> None:

@@ -287,6 +287,11 @@ def run_projects(
             )
     if request.baseline is not None:
         verdicts.load(request.baseline)  # a corrupt baseline stops the run before any scanning
+    if not (request.use_cache or top.projects or request.only_paths is not None):
+        # Every gate will collect the whole repository: those with set-up to start early start it
+        # while the subject is taken.
+        (whole,) = scoped
+        runner.prepare(select_gates(whole, registry, request.only) or whole.enabled(), whole, registry)
     # What every scope shares is read once: the repository's subject and, in a monorepo, the file
     # listing each scope takes its own files from.
     if request.subject is not None and request.only_paths is None:

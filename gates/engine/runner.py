@@ -7,6 +7,7 @@ is killed by the subprocess helper when the deadline passes).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from gates.engine import cache
 from gates.errors import GateError, InputError
 from gates.model import CollectContext, Collection
-from gates.plugins.interface import Gate
+from gates.plugins.interface import Gate, Preparing
 from gates.plugins.registry import Registry
 from gates.policy.model import Policy
 from gates.util.mask import mask_finding, mask_message, redact_credentials_in
@@ -82,6 +83,16 @@ def _error(gate: str, message: str, duration_s: float, registry: Registry) -> Co
         error=mask_message(message),
         duration_s=duration_s,
     )
+
+
+def prepare(names: Sequence[str], policy: Policy, registry: Registry) -> None:
+    """Lets the named gates that have set-up to start early (`Preparing`) start it."""
+    gates = registry.bind(policy.instances()).gates
+    for name in names:
+        gate = gates.get(name)
+        if isinstance(gate, Preparing):
+            with contextlib.suppress(Exception):  # its collect reports whatever is wrong
+                gate.prepare(policy.gates[name])
 
 
 def collect(

@@ -20,6 +20,7 @@ from gates.errors import GateError
 from gates.pii.candidates import PREFILTERED_ENTITIES, Candidates
 from gates.pii.config import Hit, ScanConfig
 from gates.pii.precision import REPOSITORY, mask_path_data
+from gates.pii.settings import SERVER_PRELOAD
 from gates.util import pool as pool_module
 from gates.util.files import RepoFile, SkippedFile, read_text
 
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from gates.pii.analyzer import Scanner
 
 PARALLEL_MIN_BYTES = 10_000_000
-"""Below this, one process is faster: scanning takes about 0.07 s a MB, and workers start after
-their server imported the command's main module and Presidio (about 1.4 s, against 1.1 s for this
-process to import Presidio)."""
+"""Below this, one process is faster, unless its fork server was started early (gates.plugins.pii):
+scanning takes about 0.07 s a MB, and workers start once their server imported Presidio (about
+1.4 s, against 1.1 s for this process to import it)."""
 CHUNK_BYTES = 250_000
 HELD_BYTES = 64_000_000
 """Text with candidates that waits for the workers at most (see `_scan_shared`)."""
@@ -78,7 +79,9 @@ def prepare(config: ScanConfig) -> Scanner:
 
 
 def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadline: float) -> ScanResult:
-    parallel = workers > 1 and sum(f.size for f in files) >= PARALLEL_MIN_BYTES
+    parallel = workers > 1 and (
+        pool_module.fork_server_started(SERVER_PRELOAD) or sum(f.size for f in files) >= PARALLEL_MIN_BYTES
+    )
     # Without a fork server (Windows), every worker would import Presidio again: one process.
     if parallel and pool_module.forkserver_available():
         result = _scan_shared(files, config, workers, deadline)
@@ -102,7 +105,7 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     parts once the pre-filter is done, or whenever HELD_BYTES of them wait (memory stays bounded:
     the parts handed over before are finished first)."""
     result = ScanResult(workers=workers)
-    pool = pool_module.ForkedWorkers(workers, ("gates.pii.preloaded",), _scanner, (config,))
+    pool = pool_module.ForkedWorkers(workers, SERVER_PRELOAD, _scanner, (config,))
     try:
         held: list[tuple[str, Candidates]] = []
         held_bytes = 0

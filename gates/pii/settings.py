@@ -19,6 +19,8 @@ DEFAULT_ENTITIES = (
 )
 DEFAULT_MIN_SCORE = 0.4
 DEFAULT_SALT = "gates-pii-default-salt"
+SERVER_PRELOAD = ("gates.pii.preloaded",)
+"""What the fork server the scan's workers fork from imports (gates.pii.scan)."""
 
 
 def scan_config(settings: Mapping[str, Any]) -> ScanConfig:

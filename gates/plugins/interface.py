@@ -20,7 +20,7 @@ from gates.model import CollectContext, Collected, Finding
 
 # What a gate module imports to implement the contract; the types live where the engine and the
 # helpers of several gates (sbom/, util/) can use them without importing the plugins.
-__all__ = ["CollectContext", "Collected", "Gate", "GateError", "ToolMissing"]
+__all__ = ["CollectContext", "Collected", "Gate", "GateError", "Preparing", "ToolMissing"]
 
 
 @runtime_checkable
@@ -47,3 +47,14 @@ class Gate(Protocol):
     def evaluate(self, findings: Sequence[Finding], settings: Mapping[str, Any]) -> list[Finding]:
         """Pure: the findings that count under `settings`, possibly with adjusted severity."""
         ...
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A gate whose collect has set-up worth starting early. The engine calls `prepare` with the
+    gate's settings as soon as the run knows the gate will collect the whole repository (a run
+    without the cache: right after the policy is read, while the repository's subject is taken).
+    It may only start, in the background, work that reads and runs nothing of the repository
+    (importing a tool in a helper process); it must return at once and never raise."""
+
+    def prepare(self, settings: Mapping[str, Any]) -> None: ...

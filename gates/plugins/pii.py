@@ -63,7 +63,7 @@ from typing import Any
 from gates.model import Finding, Location, Severity, fingerprint
 from gates.pii.config import Hit
 from gates.pii.precision import PRECISIONS
-from gates.pii.settings import scan_config
+from gates.pii.settings import SERVER_PRELOAD, scan_config
 from gates.plugins.interface import CollectContext, Collected, ToolMissing
 from gates.util.files import MAX_FILE_BYTES_SETTING, FileSelection, digest_selection, text_files
 from gates.util.proc import distribution_version
@@ -140,6 +140,10 @@ def _finding(hit: Hit) -> Finding:
     )
 
 
+def _workers(settings: Mapping[str, Any]) -> int:
+    return int(settings.get("jobs") or os.cpu_count() or 1)
+
+
 class PiiGate:
     name = "pii"
     version = "1.1.0"
@@ -162,6 +166,16 @@ class PiiGate:
             ctx.inline_suppressions,
         )
 
+    def prepare(self, settings: Mapping[str, Any]) -> None:
+        """The fork server the scan's workers fork from imports Presidio while the run goes on (the
+        scan then uses it, whatever its size)."""
+        if importlib.util.find_spec("presidio_analyzer") is None or _workers(settings) < 2:
+            return
+        from gates.util import pool  # the scan's own modules are imported by the server meanwhile
+
+        if pool.forkserver_available():
+            pool.start_fork_server(SERVER_PRELOAD)
+
     def collect(self, ctx: CollectContext) -> Collected:
         if importlib.util.find_spec("presidio_analyzer") is None:
             raise ToolMissing("presidio-analyzer is not installed: pip install 'governance-gates[pii]'")
@@ -172,7 +186,7 @@ class PiiGate:
         result = scan(
             selection.files,
             config,
-            workers=ctx.settings.get("jobs") or os.cpu_count() or 1,
+            workers=_workers(ctx.settings),
             deadline=ctx.deadline,
         )
         skipped = selection.skipped + result.skipped

@@ -138,6 +138,23 @@ SERVER_START = "gates.util.fork_server"
 """Imported first by the fork server (see there)."""
 
 
+_started: set[tuple[str, ...]] = set()
+
+
+def start_fork_server(preload: Sequence[str]) -> None:
+    """Starts multiprocessing's fork server, which imports `preload` at once, unless it runs (a
+    running one keeps what it imported)."""
+    # `__main__` too: a worker would otherwise run the main script again (its imports).
+    multiprocessing.get_context("forkserver").set_forkserver_preload([SERVER_START, "__main__", *preload])
+    forkserver.ensure_running()
+    _started.add(tuple(preload))
+
+
+def fork_server_started(preload: Sequence[str]) -> bool:
+    """Whether this process started the fork server for `preload` (which imports it meanwhile)."""
+    return tuple(preload) in _started
+
+
 class ForkedWorkers:
     """`workers` processes forked from multiprocessing's fork server once it imported the `preload`
     modules, each building its state with `make_state(*args)`. The server is started at once and
@@ -147,13 +164,10 @@ class ForkedWorkers:
     def __init__(
         self, workers: int, preload: Sequence[str], make_state: Callable[..., Any], args: tuple[Any, ...]
     ) -> None:
-        context = multiprocessing.get_context("forkserver")
-        # `__main__` too: a worker would otherwise run the main script again (its imports).
-        context.set_forkserver_preload([SERVER_START, "__main__", *preload])
-        forkserver.ensure_running()
+        start_fork_server(preload)
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=context,
+            mp_context=multiprocessing.get_context("forkserver"),
             initializer=_build_forked_state,
             initargs=(make_state, args),
         )
