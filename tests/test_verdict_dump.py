@@ -35,7 +35,8 @@ def test_a_negative_duration_is_refused_at_the_top_and_in_a_gate() -> None:
 
 
 def test_a_warm_run_checks_its_verdict_without_importing_jsonschema(make_repo: Callable[..., Repo]) -> None:
-    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": "version: 1\ngates:\n  sast: {fail_on: none}\n"})
+    policy = "version: 1\ngates:\n  sast: {fail_on: none}\n"
+    repo = make_repo({"app.py": VULNERABLE_CODE, "gates.yaml": policy})
     code = (
         "import sys\n"
         "from gates.__main__ import main\n"
