@@ -18,6 +18,7 @@ from gates.model import Severity
 from gates.pii import scan as scan_module
 from gates.pii.analyzer import Scanner
 from gates.pii.config import ScanConfig
+from gates.pii.lines import LineIndex
 from gates.pii.settings import DEFAULT_ENTITIES
 from gates.plugins.interface import CollectContext, Collected, GateError
 from gates.plugins.pii import PiiGate, scan_config
@@ -672,3 +673,11 @@ def test_a_file_is_read_to_its_end_whatever_its_recorded_size(tmp_path: Path) ->
     path.write_text("x" * 200_000)
     for recorded in (0, 10, 65_535, 65_536, 200_000):
         assert len(read_text(RepoFile("grew.txt", path, recorded))) == 200_000
+
+
+def test_line_numbers_of_offsets_in_any_order() -> None:
+    text = "a\nbb\n\nccc\n"
+    index = LineIndex(text)
+    expected = {0: 1, 1: 1, 2: 2, 4: 2, 5: 3, 6: 4, 9: 4, 10: 5}
+    for offset in [*expected, 6, 0, 10, 2]:  # increasing, then back to earlier offsets
+        assert index.line(offset) == expected[offset], offset

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import bisect
-import re
-
-_NEWLINE = re.compile("\n")
-
 
 class LineIndex:
-    """Built lazily by the caller, only for files that have findings."""
+    """The line numbers of one text's offsets, asked in increasing order (a file's findings,
+    sorted): the newlines between one offset and the next are counted, and none past the last.
+    An offset before the previous one is counted from the start again."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        self._text = text
+        self._offset = 0
+        self._line = 1
 
     def line(self, offset: int) -> int:
-        return bisect.bisect_right(self._starts, offset)
+        if offset < self._offset:
+            self._offset, self._line = 0, 1
+        self._line += self._text.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._line
