@@ -21,6 +21,9 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None
 def main(argv: Sequence[str] | None = None) -> int:
     # Imported here, not above: the pii gate's fork server imports the console script (this
     # module) before it forks workers, which need none of the command line (0.1 s of its start).
+    from gates.util.safe_path import protect_children
+
+    protect_children()  # before any thread starts
     from gates.cli import main as run
 
     return run(argv)

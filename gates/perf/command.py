@@ -21,6 +21,7 @@ from pathlib import Path
 
 from gates.errors import GateError
 from gates.perf.inputs import Metric
+from gates.util.safe_path import given_environment
 
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
 _MAXRSS_TO_BYTES = 1 if sys.platform == "darwin" else 1024
@@ -62,6 +63,7 @@ def run_once(argv: Sequence[str], cwd: Path, timeout: float) -> Run:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                env=given_environment(),  # the repository's own code, run as the policy says
                 start_new_session=True,
             )
         except OSError as e:

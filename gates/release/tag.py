@@ -8,13 +8,13 @@ publish command itself did elsewhere (a push, an upload) cannot be undone here.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gates.errors import GatesError, InputError
+from gates.util.safe_path import given_environment
 
 NOTES_REF = "gates"
 
@@ -107,7 +107,7 @@ def execute(plan: Plan) -> None:
         return
     try:
         code = subprocess.run(
-            list(plan.publish), cwd=plan.root, env={**os.environ, **plan.environment}
+            list(plan.publish), cwd=plan.root, env={**given_environment(), **plan.environment}
         ).returncode
     except OSError as e:
         _undo(plan, previous_note, noted=True)
