@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from gates.pii import scan as scan_module
+from gates.plugins.pii import scan_config
+from gates.util.files import select_files
 from tests.conftest import Repo
 
 # A committed package that shadows the standard library's: it notes that it ran, then hands over
@@ -74,3 +79,24 @@ def test_the_policys_benchmark_runs_with_the_environment_as_given(
     )
     assert proc.returncode == 0, proc.stderr
     assert seen.read_text() == "None"
+
+
+def test_the_text_a_pii_pool_holds_stays_within_its_bound(
+    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `x@a ` is an e-mail candidate every four characters: the pre-filter's record of a text's
+    # candidates takes many times the text's own size. What this process holds while the workers
+    # scan (the texts waiting, and those handed over but not finished) is bounded by HELD_BYTES of
+    # what it hands over, not of the texts alone.
+    repo = make_repo({f"t{i}.txt": "x@a " * 25_000 for i in range(40)})  # 4 MB
+    held = 1_000_000
+    monkeypatch.setattr(scan_module, "HELD_BYTES", held)
+    files = select_files(repo.root).files
+    tracemalloc.start()
+    try:
+        result = scan_module._scan_shared(files, scan_config({}), 2, time.monotonic() + 300)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.files, result.presidio_files, result.hits) == (40, 40, [])
+    assert peak < 16 * held, peak

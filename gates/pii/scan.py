@@ -9,6 +9,7 @@ and forks the workers that scan the texts with candidates (gates.util.pool).
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -33,7 +34,9 @@ scanning takes about 0.07 s a MB, and workers start once their server imported P
 1.4 s, against 1.1 s for this process to import it)."""
 CHUNK_BYTES = 250_000
 HELD_BYTES = 64_000_000
-"""Text with candidates that waits for the workers at most (see `_scan_shared`)."""
+"""What waits for the workers at most (see `_scan_shared`): texts with their candidates, pickled as
+they are handed over, since the pre-filter's record of a text's candidates can take many times
+the text (an e-mail candidate every four characters: thirty times)."""
 
 
 @dataclass
@@ -95,8 +98,8 @@ def scan(files: Sequence[RepoFile], config: ScanConfig, *, workers: int, deadlin
     return result
 
 
-Part = Sequence[tuple[str, Candidates]]
-"""Texts for a worker: each file's path and its candidates (which hold its text)."""
+Part = Sequence[tuple[str, bytes]]
+"""Texts for a worker: each file's path and its candidates (which hold its text), pickled."""
 
 
 def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, deadline: float) -> ScanResult:
@@ -107,12 +110,13 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     result = ScanResult(workers=workers)
     pool = pool_module.ForkedWorkers(workers, SERVER_PRELOAD, _scanner, (config,))
     try:
-        held: list[tuple[str, Candidates]] = []
+        held: list[tuple[str, bytes]] = []
         held_bytes = 0
         running: list[Future[ScanResult]] = []
-        for item in _needing_presidio(files, config, result, deadline):
-            held.append(item)
-            held_bytes += len(item[1].text)
+        for path, candidates in _needing_presidio(files, config, result, deadline):
+            packed = pickle.dumps(candidates, pickle.HIGHEST_PROTOCOL)
+            held.append((path, packed))
+            held_bytes += len(packed)
             if held_bytes >= HELD_BYTES:
                 _add(result, pool_module.results(running, deadline, TIMED_OUT))
                 running = [pool.submit(_scan_part, part, deadline) for part in _parts(held)]
@@ -124,8 +128,8 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
     return result
 
 
-def _parts(texts: Sequence[tuple[str, Candidates]]) -> Sequence[Part]:
-    return pool_module.chunks(texts, CHUNK_BYTES, lambda item: len(item[1].text))
+def _parts(texts: Sequence[tuple[str, bytes]]) -> Sequence[Part]:
+    return pool_module.chunks(texts, CHUNK_BYTES, lambda item: len(item[1]))
 
 
 def _add(result: ScanResult, parts: Sequence[ScanResult]) -> None:
@@ -183,7 +187,7 @@ def _analyze(analyzer: Scanner, path: str, candidates: Candidates, result: ScanR
 def _scan_part(analyzer: Scanner, part: Part, deadline: float) -> ScanResult:
     """A worker's share: the texts of `part` through its analyzer."""
     result = ScanResult()
-    for path, candidates in part:
+    for path, packed in part:
         _check_deadline(deadline)
-        _analyze(analyzer, path, candidates, result)
+        _analyze(analyzer, path, pickle.loads(packed), result)
     return result
