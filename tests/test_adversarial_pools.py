@@ -100,3 +100,12 @@ def test_the_text_a_pii_pool_holds_stays_within_its_bound(
         tracemalloc.stop()
     assert (result.files, result.presidio_files, result.hits) == (40, 40, [])
     assert peak < 16 * held, peak
+
+
+def test_the_fork_servers_own_module_changes_nothing_in_another_process() -> None:
+    # In the fork server it turns the collector off and ends the process without teardown, with
+    # status 0; imported anywhere else (a documentation tool, a future import), it must not hide
+    # the command's exit status.
+    code = "import gc, gates.util.fork_server; print(gc.isenabled()); raise SystemExit(3)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (3, "True"), done.stderr

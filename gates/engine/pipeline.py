@@ -315,13 +315,13 @@ def run_projects(
     # gates ran the same code.
     before = subject.to_json()
     after = Pending(lambda: changed_since(request.root, before, cached=request.use_cache), "gates-after")
+    complete = not request.only and len(scoped) == len(every)
     try:
         runs = [ScopeRun(c.project, _decide_scope(c, registry, subject), c.collections) for c in collected]
+        return Judged(_merged([(r.project, r.verdict) for r in runs], complete), runs, complete, after)
     except BaseException:
         after.wait()  # its git processes never outlive the run
         raise
-    complete = not request.only and len(scoped) == len(every)
-    return Judged(_merged([(r.project, r.verdict) for r in runs], complete), runs, complete, after)
 
 
 @dataclass(frozen=True)
