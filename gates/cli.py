@@ -212,13 +212,18 @@ def run(
 ) -> int:
     """Collect findings with every enabled gate, evaluate them, write the verdict and reports."""
     root = path.resolve()
-    subject = pipeline.start_subject(root, use_cache=not no_cache)
+    # The subject is taken while the policy is read, but for a run without the cache: its policy is
+    # checked (jsonschema) first, alone, so that the gates that prepare (Preparing) start sooner,
+    # and the subject, which then reads every committed file, is taken after it.
+    subject = None if no_cache else pipeline.start_subject(root, use_cache=True)
     try:
         # A policy document found valid before is not validated again (as the hook does), unless
         # the run trusts no cache.
         remembered = None if no_cache else open_sealed(default_folder(), root)
         with remembering_valid(remembered):
             policy = _policy(policy_file, root, branch, environment)
+        if subject is None:
+            subject = pipeline.start_subject(root, use_cache=False)
         registry = load_registry()
         release = _since(root, since, policy)
         default_out = out_dir is None
@@ -244,7 +249,8 @@ def run(
         with lock.output_folder(out, lambda: click.echo(waiting, err=True)):
             return _run_locked(request, policy, registry, formats, default_out, remembered)
     finally:
-        subject.wait()  # its git processes (status takes the index's lock) never outlive the command
+        if subject is not None:
+            subject.wait()  # its git processes (status takes the index's lock) never outlive the command
 
 
 def _run_locked(
