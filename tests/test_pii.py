@@ -218,12 +218,21 @@ def test_min_score_per_entity_and_severity_override(make_repo: Callable[..., Rep
         ({"entities": ["NOT_AN_ENTITY"]}, "has no Presidio recognizer"),
     ],
 )
+@pytest.mark.parametrize("parallel", [False, True])
 def test_configuration_errors_are_gate_errors(
-    make_repo: Callable[..., Repo], settings: dict[str, Any], reason: str
+    make_repo: Callable[..., Repo],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, Any],
+    reason: str,
+    parallel: bool,
 ) -> None:
+    # In workers forked from the fork server too: a worker that cannot build its analyzer says why
+    # (a pool whose initializer raises only breaks).
     repo = make_repo(LEAKY_FILES)
+    if parallel:
+        monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
     with pytest.raises(GateError, match=reason):
-        collect(repo.root, **settings)
+        collect(repo.root, **settings, jobs=2 if parallel else 1)
 
 
 # Parity traps from real repositories: a four-digit pager number, an IP inside a longer run of

@@ -50,11 +50,17 @@ def _file_size(file: RepoFile) -> int:
 
 _STATE: Any = None
 """A worker's state, built once by its initializer (an analyzer, a tool's configuration)."""
+_FAILURE: Exception | None = None
+"""Why the initializer could not build it: raised by each of the worker's tasks, so that it reaches
+the caller as itself (a pool whose initializer raises only breaks, saying nothing of why)."""
 
 
 def _build_state(make_state: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    global _STATE
-    _STATE = make_state(*args)
+    global _STATE, _FAILURE
+    try:
+        _STATE = make_state(*args)
+    except Exception as e:
+        _FAILURE = e
 
 
 def _build_forked_state(make_state: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -69,6 +75,8 @@ def _ready() -> None:
 
 
 def _scan_in_worker(scan: Callable[[Any, P, float], R], part: P, deadline: float) -> R:
+    if _FAILURE is not None:
+        raise _FAILURE
     return scan(_STATE, part, deadline)
 
 
