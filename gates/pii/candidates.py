@@ -275,6 +275,17 @@ class Candidates:
             return True
         return "PHONE_NUMBER" in wanted and bool(self.phones)
 
+    def find_all(self, entities: Iterable[str]) -> Candidates:
+        """Every window and phone unit the recognizers of `entities` ask for, found now: a process
+        with time to spare finds them for the one that runs Presidio."""
+        wanted = set(entities)
+        for entity, of in ENTITY_WINDOWS.items():
+            if entity in wanted:
+                self.windows(of)
+        if "PHONE_NUMBER" in wanted:
+            self.phones  # noqa: B018 (computed and kept)
+        return self
+
     def windows(self, of: Windows) -> list[tuple[int, int]]:
         """`of(self)`, computed once."""
         found = self._windows.get(of)

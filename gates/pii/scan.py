@@ -114,7 +114,8 @@ def _scan_shared(files: Sequence[RepoFile], config: ScanConfig, workers: int, de
         held_bytes = 0
         running: list[Future[ScanResult]] = []
         for path, candidates in _needing_presidio(files, config, result, deadline):
-            packed = pickle.dumps(candidates, pickle.HIGHEST_PROTOCOL)
+            # This process waits for the server's import anyway: the workers get every candidate.
+            packed = pickle.dumps(candidates.find_all(config.entities), pickle.HIGHEST_PROTOCOL)
             held.append((path, packed))
             held_bytes += len(packed)
             if held_bytes >= HELD_BYTES:
