@@ -104,18 +104,12 @@ def _scan_together(
     """Each part's `scan(state, part, deadline)`: in a worker with the state it built (`scan` is a
     module-level function, as it is pickled), or here with `local_state()`, asked for on this
     process's first part; `timed_out` is the error once the deadline passes."""
-    try:
-        futures: list[Future[R]] = [pool.submit(_scan_in_worker, scan, part, deadline) for part in parts]
-        results: list[R] = []
-        for part, future in zip(reversed(parts), reversed(futures), strict=True):
-            if future.cancel():
-                results.append(scan(local_state(), part, deadline))
-        for future in futures:
-            if not future.cancelled():
-                results.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
-        return results
-    except FuturesTimeout as e:
-        raise GateError(timed_out) from e
+    futures: list[Future[R]] = [pool.submit(_scan_in_worker, scan, part, deadline) for part in parts]
+    done: list[R] = []
+    for part, future in zip(reversed(parts), reversed(futures), strict=True):
+        if future.cancel():
+            done.append(scan(local_state(), part, deadline))
+    return done + results([f for f in futures if not f.cancelled()], deadline, timed_out)
 
 
 def scan_in_parts(
