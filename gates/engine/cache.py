@@ -9,7 +9,6 @@ any entry that cannot be read or verified is a miss: the gate runs.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from gates.model import Collection
 from gates.plugins.interface import Gate
 from gates.util.atomic import dump_json
 from gates.util.mask import rules_digest
-from gates.util.sealed import SealedFolder, folder_secret
+from gates.util.sealed import SealedFolder, folder_secret, keep_newest
 
 
 @dataclass(frozen=True)
@@ -48,23 +47,10 @@ class Cache(SealedFolder):
     def store(self, path: Path, collection: Collection) -> None:
         self.write_sealed(path, dump_json(collection.to_json()).encode())
         # Same name length: the entries of gate "sast", not of a gate called "sast-extra".
-        siblings = sorted(
+        keep_newest(
             (p for p in path.parent.glob(f"{collection.gate}-*.json") if len(p.name) == len(path.name)),
-            key=_written,
-            reverse=True,
+            KEEP_PER_GATE,
         )
-        for old in siblings[KEEP_PER_GATE:]:
-            with contextlib.suppress(OSError):
-                old.unlink(missing_ok=True)
-
-
-def _written(entry: Path) -> float:
-    """When `entry` was written; 0 for one that is gone (another run sharing the folder pruned it
-    between listing and this look: that is no reason for a gate to fail)."""
-    try:
-        return entry.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 # Entries kept per gate: enough for a few branches or policies side by side in one checkout.

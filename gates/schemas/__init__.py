@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pathspec
 
 from gates import __version__
-from gates.util.sealed import SealedFolder
+from gates.util.sealed import SealedFolder, keep_newest
 
 if TYPE_CHECKING:
     import jsonschema
@@ -120,9 +120,7 @@ def _remember(folder: SealedFolder, entry: Path) -> None:
     try:
         entry.parent.mkdir(exist_ok=True)
         folder.write_sealed(entry, _VALID)
-        entries = sorted(entry.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[_KEEP_VALID:]:
-            old.unlink(missing_ok=True)
+        keep_newest(entry.parent.iterdir(), _KEEP_VALID)
     except OSError:
         pass  # remembering is an optimisation: the next run validates again
 

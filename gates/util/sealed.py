@@ -8,11 +8,13 @@ edited file is a miss, never a result.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +104,20 @@ def open_sealed(folder: Path, within: Path) -> SealedFolder | None:
     """`folder` sealed, or None when it lies in the repository `within` lies in (`folder_secret`)."""
     secret = folder_secret(folder, within)
     return SealedFolder(folder.resolve(), secret) if secret is not None else None
+
+
+def keep_newest(entries: Iterable[Path], keep: int) -> None:
+    """Removes all but the `keep` most recently written of `entries` (a folder's oldest entries), as
+    best it can: another run sharing the folder may be pruning them at the same time, which is no
+    reason for this one to fail."""
+    for old in sorted(entries, key=_written, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink(missing_ok=True)
+
+
+def _written(entry: Path) -> float:
+    """When `entry` was written; 0 for one that is gone."""
+    try:
+        return entry.stat().st_mtime
+    except OSError:
+        return 0.0
