@@ -50,17 +50,23 @@ def _normalised(dependencies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _as_by_hand(dependencies: list[dict[str, Any]], mirror: str, tmp_path: Path) -> dict[Any, Any]:
+    """Each advisory's record as the mirror gives it when asked by id, once the dependencies and
+    their advisories are checked to be what pip-audit by hand finds on that mirror."""
+    assert _normalised(dependencies) == _normalised(_cli(PINS, mirror, tmp_path))
+    advisories = {_ids(v) for d in dependencies for v in d["vulns"]}
+    assert len(advisories) > 10
+    records = {ids: fetch_record(mirror, ids) for ids in advisories}
+    assert None not in records.values()
+    return records
+
+
 def test_the_same_dependencies_advisories_and_records_as_pip_audit_by_hand(
     osv_mirror: str, tmp_path: Path
 ) -> None:
     result = audit(PINS, "osv", f"{osv_mirror}/v1/query", 10)
-    assert _normalised(result.dependencies) == _normalised(_cli(PINS, osv_mirror, tmp_path))
-    advisories = {_ids(v) for d in result.dependencies for v in d["vulns"]}
-    assert len(advisories) > 10
-    for ids in advisories:
+    for ids, fetched in _as_by_hand(result.dependencies, osv_mirror, tmp_path).items():
         # The record kept from the query's answer is the one asking by id gives.
-        fetched = fetch_record(osv_mirror, ids)
-        assert fetched is not None
         assert fetch_record(osv_mirror, ids, result.records) == fetched
 
 
@@ -72,11 +78,6 @@ def test_a_database_answered_in_process_gives_what_pip_audit_by_hand_gets_from_i
     database = OsvDatabase.load(osv_database_dir)
     local = "http://osv-database.invalid"
     result = audit(PINS, "osv", f"{local}/v1/query", 10, database.exchange)
-    assert _normalised(result.dependencies) == _normalised(_cli(PINS, osv_mirror, tmp_path))
-    advisories = {_ids(v) for d in result.dependencies for v in d["vulns"]}
-    assert len(advisories) > 10
-    for ids in advisories:
-        fetched = fetch_record(osv_mirror, ids)
-        assert fetched is not None
+    for ids, fetched in _as_by_hand(result.dependencies, osv_mirror, tmp_path).items():
         assert fetch_record(local, ids, exchange=database.exchange) == fetched
         assert fetch_record(local, ids, result.records, database.exchange) == fetched
